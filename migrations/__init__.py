@@ -1,0 +1,1 @@
+"""Alembic migrations, valid on SQLite (batch mode) and PostgreSQL. Run with `referral-service migrate`."""

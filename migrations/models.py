@@ -1,0 +1,8 @@
+"""Every table the migrations manage. Importing the model modules registers them on the metadata."""
+
+from __future__ import annotations
+
+import referral_service.keys.models  # noqa: F401
+from referral_service.db import metadata
+
+target_metadata = metadata

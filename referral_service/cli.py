@@ -1,0 +1,88 @@
+"""The `referral-service` command line. Every command reads its settings from the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import click
+
+from referral_service import schema
+from referral_service.db import create_engine
+from referral_service.settings import Settings, SettingsError, load_settings
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(main())
+
+
+async def _migrate(settings: Settings, revision: str) -> str | None:
+    engine = create_engine(settings)
+    try:
+        await schema.upgrade(engine, revision)
+        return await schema.current_revision(engine)
+    finally:
+        await engine.dispose()
+
+
+def prepare_embedded_database(settings: Settings) -> None:
+    """Development start: make the local data directory (owner-only) and migrate the database."""
+    settings.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    run_async(lambda: _migrate(settings, "head"))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="referral-service")
+def main() -> None:
+    """Victim-support referrals and the police complaints office.
+
+    Configuration comes from REFERRAL_* environment variables (see the README).
+    """
+
+
+@main.command()
+@click.option("--host", help="Bind address (default: REFERRAL_HOST or 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default: REFERRAL_PORT or 8000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the web service.
+
+    In development this first migrates the embedded database; production expects `migrate` to have run.
+    """
+    import uvicorn
+
+    from referral_service.app import create_app
+
+    settings = _settings()
+    if not settings.is_production:
+        prepare_embedded_database(settings)
+    app = create_app(settings)
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    click.echo(f"referral-service ({settings.environment}) on http://{bind_host}:{bind_port}", err=True)
+    uvicorn.run(app, host=bind_host, port=bind_port, access_log=False, log_config=None, server_header=False)
+
+
+@main.command()
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+def migrate(revision: str) -> None:
+    """Apply database migrations (safe to run from several instances at once)."""
+    settings = _settings()
+    if settings.is_sqlite:
+        settings.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    current = run_async(lambda: _migrate(settings, revision))
+    click.echo(f"database at revision {current}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Liveness and readiness probes for the load balancer and the orchestrator."""

@@ -1,0 +1,178 @@
+"""Errors as RFC 9457 problem details, mapped in this one place.
+
+Domains raise `DomainError` subclasses with a stable `code` (`referral.not_found`,
+`complaint.invalid_transition`) and an `ErrorKind`; the kind alone decides the HTTP status. Clients never
+see stack traces or internal messages: a 500 says only that something failed and names the request id,
+which the log line for the failure carries too.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from litestar import Request, Response
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    NotFoundException,
+    ValidationException,
+)
+from litestar.types import ExceptionHandlersMap
+
+from referral_service.logging import exception_fields, get_logger
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:referral-service:problem:"
+
+log = get_logger(__name__)
+
+
+class ErrorKind(Enum):
+    INVALID = HTTPStatus.UNPROCESSABLE_ENTITY
+    MALFORMED = HTTPStatus.BAD_REQUEST
+    UNAUTHENTICATED = HTTPStatus.UNAUTHORIZED
+    FORBIDDEN = HTTPStatus.FORBIDDEN
+    NOT_FOUND = HTTPStatus.NOT_FOUND
+    CONFLICT = HTTPStatus.CONFLICT
+    GONE = HTTPStatus.GONE
+    TOO_LARGE = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    UNSUPPORTED_MEDIA_TYPE = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    RATE_LIMITED = HTTPStatus.TOO_MANY_REQUESTS
+    UNAVAILABLE = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class DomainError(Exception):
+    """Base of every expected failure. `detail` is shown to the client: never put personal data in it."""
+
+    code: ClassVar[str] = "error"
+    kind: ClassVar[ErrorKind] = ErrorKind.INVALID
+    title: ClassVar[str] = "The request could not be processed"
+
+    def __init__(self, detail: str | None = None, *, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra or {}
+        self.headers: dict[str, str] = {}
+
+
+class ServiceNotReadyError(DomainError):
+    code = "service.not_ready"
+    kind = ErrorKind.UNAVAILABLE
+    title = "The service is not ready"
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_PREFIX + code,
+        "title": title,
+        "status": status,
+        "code": code,
+    }
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.url.path
+    request_id = request.scope.get("state", {}).get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    if extra:
+        body.update(extra)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    return problem_response(
+        request,
+        status=exc.kind.value,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        extra=exc.extra,
+        headers=exc.headers or None,
+    )
+
+
+_HTTP_CODES: dict[int, tuple[str, str]] = {
+    400: ("request.malformed", "The request is malformed"),
+    401: ("auth.unauthenticated", "Authentication required"),
+    403: ("auth.forbidden", "Not permitted"),
+    404: ("route.not_found", "Not found"),
+    405: ("request.method_not_allowed", "Method not allowed"),
+    413: ("request.too_large", "The request is too large"),
+    415: ("request.unsupported_media_type", "Unsupported media type"),
+    429: ("request.rate_limited", "Too many requests"),
+}
+
+
+def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            errors.append(
+                {"field": str(item.get("key", "")), "message": str(item.get("message", "invalid value"))}
+            )
+    return problem_response(
+        request,
+        status=HTTPStatus.UNPROCESSABLE_ENTITY,
+        code="request.validation",
+        title="The request contains invalid values",
+        detail="One or more fields are missing or invalid.",
+        extra={"errors": errors},
+    )
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    if status >= 500:
+        return _internal_error(request, exc)
+    code, title = _HTTP_CODES.get(status, ("request.error", HTTPStatus(status).phrase))
+    # Litestar's client-error details describe the request's form (e.g. "JSON is malformed"), not data.
+    detail = exc.detail if isinstance(exc, ClientException) and exc.detail else None
+    if isinstance(exc, NotFoundException):
+        detail = None
+    return problem_response(
+        request, status=status, code=code, title=title, detail=detail, headers=exc.headers or None
+    )
+
+
+def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.error(
+        "request.failed",
+        method=request.method,
+        path=request.url.path,
+        **exception_fields(exc),
+    )
+    return problem_response(
+        request,
+        status=HTTPStatus.INTERNAL_SERVER_ERROR,
+        code="internal",
+        title="Internal error",
+        detail="The request failed. Please quote the request id when reporting this.",
+    )
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    DomainError: _domain_error,
+    ValidationException: _validation_error,
+    HTTPException: _http_error,
+    Exception: _internal_error,
+}
+
+__all__ = [
+    "EXCEPTION_HANDLERS",
+    "PROBLEM_JSON",
+    "DomainError",
+    "ErrorKind",
+    "ServiceNotReadyError",
+    "problem_response",
+]
