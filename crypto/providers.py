@@ -9,7 +9,7 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -67,7 +67,9 @@ class KeyProvider(Protocol):
 
 def unknown_version(version: int) -> UnknownKeyVersionError:
     """The error for a KEK version that is not (or no longer) available."""
-    return UnknownKeyVersionError(f"key-encryption key version {version} is not in the keyring (retired or unknown)")
+    return UnknownKeyVersionError(
+        f"key-encryption key version {version} is not in the keyring (retired or unknown)"
+    )
 
 
 class LocalKeyringProvider:
@@ -86,24 +88,28 @@ class LocalKeyringProvider:
         self._aeads: dict[int, AESGCM] = {}
 
     def __repr__(self) -> str:
-        return f"LocalKeyringProvider(path={str(self._path)!r}, current={self._current}, versions={self.versions()})"
+        versions = self.versions()
+        return f"LocalKeyringProvider(path={str(self._path)!r}, current={self._current}, versions={versions})"
 
     @classmethod
-    def create(cls, path: Path) -> LocalKeyringProvider:
+    def create(cls, path: Path) -> Self:
         """Create a new keyring with KEK version 1; refuses to overwrite an existing file."""
-        provider = cls(path, current=1, keks={1: os.urandom(KEK_SIZE)}, index_root_key=os.urandom(INDEX_ROOT_KEY_SIZE))
+        keks = {1: os.urandom(KEK_SIZE)}
+        index_root_key = os.urandom(INDEX_ROOT_KEY_SIZE)
         _ensure_private_dir(path.parent)
-        _write_new(path, provider._serialise())
-        return provider
+        _write_new(path, _serialise(1, keks, index_root_key))
+        return cls(path, current=1, keks=keks, index_root_key=index_root_key)
 
     @classmethod
-    def load(cls, path: Path) -> LocalKeyringProvider:
+    def load(cls, path: Path) -> Self:
         """Load an existing keyring; refuses missing, malformed, or group/other-accessible files."""
-        return cls(path, **_parse(path, _read_private(path)))
+        current, keks, index_root_key = _parse(path, _read_private(path))
+        return cls(path, current=current, keks=keks, index_root_key=index_root_key)
 
     @classmethod
-    def load_or_create(cls, path: Path) -> LocalKeyringProvider:
+    def load_or_create(cls, path: Path) -> Self:
         """Development convenience: load the keyring, creating it first if it does not exist."""
+        # Create first rather than check-then-create, so two processes starting at once cannot race.
         try:
             return cls.create(path)
         except KeyringError:
@@ -139,10 +145,13 @@ class LocalKeyringProvider:
         if len(blob) < WRAP_NONCE_SIZE + WRAP_TAG_SIZE:
             raise DecryptionError(f"wrapped data key is truncated ({len(blob)} bytes)")
         try:
-            return self._aead(wrapped.kek_version).decrypt(blob[:WRAP_NONCE_SIZE], blob[WRAP_NONCE_SIZE:], aad)
+            return self._aead(wrapped.kek_version).decrypt(
+                blob[:WRAP_NONCE_SIZE], blob[WRAP_NONCE_SIZE:], aad
+            )
         except InvalidTag:
+            version = wrapped.kek_version
             raise DecryptionError(
-                f"wrapped data key failed authentication under key-encryption key version {wrapped.kek_version}"
+                f"wrapped data key failed authentication under key-encryption key version {version}"
             ) from None
 
     def add_version(self) -> int:
@@ -172,24 +181,20 @@ class LocalKeyringProvider:
         return aead
 
     def _persist(self, current: int, keks: dict[int, bytes]) -> None:
-        # Write first, then switch in memory: a failed write leaves file and object consistent.
-        previous = (self._current, self._keks)
+        # File first, memory second: if the write fails, the object still matches the file.
+        _replace(self._path, _serialise(current, keks, self._index_root_key))
         self._current, self._keks = current, keks
-        try:
-            _replace(self._path, self._serialise())
-        except BaseException:
-            self._current, self._keks = previous
-            raise
         self._aeads = {v: a for v, a in self._aeads.items() if v in keks}
 
-    def _serialise(self) -> bytes:
-        document = {
-            "format": KEYRING_FORMAT,
-            "current": self._current,
-            "keks": {str(v): _b64(k) for v, k in sorted(self._keks.items())},
-            "index_root_key": _b64(self._index_root_key),
-        }
-        return (json.dumps(document, indent=2) + "\n").encode("ascii")
+
+def _serialise(current: int, keks: dict[int, bytes], index_root_key: bytes) -> bytes:
+    document = {
+        "format": KEYRING_FORMAT,
+        "current": current,
+        "keks": {str(v): _b64(k) for v, k in sorted(keks.items())},
+        "index_root_key": _b64(index_root_key),
+    }
+    return (json.dumps(document, indent=2) + "\n").encode("ascii")
 
 
 def _b64(data: bytes) -> str:
@@ -207,14 +212,15 @@ def _check_state(path: Path, current: int, keks: dict[int, bytes], index_root_ke
 
 def _read_private(path: Path) -> bytes:
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        # O_NONBLOCK so that a FIFO planted at the path fails the regular-file check instead of hanging.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise KeyringError(f"keyring {path} does not exist") from None
     except OSError as exc:
         raise KeyringError(f"keyring {path} cannot be opened: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as file:
-        # fstat on the open descriptor, so the checked file is the one read.
-        info = os.fstat(file.fileno())
+    try:
+        # fstat on the open descriptor, so the file checked is the file read.
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise KeyringError(f"keyring {path} is not a regular file")
         if info.st_mode & 0o077:
@@ -222,19 +228,33 @@ def _read_private(path: Path) -> bytes:
                 f"keyring {path} has mode {stat.S_IMODE(info.st_mode):04o}; "
                 "it must not be accessible to group or others (chmod 600)"
             )
-        try:
+        with os.fdopen(fd, "rb", closefd=False) as file:
             return file.read()
-        except OSError as exc:
-            raise KeyringError(f"keyring {path} cannot be read: {exc.strerror}") from None
+    except OSError as exc:
+        raise KeyringError(f"keyring {path} cannot be read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
 
 
-def _parse(path: Path, raw: bytes) -> dict[str, Any]:
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        # Otherwise the last duplicate would silently win, e.g. a hand-edit adding a second "1".
+        raise ValueError("duplicate key")
+    return document
+
+
+def _parse(path: Path, raw: bytes) -> tuple[int, dict[int, bytes], bytes]:
     # Messages name the problem, never the content: the file is full of keys.
     try:
-        document = json.loads(raw)
+        document = json.loads(raw, object_pairs_hook=_unique_keys)
     except (UnicodeDecodeError, ValueError):
-        raise KeyringError(f"keyring {path} is not valid JSON") from None
-    if not isinstance(document, dict) or document.get("format") != KEYRING_FORMAT:
+        raise KeyringError(f"keyring {path} is not valid JSON (or has duplicate keys)") from None
+    if (
+        not isinstance(document, dict)
+        or type(document.get("format")) is not int
+        or document["format"] != KEYRING_FORMAT
+    ):
         raise KeyringError(f"keyring {path} is not a format-{KEYRING_FORMAT} keyring")
     current = document.get("current")
     raw_keks = document.get("keks")
@@ -246,7 +266,7 @@ def _parse(path: Path, raw: bytes) -> dict[str, Any]:
             raise KeyringError(f"keyring {path}: key-encryption key versions must be positive integers")
         keks[int(name)] = _decode_key(path, value, f"key-encryption key version {name}", KEK_SIZE)
     index_root_key = _decode_key(path, document.get("index_root_key"), "index root key", INDEX_ROOT_KEY_SIZE)
-    return {"current": current, "keks": keks, "index_root_key": index_root_key}
+    return current, keks, index_root_key
 
 
 def _decode_key(path: Path, value: object, what: str, size: int) -> bytes:
@@ -277,7 +297,9 @@ def _write_temp(directory: Path, name: str, data: bytes) -> Path:
     for _ in range(8):
         temp = directory / f".{name}.{os.urandom(6).hex()}.tmp"
         try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), KEYRING_FILE_MODE)
+            fd = os.open(
+                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), KEYRING_FILE_MODE
+            )
         except FileExistsError:
             continue
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import referral_service.audit.models
+import referral_service.identity.models
 import referral_service.keys.models  # noqa: F401
 from referral_service.db import metadata
 

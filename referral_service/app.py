@@ -7,9 +7,13 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from referral_service.audit.keys import AuditKeys, load_audit_keys
+from referral_service.audit.service import create_checkpoint, sequence_pending
 from referral_service.db import create_engine, create_session_factory, provide_db_session
 from referral_service.health.controllers import HealthController
+from referral_service.jobs import JobRunner, PeriodicJob
 from referral_service.logging import configure_logging, get_logger
 from referral_service.problems import EXCEPTION_HANDLERS
 from referral_service.request_context import request_context_middleware
@@ -20,18 +24,37 @@ log = get_logger(__name__)
 API_VERSION = "1"
 
 
+def background_jobs(settings: Settings, engine: AsyncEngine, audit_keys: AuditKeys) -> list[PeriodicJob]:
+    return [
+        PeriodicJob(
+            "audit-sequencer",
+            settings.audit_sequence_interval_seconds,
+            lambda: sequence_pending(engine, audit_keys),
+        ),
+        PeriodicJob(
+            "audit-checkpoint",
+            settings.audit_checkpoint_interval_seconds,
+            lambda: create_checkpoint(engine, audit_keys),
+        ),
+    ]
+
+
 def create_app(settings: Settings) -> Litestar:
     configure_logging(settings)
     engine = create_engine(settings)
+    audit_keys = load_audit_keys(settings)
+    runner = JobRunner(background_jobs(settings, engine, audit_keys) if settings.background_jobs else [])
     state = State(
         {
             "settings": settings,
             "engine": engine,
             "session_factory": create_session_factory(engine),
+            "audit_keys": audit_keys,
         }
     )
 
     async def dispose_engine() -> None:
+        await runner.stop()
         await engine.dispose()
 
     return Litestar(
@@ -40,6 +63,7 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_context_middleware],
+        on_startup=[runner.start],
         on_shutdown=[dispose_engine],
         request_max_body_size=settings.max_request_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
 
 import click
 
 from referral_service import schema
+from referral_service.audit.cli import audit
+from referral_service.cli_support import load_cli_settings as _settings
+from referral_service.cli_support import run_async
 from referral_service.db import create_engine
-from referral_service.settings import Settings, SettingsError, load_settings
-
-T = TypeVar("T")
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    return asyncio.run(main())
+from referral_service.settings import Settings
 
 
 async def _migrate(settings: Settings, revision: str) -> str | None:
@@ -83,6 +70,8 @@ def migrate(revision: str) -> None:
     current = run_async(lambda: _migrate(settings, revision))
     click.echo(f"database at revision {current}")
 
+
+main.add_command(audit)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -54,6 +54,9 @@ class Settings:
     db_max_overflow: int = 10
     db_echo: bool = False
     max_request_body_bytes: int = 12 * 1024 * 1024
+    background_jobs: bool = True
+    audit_checkpoint_interval_seconds: int = 300
+    audit_sequence_interval_seconds: float = 1.0
 
     @property
     def is_production(self) -> bool:
@@ -79,6 +82,8 @@ _VARIABLES = (
     "DB_MAX_OVERFLOW",
     "DB_ECHO",
     "MAX_REQUEST_BODY_BYTES",
+    "BACKGROUND_JOBS",
+    "AUDIT_CHECKPOINT_INTERVAL_SECONDS",
 )
 
 # Variables a production deployment must set explicitly; defaults exist only for development.
@@ -125,8 +130,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key=secret_key,
         db_pool_size=_int(env, "DB_POOL_SIZE", 10, minimum=1, maximum=1000),
         db_max_overflow=_int(env, "DB_MAX_OVERFLOW", 10, minimum=0, maximum=1000),
-        db_echo=env.get("DB_ECHO", "").lower() in {"1", "true", "yes"},
+        db_echo=_bool(env, "DB_ECHO", default=False),
         max_request_body_bytes=_int(env, "MAX_REQUEST_BODY_BYTES", 12 * 1024 * 1024, minimum=1024),
+        background_jobs=_bool(env, "BACKGROUND_JOBS", default=True),
+        audit_checkpoint_interval_seconds=_int(
+            env, "AUDIT_CHECKPOINT_INTERVAL_SECONDS", 300, minimum=5, maximum=86_400
+        ),
     )
 
 
@@ -154,6 +163,17 @@ def _secret_key(raw: str | None) -> bytes:
     if len(key) < 32:
         raise SettingsError(f"{ENV_PREFIX}SECRET_KEY must decode to at least 32 bytes")
     return key
+
+
+def _bool(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    if name not in env:
+        return default
+    value = env[name].strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{ENV_PREFIX}{name} must be true or false")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:

@@ -264,13 +264,15 @@ class CheckpointSigner:
         accessible to group or others, or not an Ed25519 PKCS#8 PEM key.
         """
         try:
-            fd = os.open(path, os.O_RDONLY)
+            # O_NONBLOCK: a FIFO planted at the path must not hang startup; it is
+            # rejected as not a regular file right below.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except OSError as exc:
             raise CheckpointKeyError(f"cannot open key file {path}: {exc.strerror}") from None
-        with os.fdopen(fd, "rb") as f:
+        try:
             # fstat on the open descriptor checks the file actually read, not
             # whatever the path points to a moment later.
-            st = os.fstat(f.fileno())
+            st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise CheckpointKeyError(f"key file {path} is not a regular file")
             if st.st_mode & 0o077:
@@ -278,7 +280,10 @@ class CheckpointSigner:
                     f"key file {path} has mode {stat.S_IMODE(st.st_mode):04o}; it must not be "
                     "accessible by group or others (chmod 600)"
                 )
-            data = f.read(_MAX_KEY_FILE_LEN + 1)
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                data = f.read(_MAX_KEY_FILE_LEN + 1)
+        finally:
+            os.close(fd)
         if len(data) > _MAX_KEY_FILE_LEN:
             raise CheckpointKeyError(f"key file {path} is too large to be a key")
         try:

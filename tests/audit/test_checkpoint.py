@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from referral_service.audit.checkpoint import (
     Checkpoint,
@@ -99,10 +99,12 @@ def test_sign_verify_round_trip(
         Checkpoint(ORIGIN, 7, ROOT, WHEN.replace(microsecond=120)),
         Checkpoint(ORIGIN, 7, ROOT, datetime(1, 1, 1, tzinfo=UTC)),
         Checkpoint(ORIGIN, 7, ROOT, datetime(2024, 1, 1, tzinfo=timezone(timedelta(0)))),
-        Checkpoint("Lagebild Bayern – Prüfprotokoll", 7, ROOT, WHEN),
+        Checkpoint("Lagebild Bayern \u2013 Prüfprotokoll", 7, ROOT, WHEN),
     ],
 )
-def test_round_trip_edge_values(signer: CheckpointSigner, verifier: CheckpointVerifier, cp: Checkpoint) -> None:
+def test_round_trip_edge_values(
+    signer: CheckpointSigner, verifier: CheckpointVerifier, cp: Checkpoint
+) -> None:
     text = signer.sign(cp)
     assert verifier.verify(text) == cp
     # Exactly one text per checkpoint, so signing what was parsed reproduces it.
@@ -138,12 +140,16 @@ def test_parse_checkpoint_body_round_trip(checkpoint: Checkpoint) -> None:
     ],
 )
 def test_modified_body_line_is_a_bad_signature(
-    signer: CheckpointSigner, verifier: CheckpointVerifier, checkpoint: Checkpoint, line: int, replacement: str
+    signer: CheckpointSigner,
+    verifier: CheckpointVerifier,
+    checkpoint: Checkpoint,
+    line: int,
+    replacement: str,
 ) -> None:
     lines = signer.sign(checkpoint).split("\n")
     assert lines[line] != replacement
     lines[line] = replacement
-    with pytest.raises(CheckpointError, match="^bad signature"):
+    with pytest.raises(CheckpointError, match=r"^bad signature"):
         verifier.verify("\n".join(lines))
 
 
@@ -156,7 +162,7 @@ def test_modified_signature_is_a_bad_signature(
     blob = bytearray(base64.b64decode(b64))
     blob[10] ^= 0x01
     lines[5] = f"{prefix} {name} {base64.b64encode(bytes(blob)).decode()}"
-    with pytest.raises(CheckpointError, match="^bad signature"):
+    with pytest.raises(CheckpointError, match=r"^bad signature"):
         verifier.verify("\n".join(lines))
 
 
@@ -174,14 +180,14 @@ def test_every_single_character_change_is_rejected(
 
 def test_other_key_is_unknown(verifier: CheckpointVerifier, checkpoint: Checkpoint) -> None:
     other = CheckpointSigner(Ed25519PrivateKey.generate(), KEY_NAME)
-    with pytest.raises(CheckpointError, match="^unknown key"):
+    with pytest.raises(CheckpointError, match=r"^unknown key"):
         verifier.verify(other.sign(checkpoint))
 
 
 def test_other_key_name_is_unknown(private_key: Ed25519PrivateKey, verifier: CheckpointVerifier) -> None:
     renamed = CheckpointSigner(private_key, "some-other-name")
     cp = Checkpoint(ORIGIN, 1, ROOT, WHEN)
-    with pytest.raises(CheckpointError, match="^unknown key"):
+    with pytest.raises(CheckpointError, match=r"^unknown key"):
         verifier.verify(renamed.sign(cp))
 
 
@@ -194,7 +200,7 @@ def test_signature_from_other_key_under_our_key_id_is_bad(
     blob = base64.b64decode(lines[5].split(" ")[2])
     our_id = compute_key_id(KEY_NAME, private_key.public_key())
     lines[5] = f"{EM_DASH} {KEY_NAME} {base64.b64encode(our_id + blob[4:]).decode()}"
-    with pytest.raises(CheckpointError, match="^bad signature"):
+    with pytest.raises(CheckpointError, match=r"^bad signature"):
         verifier.verify("\n".join(lines))
 
 
@@ -232,17 +238,17 @@ def test_malformed_signed_texts_are_rejected(
     assert callable(mangle)
     bad = mangle(text)
     assert bad != text
-    with pytest.raises(CheckpointError, match="^malformed checkpoint"):
+    with pytest.raises(CheckpointError, match=r"^malformed checkpoint"):
         verifier.verify(bad)
 
 
 def test_non_text_input_is_malformed(verifier: CheckpointVerifier) -> None:
-    with pytest.raises(CheckpointError, match="^malformed checkpoint"):
+    with pytest.raises(CheckpointError, match=r"^malformed checkpoint"):
         verifier.verify(b"bytes, not text")  # type: ignore[arg-type]
 
 
 def test_oversized_input_is_malformed(verifier: CheckpointVerifier) -> None:
-    with pytest.raises(CheckpointError, match="^malformed checkpoint"):
+    with pytest.raises(CheckpointError, match=r"^malformed checkpoint"):
         verifier.verify("x" * 1_000_000)
 
 
@@ -305,9 +311,9 @@ MALFORMED_BODIES = [
 def test_malformed_body_is_rejected_even_when_validly_signed(
     private_key: Ed25519PrivateKey, verifier: CheckpointVerifier, body: str
 ) -> None:
-    with pytest.raises(CheckpointError, match="^malformed checkpoint"):
+    with pytest.raises(CheckpointError, match=r"^malformed checkpoint"):
         parse_checkpoint_body(body)
-    with pytest.raises(CheckpointError, match="^malformed checkpoint"):
+    with pytest.raises(CheckpointError, match=r"^malformed checkpoint"):
         verifier.verify(sign_raw_body(private_key, body))
 
 
@@ -328,7 +334,7 @@ def test_validly_signed_canonical_raw_body_is_accepted(
     ],
 )
 def test_parse_checkpoint_body_requires_exactly_four_terminated_lines(text: str) -> None:
-    with pytest.raises(CheckpointError, match="^malformed checkpoint"):
+    with pytest.raises(CheckpointError, match=r"^malformed checkpoint"):
         parse_checkpoint_body(text)
 
 
@@ -379,10 +385,12 @@ def test_verifier_key_text_round_trip(signer: CheckpointSigner, checkpoint: Chec
     assert verifier.verify(signer.sign(checkpoint)) == checkpoint
 
 
-def test_verifier_from_key_text_rejects_other_signer(signer: CheckpointSigner, checkpoint: Checkpoint) -> None:
+def test_verifier_from_key_text_rejects_other_signer(
+    signer: CheckpointSigner, checkpoint: Checkpoint
+) -> None:
     other = CheckpointSigner(Ed25519PrivateKey.generate(), KEY_NAME)
     verifier = CheckpointVerifier.from_verifier_key(other.public_key_text())
-    with pytest.raises(CheckpointError, match="^unknown key"):
+    with pytest.raises(CheckpointError, match=r"^unknown key"):
         verifier.verify(signer.sign(checkpoint))
 
 
@@ -418,6 +426,9 @@ def _mangled_verifier_keys() -> list[str]:
     good = GO_VERIFIER_KEY
     name, key_id, key_b64 = good.split("+", 2)
     raw = base64.b64decode(key_b64)
+    wrong_alg = base64.b64encode(b"\x02" + raw[1:]).decode()
+    too_short = base64.b64encode(raw[:-1]).decode()
+    too_long = base64.b64encode(raw + b"\x00").decode()
     return [
         "",
         name,
@@ -428,9 +439,9 @@ def _mangled_verifier_keys() -> list[str]:
         f"{name}+00000000+{key_b64}",
         f"Peter+{key_id}+{key_b64}",
         f"{name}+{key_id}+{key_b64.rstrip('=')}x",
-        f"{name}+{key_id}+{base64.b64encode(b'\x02' + raw[1:]).decode()}",
-        f"{name}+{key_id}+{base64.b64encode(raw[:-1]).decode()}",
-        f"{name}+{key_id}+{base64.b64encode(raw + b'\x00').decode()}",
+        f"{name}+{key_id}+{wrong_alg}",
+        f"{name}+{key_id}+{too_short}",
+        f"{name}+{key_id}+{too_long}",
         good + "\n",
         " " + good,
     ]
@@ -563,6 +574,14 @@ def test_non_ed25519_key_file_is_refused(tmp_path: Path) -> None:
         CheckpointSigner.from_key_file(path, KEY_NAME)
 
 
-def test_key_file_error_is_a_checkpoint_error() -> None:
-    assert issubclass(CheckpointKeyError, CheckpointError)
-    assert isinstance(Ed25519PrivateKey.generate().public_key(), Ed25519PublicKey)
+def test_fifo_as_key_file_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "key.pem"
+    os.mkfifo(fifo, 0o600)
+    with pytest.raises(CheckpointKeyError, match="regular file"):
+        CheckpointSigner.from_key_file(fifo, KEY_NAME)
+
+
+def test_key_errors_are_checkpoint_errors(tmp_path: Path) -> None:
+    # Callers may catch CheckpointError alone and still see key problems.
+    with pytest.raises(CheckpointError):
+        CheckpointSigner.from_key_file(tmp_path / "nope.pem", KEY_NAME)

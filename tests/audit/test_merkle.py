@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Sequence
 
 import pytest
@@ -246,7 +247,7 @@ def test_random_trees_match_reference(entries: list[bytes]) -> None:
 def test_extend_in_chunks_equals_append(size: int, cuts: list[int]) -> None:
     bounds = sorted({0, size, *(c for c in cuts if c <= size)})
     chunked = TreeBuilder()
-    for lo, hi in zip(bounds, bounds[1:], strict=False):
+    for lo, hi in itertools.pairwise(bounds):
         chunked.extend(LEAVES[lo:hi])
     one_by_one = TreeBuilder()
     for h in LEAVES[:size]:

@@ -1,0 +1,49 @@
+"""The audit log's own keys, separate from the data keys (DESIGN §6).
+
+One Ed25519 key signs checkpoints; a MAC key derived from it authenticates each log position. Whoever
+can write the database but not read this key file cannot forge, move or re-sign log entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from referral_service.audit.checkpoint import CheckpointSigner, CheckpointVerifier
+from referral_service.settings import Settings
+
+LOG_ORIGIN = "referral-service/audit"
+KEY_NAME = "referral-service-audit"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditKeys:
+    signer: CheckpointSigner
+    verifier: CheckpointVerifier
+    mac_key: bytes
+
+    def position_mac(self, seq: int, leaf_hash: bytes) -> bytes:
+        return hmac.digest(self.mac_key, seq.to_bytes(8, "big") + leaf_hash, hashlib.sha256)
+
+
+def load_audit_keys(settings: Settings) -> AuditKeys:
+    """Load the signing key; in development create it (0600) on first use, in production never."""
+    path = Path(settings.audit_signing_key_path)
+    if not path.exists() and not settings.is_production:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        CheckpointSigner.generate_key_file(path)
+    signer = CheckpointSigner.from_key_file(path, KEY_NAME)
+    verifier = CheckpointVerifier.from_verifier_key(signer.public_key_text())
+    private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    raw = private.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    mac_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"audit-log-position-mac:v1").derive(
+        raw
+    )
+    return AuditKeys(signer=signer, verifier=verifier, mac_key=mac_key)

@@ -1,0 +1,161 @@
+"""All SQL of the audit log. Reads and appends only: the tables refuse anything else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from referral_service.audit.models import AuditCheckpoint, AuditEvent, AuditLogEntry
+from referral_service.audit.recorder import EVENT_COLUMN_ORDER
+
+# The sequencer's leadership lock; any constant shared by all instances.
+SEQUENCER_LOCK_ID = 0x52_53_41_55_44  # "RSAUD"
+
+events = AuditEvent.__table__  # type: ignore[attr-defined]
+log = AuditLogEntry.__table__  # type: ignore[attr-defined]
+checkpoints = AuditCheckpoint.__table__  # type: ignore[attr-defined]
+
+EVENT_COLUMNS = tuple(events.c[name] for name in EVENT_COLUMN_ORDER)
+
+
+async def try_lead_sequencer(session: AsyncSession) -> bool:
+    """Take the sequencer lock for this transaction; False when another instance holds it.
+
+    On SQLite the transaction already holds the database write lock (BEGIN IMMEDIATE).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    result = await session.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": SEQUENCER_LOCK_ID})
+    return bool(result.scalar_one())
+
+
+async def log_size(session: AsyncSession | AsyncConnection) -> int:
+    result = await session.execute(select(func.coalesce(func.max(log.c.seq) + 1, 0)))
+    return int(result.scalar_one())
+
+
+async def unsequenced_events(session: AsyncSession, limit: int) -> Sequence[Sequence[Any]]:
+    query = (
+        select(*EVENT_COLUMNS)
+        .outerjoin(log, log.c.event_id == events.c.id)
+        .where(log.c.seq.is_(None))
+        .order_by(events.c.id)
+        .limit(limit)
+    )
+    return (await session.execute(query)).all()
+
+
+async def count_unsequenced(session: AsyncSession | AsyncConnection) -> int:
+    query = (
+        select(func.count())
+        .select_from(events.outerjoin(log, log.c.event_id == events.c.id))
+        .where(log.c.seq.is_(None))
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def append_log_entries(session: AsyncSession, entries: list[dict[str, object]]) -> None:
+    if entries:
+        await session.execute(log.insert(), entries)
+
+
+async def stream_log(
+    connection: AsyncConnection, batch: int = 20_000
+) -> AsyncIterator[Sequence[Sequence[Any]]]:
+    """Log entries in position order with their events (None columns where an event is missing)."""
+    query = (
+        select(log.c.seq, log.c.leaf_hash, log.c.mac, *EVENT_COLUMNS)
+        .select_from(log.outerjoin(events, events.c.id == log.c.event_id))
+        .order_by(log.c.seq)
+        .execution_options(yield_per=batch)
+    )
+    result = await connection.stream(query)
+    async for partition in result.partitions(batch):
+        yield partition
+
+
+async def leaf_hashes(session: AsyncSession | AsyncConnection, tree_size: int) -> list[bytes]:
+    query = select(log.c.leaf_hash).where(log.c.seq < tree_size).order_by(log.c.seq)
+    return [bytes(row[0]) for row in (await session.execute(query)).all()]
+
+
+async def log_entry(session: AsyncSession, seq: int) -> Sequence[Any] | None:
+    query = select(log.c.seq, log.c.leaf_hash, log.c.event_id).where(log.c.seq == seq)
+    return (await session.execute(query)).first()
+
+
+async def checkpoints_in_order(
+    session: AsyncSession | AsyncConnection, *, newest_first: bool = False, limit: int | None = None
+) -> list[AuditCheckpointRow]:
+    query = select(
+        checkpoints.c.tree_size,
+        checkpoints.c.root_hash,
+        checkpoints.c.created_at_us,
+        checkpoints.c.signed_text,
+    ).order_by(checkpoints.c.tree_size.desc() if newest_first else checkpoints.c.tree_size)
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        AuditCheckpointRow(int(r[0]), bytes(r[1]), int(r[2]), str(r[3]))
+        for r in (await session.execute(query)).all()
+    ]
+
+
+async def insert_checkpoint(session: AsyncSession, row: AuditCheckpointRow) -> None:
+    await session.execute(
+        checkpoints.insert().values(
+            tree_size=row.tree_size,
+            root_hash=row.root_hash,
+            created_at_us=row.created_at_us,
+            signed_text=row.signed_text,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    actor_id: str | None = None
+    action: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    since_us: int | None = None
+    until_us: int | None = None
+    after_id: int | None = None
+
+
+async def find_events(session: AsyncSession, criteria: EventFilter, limit: int) -> Sequence[Sequence[Any]]:
+    conditions = []
+    if criteria.actor_id is not None:
+        conditions.append(events.c.actor_id == criteria.actor_id)
+    if criteria.action is not None:
+        conditions.append(events.c.action == criteria.action)
+    if criteria.target_type is not None:
+        conditions.append(events.c.target_type == criteria.target_type)
+    if criteria.target_id is not None:
+        conditions.append(events.c.target_id == criteria.target_id)
+    if criteria.since_us is not None:
+        conditions.append(events.c.occurred_at_us >= criteria.since_us)
+    if criteria.until_us is not None:
+        conditions.append(events.c.occurred_at_us < criteria.until_us)
+    if criteria.after_id is not None:
+        conditions.append(events.c.id > criteria.after_id)
+    query = (
+        select(*EVENT_COLUMNS, log.c.seq)
+        .outerjoin(log, log.c.event_id == events.c.id)
+        .where(and_(True, *conditions))
+        .order_by(events.c.id)
+        .limit(limit)
+    )
+    return (await session.execute(query)).all()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditCheckpointRow:
+    tree_size: int
+    root_hash: bytes
+    created_at_us: int
+    signed_text: str
