@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -13,7 +13,12 @@ from referral_service.audit.keys import AuditKeys, load_audit_keys
 from referral_service.audit.service import create_checkpoint, sequence_pending
 from referral_service.db import create_engine, create_session_factory, provide_db_session
 from referral_service.health.controllers import HealthController
+from referral_service.identity.config import IdentityConfig
+from referral_service.identity.controllers import IDENTITY_CONTROLLERS
+from referral_service.identity.guards import authorize, check_route_declarations
+from referral_service.identity.http import PUBLIC, provide_principal
 from referral_service.jobs import JobRunner, PeriodicJob
+from referral_service.keys.service import CaseKeys, load_key_provider
 from referral_service.logging import configure_logging, get_logger
 from referral_service.problems import EXCEPTION_HANDLERS
 from referral_service.request_context import request_context_middleware
@@ -39,10 +44,12 @@ def background_jobs(settings: Settings, engine: AsyncEngine, audit_keys: AuditKe
     ]
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings, *, identity_config: IdentityConfig | None = None) -> Litestar:
+    """Build the application. Raises `RouteDeclarationError` if any route declares no access rule."""
     configure_logging(settings)
     engine = create_engine(settings)
     audit_keys = load_audit_keys(settings)
+    case_keys = CaseKeys(lambda: load_key_provider(settings))
     runner = JobRunner(background_jobs(settings, engine, audit_keys) if settings.background_jobs else [])
     state = State(
         {
@@ -50,6 +57,8 @@ def create_app(settings: Settings) -> Litestar:
             "engine": engine,
             "session_factory": create_session_factory(engine),
             "audit_keys": audit_keys,
+            "case_keys": case_keys,
+            "identity": identity_config or IdentityConfig(),
         }
     )
 
@@ -57,10 +66,15 @@ def create_app(settings: Settings) -> Litestar:
         await runner.stop()
         await engine.dispose()
 
-    return Litestar(
-        route_handlers=[HealthController],
+    app = Litestar(
+        route_handlers=[HealthController, *IDENTITY_CONTROLLERS],
         state=state,
-        dependencies={"db_session": Provide(provide_db_session)},
+        # Deny by default: every route passes this guard (see referral_service/identity/guards.py).
+        guards=[authorize],
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_context_middleware],
         on_startup=[runner.start],
@@ -71,6 +85,9 @@ def create_app(settings: Settings) -> Litestar:
             version=API_VERSION,
             path="/schema",
             render_plugins=[JsonRenderPlugin()],
+            openapi_router=Router("/schema", route_handlers=[], include_in_schema=False, opt=PUBLIC),
         ),
         debug=False,
     )
+    check_route_declarations(app)
+    return app

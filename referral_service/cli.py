@@ -11,6 +11,8 @@ from referral_service.audit.cli import audit
 from referral_service.cli_support import load_cli_settings as _settings
 from referral_service.cli_support import run_async
 from referral_service.db import create_engine
+from referral_service.keys.cli import keys
+from referral_service.identity.cli import demo, seed_and_describe, users
 from referral_service.settings import Settings
 
 
@@ -53,6 +55,8 @@ def serve(host: str | None, port: int | None) -> None:
     settings = _settings()
     if not settings.is_production:
         prepare_embedded_database(settings)
+        # A newcomer gets a usable organisation at once; the logins are printed on every start.
+        click.echo(seed_and_describe(settings, only_if_empty=True), err=True)
     app = create_app(settings)
     bind_host = host or settings.host
     bind_port = port or settings.port
@@ -72,6 +76,9 @@ def migrate(revision: str) -> None:
 
 
 main.add_command(audit)
+main.add_command(keys)
+main.add_command(users)
+main.add_command(demo)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -25,7 +25,9 @@ _ACTION = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$")
 _DETAIL_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # Ids, codes, field names, enum values, ISO dates: no spaces, no '@', nothing that reads like a name.
 _DETAIL_VALUE = re.compile(r"^[A-Za-z0-9_.:/+\-]{0,128}$")
-_SEPARATOR = "\x1f"
+# Never in a stored field: NUL (PostgreSQL text cannot hold it) and the record separator that
+# verification uses to split PostgreSQL's aggregated chunks.
+_FORBIDDEN = frozenset("\x00\x1d")
 # The order in which event columns enter a leaf. Changing it invalidates every existing log.
 EVENT_COLUMN_ORDER = (
     "id",
@@ -123,15 +125,28 @@ def _detail_value(key: str, value: Any) -> Any:
 
 
 def canonical_event_bytes(values: Sequence[Any]) -> bytes:
-    """The bytes a log leaf commits to, from an event's columns in `EVENT_COLUMN_ORDER`.
+    """The bytes a log leaf commits to: the event's columns (in `EVENT_COLUMN_ORDER`) as a record in
+    PostgreSQL's text format, `(1,1790000000000000,referral:referral:read,...)`.
 
-    Every column counts, so changing any field changes the leaf. Fields never contain the separator
-    (all are validated identifiers or compact JSON, which escapes control characters), and None is
-    written as NUL so it differs from the empty string.
+    Every column counts, so changing any field changes the leaf. The format is PostgreSQL's own
+    (`ROW(...)::text`): NULL is empty, a value is double-quoted when it is empty or contains a quote,
+    backslash, parenthesis, comma or white space, and inside quotes `"` and `\\` are doubled. Using it
+    lets PostgreSQL produce these bytes at C speed for verification while this function produces them
+    for the sequencer and SQLite; the tests on both engines keep the two identical.
     """
-    return (
-        "v1" + _SEPARATOR + _SEPARATOR.join("\x00" if value is None else str(value) for value in values)
-    ).encode()
+    return ("(" + ",".join(map(_record_field, values)) + ")").encode()
+
+
+_NEEDS_QUOTES = frozenset('"\\(),' + " \t\n\r\v\f")
+
+
+def _record_field(value: Any) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    if text and _NEEDS_QUOTES.isdisjoint(text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '""') + '"'
 
 
 def event_values(event: AuditEvent) -> tuple[Any, ...]:
@@ -139,7 +154,7 @@ def event_values(event: AuditEvent) -> tuple[Any, ...]:
 
 
 def _plain(value: str | None, name: str) -> str | None:
-    if value is not None and (_SEPARATOR in value or "\x00" in value or len(value) > 64):
+    if value is not None and (len(value) > 64 or not _FORBIDDEN.isdisjoint(value)):
         raise AuditDetailError(f"audit {name} is not a valid identifier")
     return value
 

@@ -8,9 +8,13 @@ transactions of its own. Every instance runs the sequencer loop; whichever holds
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import Callable
+import hashlib
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,6 +25,8 @@ from referral_service.audit.keys import LOG_ORIGIN, AuditKeys
 from referral_service.audit.merkle import TreeBuilder, inclusion_proof, leaf_hash, root_of, verify_inclusion
 from referral_service.audit.recorder import canonical_event_bytes, now_us
 from referral_service.db import create_session_factory
+
+T = TypeVar("T")
 
 
 async def sequence_pending(engine: AsyncEngine, keys: AuditKeys, *, batch_size: int = 5_000) -> int:
@@ -134,64 +140,86 @@ class VerificationReport:
 
 
 async def verify_log(
-    engine: AsyncEngine, keys: AuditKeys, *, progress: Callable[[int], None] | None = None
+    engine: AsyncEngine,
+    keys: AuditKeys,
+    *,
+    progress: Callable[[int], None] | None = None,
+    chunk_size: int = 25_000,
 ) -> VerificationReport:
     """Recompute every leaf and the tree, check every position MAC and every signed checkpoint.
 
     Detects a modified field (leaf differs from the stored one, or stored leaf no longer matches its
     MAC), a deleted event or entry (missing event, gap in positions), an inserted or moved entry (MAC
     under another position), and a cut tail (a signed checkpoint larger than the log).
+
+    The log (by position) and the events (by id) are read as two streams on two connections, each with
+    its next chunk already requested while this loop hashes the current one, so the database and the
+    hashing run side by side. The sequencer appends events in nearly id order, so few events wait for
+    their position in `waiting`.
     """
     report = VerificationReport()
-    async with engine.connect() as connection:
-        checkpoints = await repository.checkpoints_in_order(connection)
-        report.unsequenced_events = await repository.count_unsequenced(connection)
-        verified: list[tuple[int, bytes]] = []
-        for stored in checkpoints:
-            try:
-                signed = keys.verifier.verify(stored.signed_text)
-            except CheckpointError as exc:
-                report.fail(stored.tree_size, f"checkpoint signature invalid ({exc})")
-                continue
-            if signed.tree_size != stored.tree_size or signed.root_hash != stored.root_hash:
-                report.fail(stored.tree_size, "checkpoint columns differ from its signed text")
-            verified.append((signed.tree_size, signed.root_hash))
+    concurrent = engine.dialect.name == "postgresql"
+    async with contextlib.AsyncExitStack() as stack:
+        log_connection = await stack.enter_async_context(engine.connect())
+        # SQLite serialises transactions: one connection, read in turn. PostgreSQL: one per stream.
+        event_connection = await stack.enter_async_context(engine.connect()) if concurrent else log_connection
+        checkpoints = await repository.checkpoints_in_order(log_connection)
+        verified = _verified_checkpoints(checkpoints, keys, report)
+        last_seq = await repository.max_seq(log_connection)
+        last_event = await repository.max_event_id(event_connection)
+        log_raw = await repository.raw_postgres_connection(log_connection)
+        event_raw = await repository.raw_postgres_connection(event_connection)
+
+        async def fetch_log(start: int, end: int) -> list[repository.LogRecord]:
+            return await repository.log_chunk(log_connection, log_raw, start, end)
+
+        async def fetch_events(start: int, end: int) -> tuple[int, dict[int, bytes]]:
+            return end, await repository.event_chunk(event_connection, event_raw, start, end)
+
+        event_chunks = _chunks(fetch_events, _ranges(1, last_event + 1, chunk_size), ahead=concurrent)
+        waiting: dict[int, bytes] = {}
+        events_read_below = 1
+        matched = 0
         pending = iter(verified)
         next_checkpoint = next(pending, None)
         previous_size = 0
-
         builder = TreeBuilder()
         append = builder.append
         position_mac = keys.position_mac
+        sha256 = hashlib.sha256
         expected = 0
-        async for partition in repository.stream_log(connection):
-            for row in partition:
-                seq = row[0]
+        async for records in _chunks(fetch_log, _ranges(0, last_seq + 1, chunk_size), ahead=concurrent):
+            for seq, event_id, stored_leaf, mac in records:
                 if seq != expected:
                     report.fail(expected, "entry missing (positions are not consecutive)")
                     expected = seq
-                stored_leaf = bytes(row[1])
-                if row[3] is None:
-                    report.fail(seq, "event deleted")
+                while event_id >= events_read_below:
+                    try:
+                        events_read_below, chunk = await anext(event_chunks)
+                    except StopAsyncIteration:
+                        break
+                    waiting.update(chunk)
+                event = waiting.pop(event_id, None)
+                if event is None:
+                    report.fail(seq, "event deleted (or listed twice)")
                     leaf = stored_leaf
                 else:
-                    leaf = leaf_hash(canonical_event_bytes(row[3:]))
+                    matched += 1
+                    leaf = sha256(b"\x00" + event).digest()
                     if leaf != stored_leaf:
                         report.fail(seq, "event modified (leaf hash differs)")
-                if position_mac(seq, stored_leaf) != bytes(row[2]):
+                if position_mac(seq, stored_leaf) != mac:
                     report.fail(seq, "log entry not authentic at this position (forged, moved or altered)")
                 append(leaf)
                 expected += 1
                 while next_checkpoint is not None and next_checkpoint[0] == expected:
                     report.checkpoints_checked += 1
                     if builder.root() != next_checkpoint[1]:
-                        report.fail_in_range(
-                            previous_size, expected, "tree differs from the signed checkpoint"
-                        )
+                        report.fail_in_range(previous_size, expected, "tree differs from signed checkpoint")
                     previous_size = next_checkpoint[0]
                     next_checkpoint = next(pending, None)
             if progress is not None:
-                progress(len(partition))
+                progress(len(records))
         report.tree_size = expected
         while next_checkpoint is not None:
             if next_checkpoint[0] > expected:
@@ -199,4 +227,52 @@ async def verify_log(
                     expected, f"log ends before signed checkpoint of size {next_checkpoint[0]} (truncated)"
                 )
             next_checkpoint = next(pending, None)
+        await event_chunks.aclose()
+        report.unsequenced_events = await repository.count_events(event_connection) - matched
     return report
+
+
+def _verified_checkpoints(
+    checkpoints: list[repository.AuditCheckpointRow], keys: AuditKeys, report: VerificationReport
+) -> list[tuple[int, bytes]]:
+    """(size, root) of every checkpoint whose signature holds; the others are reported."""
+    verified: list[tuple[int, bytes]] = []
+    for stored in checkpoints:
+        try:
+            signed = keys.verifier.verify(stored.signed_text)
+        except CheckpointError as exc:
+            report.fail(stored.tree_size, f"checkpoint signature invalid ({exc})")
+            continue
+        if signed.tree_size != stored.tree_size or signed.root_hash != stored.root_hash:
+            report.fail(stored.tree_size, "checkpoint columns differ from its signed text")
+        verified.append((signed.tree_size, signed.root_hash))
+    return verified
+
+
+def _ranges(start: int, end: int, step: int) -> list[tuple[int, int]]:
+    return [(low, min(low + step, end)) for low in range(start, end, step)]
+
+
+async def _chunks(
+    fetch: Callable[[int, int], Awaitable[T]], ranges: list[tuple[int, int]], *, ahead: bool
+) -> AsyncGenerator[T, None]:
+    """Results of `fetch` over `ranges` in order; with `ahead`, the next request is always already sent."""
+    if not ahead:
+        for low, high in ranges:
+            yield await fetch(low, high)
+        return
+    if not ranges:
+        return
+    in_flight = asyncio.ensure_future(fetch(*ranges[0]))
+    try:
+        for following in ranges[1:]:
+            result = await in_flight
+            in_flight = asyncio.ensure_future(fetch(*following))
+            await asyncio.sleep(0)  # let the request reach the database before the caller computes
+            yield result
+        yield await in_flight
+    finally:
+        if not in_flight.done():
+            in_flight.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await in_flight

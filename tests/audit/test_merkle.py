@@ -468,6 +468,18 @@ def test_consistency_fails_for_wrong_sizes() -> None:
                 assert not verify_consistency(m2, n2, roots[m2], roots[n2], proof), (m, n, m2, n2)
 
 
+def test_proofs_too_short_for_the_claimed_size_fail() -> None:
+    # The proofs still rebuild the honest roots; only the final "sn == 0" check
+    # notices that they do not reach the top of a tree twice as large.
+    for n in range(1, 41):
+        root = root_of(LEAVES[:n])
+        for m in range(1, n):
+            proof = consistency_proof(m, LEAVES[:n])
+            assert not verify_consistency(m, 2 * n, root_of(LEAVES[:m]), root, proof), (m, n)
+        for i in range(n):
+            assert not verify_inclusion(LEAVES[i], i, 2 * n, inclusion_proof(i, LEAVES[:n]), root), (i, n)
+
+
 def test_consistency_detects_rewritten_history() -> None:
     # The auditor's view: an old checkpoint, then a new log in which one old entry was altered.
     old_size, new_size = 20, 35
@@ -489,6 +501,7 @@ def test_consistency_edge_cases() -> None:
     assert not verify_consistency(0, 5, EMPTY_ROOT, root5, [LEAVES[0]])
     assert not verify_consistency(0, 5, root5, root5, [])
     assert not verify_consistency(2, 5, root_of(LEAVES[:2]), root5, [])
+    assert not verify_consistency(3, 5, root_of(LEAVES[:3]), root5, [])
 
 
 @pytest.mark.parametrize(
@@ -512,6 +525,21 @@ def test_verify_consistency_returns_false_on_malformed_input(
     old: int, new: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
 ) -> None:
     assert verify_consistency(old, new, old_root, new_root, proof) is False
+
+
+class _HugeProof(Sequence[bytes]):
+    """A proof claiming 10**12 entries that must be rejected on its length alone."""
+
+    def __len__(self) -> int:
+        return 10**12
+
+    def __getitem__(self, index: object) -> bytes:  # type: ignore[override]
+        raise AssertionError("an oversized proof must not be read")
+
+
+def test_oversized_proof_is_rejected_without_reading_it() -> None:
+    assert verify_inclusion(LEAVES[0], 0, 2**40, _HugeProof(), EMPTY_ROOT) is False
+    assert verify_consistency(1, 2**40, LEAVES[0], EMPTY_ROOT, _HugeProof()) is False
 
 
 @pytest.mark.parametrize("old", [-1, 6])
