@@ -14,7 +14,7 @@ async def stored_bytes(engine: AsyncEngine) -> bytes:
     async with engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
         for table in tables:
-            for row in (await connection.execute(text(f'SELECT * FROM "{table}"'))).all():  # noqa: S608
+            for row in (await connection.execute(text(f'SELECT * FROM "{table}"'))).all():
                 for value in row:
                     if isinstance(value, bytes | bytearray | memoryview):
                         chunks.append(bytes(value))

@@ -91,7 +91,7 @@ class CaseKeys:
     async def rewrap_all(
         self, engine: AsyncEngine, *, batch_size: int = 500, progress: Callable[[int], None] | None = None
     ) -> int:
-        """Re-wrap every live data key under the current KEK in short transactions; no data is re-encrypted."""
+        """Re-wrap every live data key under the current KEK, in short transactions. Data stays as it is."""
         factory = create_session_factory(engine)
         current = self.provider.current_version
         done = 0

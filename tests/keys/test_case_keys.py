@@ -81,7 +81,8 @@ async def store(engine: AsyncEngine, case_keys: CaseKeys, values: dict[str, str]
 async def read(engine: AsyncEngine, case_keys: CaseKeys, person_id: uuid.UUID) -> dict[str, str | None]:
     async with create_session_factory(engine)() as session:
         person = await session.get(Person, person_id)
-        assert person is not None and person.data_key_id is not None
+        assert person is not None
+        assert person.data_key_id is not None
         key = await case_keys.get(session, person.data_key_id)
         return open_fields(person, key)
 
@@ -162,7 +163,8 @@ async def test_shredding_one_case_leaves_others_readable(
     assert await read(people_engine, case_keys, first) == VICTIM  # now cached in this instance
     async with create_session_factory(people_engine)() as session, session.begin():
         person = await session.get(Person, first)
-        assert person is not None and person.data_key_id is not None
+        assert person is not None
+        assert person.data_key_id is not None
         assert await case_keys.destroy(session, person.data_key_id)
         assert erase_fields(person) == ["name", "phone", "note", "phone_index"]
     with pytest.raises(KeyDestroyedError):
@@ -179,7 +181,8 @@ async def test_shredding_is_seen_at_once_by_another_instance(
     assert await read(people_engine, instance_b, person_id) == VICTIM  # B caches the key
     async with create_session_factory(people_engine)() as session, session.begin():
         person = await session.get(Person, person_id)
-        assert person is not None and person.data_key_id is not None
+        assert person is not None
+        assert person.data_key_id is not None
         await instance_a.destroy(session, person.data_key_id)
     with pytest.raises(KeyDestroyedError):
         await read(people_engine, instance_b, person_id)
@@ -235,7 +238,8 @@ def test_keys_cli_status_rotate_retire(database_url: str, tmp_path: Path) -> Non
     status = runner.invoke(main, ["keys", "status"], env=env)
     assert "KEK version 1 (current): 3 data keys" in status.output
     refused = runner.invoke(main, ["keys", "retire", "1"], env=env)
-    assert refused.exit_code != 0 and "still wraps 3 data keys" in refused.output
+    assert refused.exit_code != 0
+    assert "still wraps 3 data keys" in refused.output
     rotated = runner.invoke(main, ["keys", "rotate"], env=env)
     assert rotated.exit_code == 0, rotated.output
     assert "KEK version 2 is current; 3 data keys re-wrapped." in rotated.output
