@@ -17,7 +17,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bench._report import write_section
 from crypto import DataKey, FieldCipher, FieldContext
-from crypto.cipher import associated_data
 
 TARGET_RATIO = 2.0
 ROW_ID = str(uuid.UUID("0b6f3c1e-7d2a-4e59-9c84-2f1a6b3d5e70"))
@@ -47,10 +46,15 @@ class Result:
     operation: str
     raw_ns: float
     library_ns: float
+    with_context_ns: float
 
     @property
     def ratio(self) -> float:
         return self.library_ns / self.raw_ns
+
+    @property
+    def ratio_with_context(self) -> float:
+        return self.with_context_ns / self.raw_ns
 
 
 def best_ns_per_op(run: Callable[[int], int], iterations: int, repeats: int) -> float:
@@ -71,19 +75,24 @@ def compare(
 def measure(field: Field, key: DataKey, iterations: int, repeats: int) -> list[Result]:
     context = FieldContext("victims", field.column, ROW_ID)
     payload = field.payload
-    aad = associated_data(key.id, context)
-    aead = AESGCM(key.material)  # the raw side: one AESGCM object, nonce from os.urandom(12)
+    column = field.column
+    # The raw side is the least a storable AES-GCM value needs: one AESGCM object, a fresh
+    # os.urandom(12) nonce stored in front of the ciphertext, split off again to decrypt; no context.
+    aead = AESGCM(key.material)
     nonce = os.urandom(12)
-    raw_ciphertext = aead.encrypt(nonce, payload, aad)
+    raw_blob = nonce + aead.encrypt(nonce, payload, None)
     blob = FieldCipher.encrypt(key, payload, context)  # also the warm-up that binds the key's AES state
     assert FieldCipher.decrypt(key, blob, context) == payload
-    assert aead.decrypt(nonce, raw_ciphertext, aad) == payload
+    assert aead.decrypt(raw_blob[:12], raw_blob[12:], None) == payload
 
+    # The library side: FieldCipher with the already unwrapped key and the value's FieldContext, once
+    # prepared (like the payload, an input) and once built per value, as the service does.
     def raw_encrypt(n: int) -> int:
         encrypt, urandom = aead.encrypt, os.urandom
         start = perf_counter_ns()
         for _ in range(n):
-            encrypt(urandom(12), payload, aad)
+            fresh = urandom(12)
+            fresh + encrypt(fresh, payload, None)
         return perf_counter_ns() - start
 
     def library_encrypt(n: int) -> int:
@@ -93,11 +102,18 @@ def measure(field: Field, key: DataKey, iterations: int, repeats: int) -> list[R
             encrypt(key, payload, context)
         return perf_counter_ns() - start
 
+    def library_encrypt_with_context(n: int) -> int:
+        encrypt = FieldCipher.encrypt
+        start = perf_counter_ns()
+        for _ in range(n):
+            encrypt(key, payload, FieldContext("victims", column, ROW_ID))
+        return perf_counter_ns() - start
+
     def raw_decrypt(n: int) -> int:
         decrypt = aead.decrypt
         start = perf_counter_ns()
         for _ in range(n):
-            decrypt(nonce, raw_ciphertext, aad)
+            decrypt(raw_blob[:12], raw_blob[12:], None)
         return perf_counter_ns() - start
 
     def library_decrypt(n: int) -> int:
@@ -107,50 +123,57 @@ def measure(field: Field, key: DataKey, iterations: int, repeats: int) -> list[R
             decrypt(key, blob, context)
         return perf_counter_ns() - start
 
+    def library_decrypt_with_context(n: int) -> int:
+        decrypt = FieldCipher.decrypt
+        start = perf_counter_ns()
+        for _ in range(n):
+            decrypt(key, blob, FieldContext("victims", column, ROW_ID))
+        return perf_counter_ns() - start
+
     return [
-        Result(field, "encrypt", *compare(raw_encrypt, library_encrypt, iterations, repeats)),
-        Result(field, "decrypt", *compare(raw_decrypt, library_decrypt, iterations, repeats)),
+        Result(
+            field,
+            "encrypt",
+            *compare(raw_encrypt, library_encrypt, iterations, repeats),
+            best_ns_per_op(library_encrypt_with_context, iterations, repeats),
+        ),
+        Result(
+            field,
+            "decrypt",
+            *compare(raw_decrypt, library_decrypt, iterations, repeats),
+            best_ns_per_op(library_decrypt_with_context, iterations, repeats),
+        ),
     ]
 
 
-def context_build_ns(iterations: int, repeats: int) -> float:
-    def build(n: int) -> int:
-        start = perf_counter_ns()
-        for _ in range(n):
-            FieldContext("victims", "name", ROW_ID)
-        return perf_counter_ns() - start
-
-    return best_ns_per_op(build, iterations, repeats)
-
-
-def render(results: list[Result], context_ns: float, iterations: int, repeats: int) -> str:
+def render(results: list[Result], iterations: int, repeats: int) -> str:
     lines = [
         f"`python -m bench.crypto_bench`: {iterations:,} operations per field and operation, "
         f"best of {repeats}. "
-        "Library = `FieldCipher` with an already unwrapped `DataKey` (steady state with the key cache) and a "
-        "prepared `FieldContext`; raw = one `AESGCM` object, `os.urandom(12)` nonce, the same associated "
-        "data.",
+        "Raw = the least a storable AES-GCM value needs: one `AESGCM` object, an `os.urandom(12)` nonce "
+        "stored in front of the ciphertext and split off to decrypt, no associated data. "
+        "Library = `FieldCipher` with an already unwrapped `DataKey` (steady state with the key cache) and "
+        "the value's `FieldContext` as an input; *with context* also builds that `FieldContext` (table, "
+        "column, row id) for every value, as the service does.",
         "",
-        "| Field | Bytes | Operation | Raw ops/s | Library ops/s | Raw ns/op | Library ns/op | Ratio |",
+        "| Field | Bytes | Operation | Raw ns/op | Library ns/op | Ratio | With context ns/op | Ratio |",
         "|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
-            f"| {r.field.column} | {len(r.field.payload)} | {r.operation} | {1e9 / r.raw_ns:,.0f} | "
-            f"{1e9 / r.library_ns:,.0f} | {r.raw_ns:,.0f} | {r.library_ns:,.0f} | {r.ratio:.2f} |"
+            f"| {r.field.column} | {len(r.field.payload)} | {r.operation} | {r.raw_ns:,.0f} | "
+            f"{r.library_ns:,.0f} | {r.ratio:.2f} | {r.with_context_ns:,.0f} | {r.ratio_with_context:.2f} |"
         )
     worst = max(results, key=lambda r: r.ratio)
     met = all(r.ratio <= TARGET_RATIO for r in results)
-    worst_with_context = max((r.library_ns + context_ns) / r.raw_ns for r in results)
     lines += [
         "",
         f"Target (library <= {TARGET_RATIO:g}x raw AESGCM for every field and operation): "
         f"**{'met' if met else 'NOT met'}**; worst ratio {worst.ratio:.2f} ({worst.operation} of "
-        f"{worst.field.column}).",
-        "",
-        f"Not included above: building a `FieldContext` costs {context_ns:,.0f} ns (once per field value; "
-        "it encodes table, column and row id for the associated data). Counting it in every operation, the "
-        f"worst ratio would be {worst_with_context:.2f}.",
+        f"{worst.field.column}). Building the `FieldContext` for each value adds about "
+        f"{max(r.with_context_ns - r.library_ns for r in results):,.0f} ns; counted in, the worst ratio is "
+        f"{max(r.ratio_with_context for r in results):.2f}. For a referral (about a dozen encrypted fields) "
+        "that is some 15 µs of CPU per write or read, against milliseconds for the request.",
     ]
     return "\n".join(lines)
 
@@ -165,7 +188,7 @@ def main() -> None:
     args = parser.parse_args()
     key = DataKey(id=uuid.uuid4(), material=os.urandom(32))
     results = [r for field in FIELDS for r in measure(field, key, args.iterations, args.repeats)]
-    body = render(results, context_build_ns(args.iterations, args.repeats), args.iterations, args.repeats)
+    body = render(results, args.iterations, args.repeats)
     if args.no_write:
         print(body)
     else:
