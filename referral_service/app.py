@@ -9,6 +9,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from referral_service.audit.controllers import AuditController
 from referral_service.audit.keys import AuditKeys, load_audit_keys
 from referral_service.audit.service import create_checkpoint, sequence_pending
 from referral_service.db import create_engine, create_session_factory, provide_db_session
@@ -67,7 +68,7 @@ def create_app(settings: Settings, *, identity_config: IdentityConfig | None = N
         await engine.dispose()
 
     app = Litestar(
-        route_handlers=[HealthController, *IDENTITY_CONTROLLERS],
+        route_handlers=[HealthController, AuditController, *IDENTITY_CONTROLLERS],
         state=state,
         # Deny by default: every route passes this guard (see referral_service/identity/guards.py).
         guards=[authorize],

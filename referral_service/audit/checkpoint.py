@@ -127,7 +127,7 @@ def _parse_timestamp(text: str) -> datetime:
         raise ValueError("timestamp must look like 2024-05-01T12:00:00Z")
     ts = datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
     if _format_timestamp(ts) != text:
-        raise ValueError("non-canonical timestamp (fraction must be absent or six non-zero-trailing digits)")
+        raise ValueError("non-canonical timestamp (a zero fraction must be omitted)")
     return ts
 
 
@@ -374,7 +374,7 @@ class CheckpointVerifier:
             raise CheckpointError("malformed checkpoint: signature must be 4-byte key id plus 64 bytes")
         if key_name != self._key_name or blob[:_KEY_ID_SIZE] != self._key_id:
             raise CheckpointError(
-                f"unknown key: checkpoint signed by {key_name!r}, expected {self._key_name!r}"
+                f"unknown key: checkpoint signed by {key_name[:64]!r}, expected {self._key_name!r}"
             )
         body = "\n".join(lines[:4]) + "\n"
         try:

@@ -1,0 +1,178 @@
+"""Auditor API: search events, list signed checkpoints, prove a single event's inclusion.
+
+Reading the audit log is itself audited. Audit events carry no personal data, so auditors see
+everything in them; they never see case content, which lives elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, QueryParameter
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from referral_service.audit import repository
+from referral_service.audit.keys import AuditKeys
+from referral_service.audit.recorder import from_us, record_event
+from referral_service.audit.schemas import (
+    AuditEventOut,
+    AuditEventPage,
+    CheckpointList,
+    CheckpointOut,
+    InclusionProofOut,
+)
+from referral_service.audit.service import ProofUnavailableError, prove_inclusion
+from referral_service.identity.http import audit_fields, requires
+from referral_service.identity.permissions import Permission
+from referral_service.identity.principal import Principal
+from referral_service.problems import DomainError, ErrorKind
+
+
+class ProofNotAvailableError(DomainError):
+    code = "audit.proof_unavailable"
+    kind = ErrorKind.NOT_FOUND
+    title = "No inclusion proof for this position"
+
+
+def _to_us(moment: dt.datetime | None) -> int | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+class AuditController(Controller):
+    path = "/api/v1/audit"
+    tags = ["audit"]
+
+    @get("/events", opt=requires(Permission.AUDIT_EVENT_READ), summary="Search audit events")
+    async def list_events(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        actor_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        action: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        target_type: Annotated[str | None, QueryParameter(max_length=50)] = None,
+        target_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        since: FromQuery[dt.datetime | None] = None,
+        until: FromQuery[dt.datetime | None] = None,
+        after_id: Annotated[int | None, QueryParameter(ge=0)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> AuditEventPage:
+        criteria = repository.EventFilter(
+            actor_id=actor_id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            since_us=_to_us(since),
+            until_us=_to_us(until),
+            after_id=after_id,
+        )
+        rows = await repository.find_events(db_session, criteria, limit)
+        events = [
+            AuditEventOut(
+                id=row[0],
+                seq=row[13],
+                occurred_at=from_us(row[1]),
+                action=row[2],
+                outcome=row[3],
+                actor_kind=row[4],
+                actor_id=row[5],
+                actor_roles=[role for role in row[6].split(",") if role],
+                actor_unit_id=row[7],
+                target_type=row[8],
+                target_id=row[9],
+                request_id=row[10],
+                client_hash=row[11],
+                details=json.loads(row[12]),
+            )
+            for row in rows
+        ]
+        await record_event(
+            db_session,
+            action="audit:event:read",
+            actor=principal.actor,
+            details={
+                "returned": len(events),
+                "filtered_by": sorted(k for k, v in vars_of(criteria).items() if v),
+            },
+            **audit_fields(request),
+        )
+        return AuditEventPage(events=events, next_after_id=events[-1].id if len(events) == limit else None)
+
+    @get("/checkpoints", opt=requires(Permission.AUDIT_CHECKPOINT_READ), summary="Signed checkpoints")
+    async def list_checkpoints(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> CheckpointList:
+        keys: AuditKeys = state.audit_keys
+        rows = await repository.checkpoints_in_order(db_session)
+        await record_event(
+            db_session,
+            action="audit:checkpoint:read",
+            actor=principal.actor,
+            details={"returned": len(rows)},
+            **audit_fields(request),
+        )
+        return CheckpointList(
+            verifier_key=keys.signer.public_key_text(),
+            checkpoints=[
+                CheckpointOut(
+                    tree_size=row.tree_size,
+                    root_hash=row.root_hash.hex(),
+                    created_at=from_us(row.created_at_us),
+                    signed_text=row.signed_text,
+                )
+                for row in rows
+            ],
+        )
+
+    @get(
+        "/events/{seq:int}/proof",
+        opt=requires(Permission.AUDIT_PROOF_READ),
+        summary="Inclusion proof of one log position against the newest checkpoint",
+    )
+    async def prove(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        seq: FromPath[int],
+    ) -> InclusionProofOut:
+        try:
+            proof = await prove_inclusion(db_session, seq)
+        except ProofUnavailableError:
+            raise ProofNotAvailableError(
+                "No signed checkpoint covers this position yet, or the position does not exist."
+            ) from None
+        await record_event(
+            db_session,
+            action="audit:proof:read",
+            actor=principal.actor,
+            target_type="audit_log",
+            target_id=str(seq),
+            **audit_fields(request),
+        )
+        return InclusionProofOut(
+            seq=proof.seq,
+            leaf_hash=proof.leaf_hash.hex(),
+            tree_size=proof.tree_size,
+            root_hash=proof.root_hash.hex(),
+            proof=[node.hex() for node in proof.proof],
+            checkpoint=proof.checkpoint,
+        )
+
+
+def vars_of(criteria: repository.EventFilter) -> dict[str, object]:
+    return {name: getattr(criteria, name) for name in criteria.__slots__}
