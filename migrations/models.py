@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import referral_service.audit.models
 import referral_service.identity.models
-import referral_service.keys.models  # noqa: F401
+import referral_service.keys.models
+import referral_service.referrals.models  # noqa: F401
 from referral_service.db import metadata
 
 target_metadata = metadata

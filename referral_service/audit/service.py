@@ -243,6 +243,9 @@ def _verified_checkpoints(
         except CheckpointError as exc:
             report.fail(stored.tree_size, f"checkpoint signature invalid ({exc})")
             continue
+        if signed.origin != LOG_ORIGIN:
+            report.fail(stored.tree_size, f"checkpoint is of another log ({signed.origin})")
+            continue
         if signed.tree_size != stored.tree_size or signed.root_hash != stored.root_hash:
             report.fail(stored.tree_size, "checkpoint columns differ from its signed text")
         verified.append((signed.tree_size, signed.root_hash))

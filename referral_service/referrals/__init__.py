@@ -1,0 +1,1 @@
+"""Referrals from police stations to WEISSER RING branches (DESIGN §4)."""

@@ -1,0 +1,128 @@
+"""The referral vocabulary and state machine (DESIGN §4). No I/O here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+
+class ReferralStatus(StrEnum):
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    CONTACT_ATTEMPTED = "contact_attempted"
+    IN_CONTACT = "in_contact"
+    CLOSED = "closed"
+    DECLINED_BY_BRANCH = "declined_by_branch"  # back to the state office for routing
+    WITHDRAWN = "withdrawn"  # consent withdrawn: personal data destroyed
+
+
+class ReferralAction(StrEnum):
+    ACCEPT = "accept"
+    ASSIGN = "assign"
+    DECLINE = "decline"
+    ROUTE = "route"
+    RECORD_CONTACT_ATTEMPT = "record_contact_attempt"
+    RECORD_FIRST_CONTACT = "record_first_contact"
+    CLOSE = "close"
+    WITHDRAW_CONSENT = "withdraw_consent"
+
+
+S = ReferralStatus
+OPEN_STATES = frozenset(set(S) - {S.CLOSED, S.WITHDRAWN})
+
+# The only transitions there are: action -> states it may start from -> state it leads to.
+# `ASSIGN` on an accepted case re-assigns it and keeps its state.
+TRANSITIONS: Mapping[ReferralAction, tuple[frozenset[ReferralStatus], ReferralStatus | None]] = {
+    ReferralAction.ACCEPT: (frozenset({S.SUBMITTED}), S.ACCEPTED),
+    ReferralAction.ASSIGN: (frozenset({S.SUBMITTED, S.ACCEPTED, S.CONTACT_ATTEMPTED, S.IN_CONTACT}), None),
+    ReferralAction.DECLINE: (frozenset({S.SUBMITTED}), S.DECLINED_BY_BRANCH),
+    ReferralAction.ROUTE: (frozenset({S.SUBMITTED, S.DECLINED_BY_BRANCH}), S.SUBMITTED),
+    ReferralAction.RECORD_CONTACT_ATTEMPT: (frozenset({S.ACCEPTED, S.CONTACT_ATTEMPTED}), S.CONTACT_ATTEMPTED),
+    ReferralAction.RECORD_FIRST_CONTACT: (frozenset({S.ACCEPTED, S.CONTACT_ATTEMPTED}), S.IN_CONTACT),
+    ReferralAction.CLOSE: (frozenset({S.ACCEPTED, S.CONTACT_ATTEMPTED, S.IN_CONTACT}), S.CLOSED),
+    ReferralAction.WITHDRAW_CONSENT: (OPEN_STATES, S.WITHDRAWN),
+}
+
+
+class OffenceCategory(StrEnum):
+    """Plain, for statistics (the cooperation report counts them)."""
+
+    BODILY_HARM = "bodily_harm"  # Körperverletzung
+    SEXUAL_OFFENCE = "sexual_offence"  # Sexualdelikt
+    DOMESTIC_VIOLENCE = "domestic_violence"  # häusliche Gewalt
+    STALKING = "stalking"  # Nachstellung
+    ROBBERY = "robbery"  # Raub
+    BURGLARY = "burglary"  # Wohnungseinbruch
+    FRAUD = "fraud"  # Betrug
+    THREAT = "threat"  # Bedrohung
+    HOMICIDE_RELATIVES = "homicide_relatives"  # Angehörige von Tötungsopfern
+    OTHER = "other"
+
+
+class SupportKind(StrEnum):
+    """Requested support and support given (sets of these)."""
+
+    PERSONAL_SUPPORT = "personal_support"  # menschlicher Beistand, persönliche Betreuung
+    ACCOMPANIMENT = "accompaniment"  # Begleitung zu Polizei, Gericht, Behörden
+    LEGAL_ADVICE_VOUCHER = "legal_advice_voucher"  # Beratungsscheck für anwaltliche Erstberatung
+    PSYCHOTRAUMA_VOUCHER = "psychotrauma_voucher"  # Beratungsscheck psychotraumatologische Erstberatung
+    FINANCIAL_AID = "financial_aid"  # finanzielle Hilfe in Notlagen
+    REFERRAL_TO_OTHER_SERVICES = "referral_to_other_services"  # Vermittlung an andere Hilfen
+
+
+class Urgency(StrEnum):
+    NORMAL = "normal"
+    HIGH = "high"
+
+
+class ConsentGiver(StrEnum):
+    VICTIM = "victim"
+    LEGAL_REPRESENTATIVE = "legal_representative"  # gesetzliche Vertretung, e.g. for a child
+
+
+class ConsentForm(StrEnum):
+    WRITTEN = "written"
+    ORAL = "oral"
+    ELECTRONIC = "electronic"
+
+
+class ConsentScope(StrEnum):
+    """What the victim agreed to; only this scope allows a referral (DESIGN §4)."""
+
+    TRANSFER_TO_WR_FOR_CONTACT_AND_SUPPORT = "transfer_to_wr_for_contact_and_support"
+
+
+class ContactChannel(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    LETTER = "letter"
+    VISIT = "visit"
+    SMS = "sms"
+
+
+class CloseOutcome(StrEnum):
+    SUPPORTED = "supported"
+    DECLINED_BY_VICTIM = "declined_by_victim"
+    UNREACHABLE = "unreachable"
+
+
+# Which outcome may close from which state: support needs contact; "unreachable" means there was none.
+CLOSE_FROM: Mapping[CloseOutcome, frozenset[ReferralStatus]] = {
+    CloseOutcome.SUPPORTED: frozenset({S.IN_CONTACT}),
+    CloseOutcome.DECLINED_BY_VICTIM: frozenset({S.CONTACT_ATTEMPTED, S.IN_CONTACT}),
+    CloseOutcome.UNREACHABLE: frozenset({S.ACCEPTED, S.CONTACT_ATTEMPTED}),
+}
+
+
+class DeclineReason(StrEnum):
+    NO_CAPACITY = "no_capacity"
+    OUT_OF_AREA = "out_of_area"
+    CONFLICT_OF_INTEREST = "conflict_of_interest"
+    LANGUAGE_NOT_AVAILABLE = "language_not_available"
+    OTHER = "other"
+
+
+class EscalationLevel:
+    NONE = 0
+    BRANCH_LEAD = 1  # not accepted within the acceptance deadline
+    STATE_OFFICE = 2  # no first contact within the contact deadline
