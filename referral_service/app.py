@@ -22,6 +22,9 @@ from referral_service.jobs import JobRunner, PeriodicJob
 from referral_service.keys.service import CaseKeys, load_key_provider
 from referral_service.logging import configure_logging, get_logger
 from referral_service.problems import EXCEPTION_HANDLERS
+from referral_service.referrals.controllers import ReferralController
+from referral_service.referrals.deadlines import escalate_overdue
+from referral_service.referrals.policy import ReferralPolicy
 from referral_service.request_context import request_context_middleware
 from referral_service.settings import Settings
 
@@ -30,8 +33,11 @@ log = get_logger(__name__)
 API_VERSION = "1"
 
 
-def background_jobs(settings: Settings, engine: AsyncEngine, audit_keys: AuditKeys) -> list[PeriodicJob]:
+def background_jobs(
+    settings: Settings, engine: AsyncEngine, audit_keys: AuditKeys, referral_policy: ReferralPolicy
+) -> list[PeriodicJob]:
     return [
+        PeriodicJob("referral-deadlines", 300, lambda: escalate_overdue(engine, referral_policy)),
         PeriodicJob(
             "audit-sequencer",
             settings.audit_sequence_interval_seconds,
@@ -45,13 +51,21 @@ def background_jobs(settings: Settings, engine: AsyncEngine, audit_keys: AuditKe
     ]
 
 
-def create_app(settings: Settings, *, identity_config: IdentityConfig | None = None) -> Litestar:
+def create_app(
+    settings: Settings,
+    *,
+    identity_config: IdentityConfig | None = None,
+    referral_policy: ReferralPolicy | None = None,
+) -> Litestar:
     """Build the application. Raises `RouteDeclarationError` if any route declares no access rule."""
     configure_logging(settings)
     engine = create_engine(settings)
     audit_keys = load_audit_keys(settings)
     case_keys = CaseKeys(lambda: load_key_provider(settings))
-    runner = JobRunner(background_jobs(settings, engine, audit_keys) if settings.background_jobs else [])
+    referral_policy = referral_policy or ReferralPolicy()
+    runner = JobRunner(
+        background_jobs(settings, engine, audit_keys, referral_policy) if settings.background_jobs else []
+    )
     state = State(
         {
             "settings": settings,
@@ -60,6 +74,7 @@ def create_app(settings: Settings, *, identity_config: IdentityConfig | None = N
             "audit_keys": audit_keys,
             "case_keys": case_keys,
             "identity": identity_config or IdentityConfig(),
+            "referral_policy": referral_policy,
         }
     )
 
@@ -68,7 +83,7 @@ def create_app(settings: Settings, *, identity_config: IdentityConfig | None = N
         await engine.dispose()
 
     app = Litestar(
-        route_handlers=[HealthController, AuditController, *IDENTITY_CONTROLLERS],
+        route_handlers=[HealthController, AuditController, *IDENTITY_CONTROLLERS, ReferralController],
         state=state,
         # Deny by default: every route passes this guard (see referral_service/identity/guards.py).
         guards=[authorize],

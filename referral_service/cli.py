@@ -11,8 +11,10 @@ from referral_service.audit.cli import audit
 from referral_service.cli_support import load_cli_settings as _settings
 from referral_service.cli_support import run_async
 from referral_service.db import create_engine
+from referral_service.identity.cli import demo as identity_demo
+from referral_service.identity.cli import seed_and_describe, users
 from referral_service.keys.cli import keys
-from referral_service.identity.cli import demo, seed_and_describe, users
+from referral_service.referrals.cli import referrals
 from referral_service.settings import Settings
 
 
@@ -57,6 +59,7 @@ def serve(host: str | None, port: int | None) -> None:
         prepare_embedded_database(settings)
         # A newcomer gets a usable organisation at once; the logins are printed on every start.
         click.echo(seed_and_describe(settings, only_if_empty=True), err=True)
+        seed_demo_routing(settings, only_if_empty=True)
     app = create_app(settings)
     bind_host = host or settings.host
     bind_port = port or settings.port
@@ -75,10 +78,37 @@ def migrate(revision: str) -> None:
     click.echo(f"database at revision {current}")
 
 
+def seed_demo_routing(settings: Settings, *, only_if_empty: bool) -> None:
+    """The demo's postcode routing table (referrals domain), beside the demo organisation (identity)."""
+    from referral_service.db import create_session_factory
+    from referral_service.referrals.repository import count_postcode_routes
+    from referral_service.referrals.routing import seed_demo_routes
+
+    async def work() -> None:
+        engine = create_engine(settings)
+        try:
+            async with create_session_factory(engine)() as session, session.begin():
+                if not only_if_empty or await count_postcode_routes(session) == 0:
+                    await seed_demo_routes(session)
+        finally:
+            await engine.dispose()
+
+    run_async(work)
+
+
+@main.command()
+@click.pass_context
+def demo(context: click.Context) -> None:
+    """Create the Saxon sample organisation, one user per role and the postcode routing table
+    (idempotent; refused in production)."""
+    context.invoke(identity_demo)
+    seed_demo_routing(_settings(), only_if_empty=False)
+
+
 main.add_command(audit)
 main.add_command(keys)
 main.add_command(users)
-main.add_command(demo)
+main.add_command(referrals)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -40,7 +40,8 @@ class ThrottlePolicy:
         if failures < self.free_failures:
             return None
         doublings = min(failures - self.free_failures, 32)
-        return min(self.first_lock * (2**doublings), self.max_lock)
+        lock: dt.timedelta = self.first_lock * (1 << doublings)
+        return min(lock, self.max_lock)
 
 
 @dataclass(frozen=True, slots=True)

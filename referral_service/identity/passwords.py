@@ -6,6 +6,7 @@ must not stall the event loop that serves everybody else.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import anyio.to_thread
@@ -64,10 +65,8 @@ async def hash_password(password: str, params: PasswordHashing) -> str:
 
 def _verify(stored_hash: str | None, password: str, params: PasswordHashing) -> bool:
     if stored_hash is None:
-        try:
+        with contextlib.suppress(VerificationError):
             hasher(params).verify(_dummy_hash(params), password)
-        except VerificationError:
-            pass
         return False
     try:
         return hasher(params).verify(stored_hash, password)

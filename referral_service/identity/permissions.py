@@ -91,6 +91,8 @@ _WR_CASEWORK = frozenset(
         P.REFERRAL_REFERRAL_DECLINE,
         P.REFERRAL_REFERRAL_RECORD_CONTACT,
         P.REFERRAL_REFERRAL_CLOSE,
+        # DESIGN §4: the victim may withdraw consent towards WEISSER RING as well as the police.
+        P.REFERRAL_REFERRAL_WITHDRAW_CONSENT,
     }
 )
 

@@ -37,7 +37,10 @@ TRANSITIONS: Mapping[ReferralAction, tuple[frozenset[ReferralStatus], ReferralSt
     ReferralAction.ASSIGN: (frozenset({S.SUBMITTED, S.ACCEPTED, S.CONTACT_ATTEMPTED, S.IN_CONTACT}), None),
     ReferralAction.DECLINE: (frozenset({S.SUBMITTED}), S.DECLINED_BY_BRANCH),
     ReferralAction.ROUTE: (frozenset({S.SUBMITTED, S.DECLINED_BY_BRANCH}), S.SUBMITTED),
-    ReferralAction.RECORD_CONTACT_ATTEMPT: (frozenset({S.ACCEPTED, S.CONTACT_ATTEMPTED}), S.CONTACT_ATTEMPTED),
+    ReferralAction.RECORD_CONTACT_ATTEMPT: (
+        frozenset({S.ACCEPTED, S.CONTACT_ATTEMPTED}),
+        S.CONTACT_ATTEMPTED,
+    ),
     ReferralAction.RECORD_FIRST_CONTACT: (frozenset({S.ACCEPTED, S.CONTACT_ATTEMPTED}), S.IN_CONTACT),
     ReferralAction.CLOSE: (frozenset({S.ACCEPTED, S.CONTACT_ATTEMPTED, S.IN_CONTACT}), S.CLOSED),
     ReferralAction.WITHDRAW_CONSENT: (OPEN_STATES, S.WITHDRAWN),

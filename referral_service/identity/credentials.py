@@ -1,0 +1,146 @@
+"""SQL for sessions and API tokens, and resolving a presented credential into a `Principal`.
+
+A credential is valid only while it is unrevoked and unexpired, its user is active and the user still
+has a unit; roles and permissions are read fresh on every request, so a revoked role or a disabled
+account takes effect at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from referral_service.identity import repository
+from referral_service.identity.config import IdentityConfig
+from referral_service.identity.models import ApiToken, AuthSession, OrgUnit, User
+from referral_service.identity.permissions import permissions_for
+from referral_service.identity.principal import AuthMethod, Credential, Principal
+from referral_service.identity.roles import UnitKind
+from referral_service.identity.tokens import new_api_token, new_csrf_token, new_session_token, token_digest
+
+
+async def load_principal(session: AsyncSession, user_id: uuid.UUID, method: AuthMethod) -> Principal | None:
+    """The principal for an active user, or None (inactive, unknown, or no roles)."""
+    stmt = select(User, OrgUnit).join(OrgUnit, col(OrgUnit.id) == col(User.unit_id)).where(User.id == user_id)
+    row = (await session.exec(stmt)).one_or_none()
+    if row is None:
+        return None
+    user, unit = row
+    if not user.active:
+        return None
+    roles = await repository.roles_of(session, user.id)
+    if not roles:
+        return None
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        unit_id=unit.id,
+        unit_path=unit.path,
+        unit_kind=UnitKind(unit.kind),
+        roles=frozenset(roles),
+        permissions=permissions_for(roles),
+        auth_method=method,
+    )
+
+
+async def create_session(
+    session: AsyncSession, user_id: uuid.UUID, config: IdentityConfig
+) -> tuple[str, AuthSession]:
+    """A new web session; returns the cookie token (never stored) and the row."""
+    now = config.now()
+    token = new_session_token()
+    row = AuthSession(
+        token_hash=token_digest(token),
+        user_id=user_id,
+        csrf_token=new_csrf_token(),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + config.session_absolute_timeout,
+    )
+    session.add(row)
+    await session.flush()
+    return token, row
+
+
+async def create_api_token(
+    session: AsyncSession, user_id: uuid.UUID, config: IdentityConfig
+) -> tuple[str, ApiToken]:
+    now = config.now()
+    token = new_api_token()
+    row = ApiToken(
+        token_hash=token_digest(token),
+        user_id=user_id,
+        created_at=now,
+        expires_at=now + config.token_lifetime,
+    )
+    session.add(row)
+    await session.flush()
+    return token, row
+
+
+async def resolve_session(
+    session: AsyncSession, token: str, config: IdentityConfig
+) -> tuple[Principal, Credential] | None:
+    now = config.now()
+    stmt = select(AuthSession).where(AuthSession.token_hash == token_digest(token))
+    row = (await session.exec(stmt)).one_or_none()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    if row.last_seen_at + config.session_idle_timeout <= now:
+        return None
+    principal = await load_principal(session, row.user_id, AuthMethod.SESSION)
+    if principal is None:
+        return None
+    if now - row.last_seen_at >= config.session_touch_interval:
+        await session.exec(update(AuthSession).where(col(AuthSession.id) == row.id).values(last_seen_at=now))
+    return principal, Credential(AuthMethod.SESSION, row.id, row.csrf_token)
+
+
+async def resolve_api_token(
+    session: AsyncSession, token: str, config: IdentityConfig
+) -> tuple[Principal, Credential] | None:
+    now = config.now()
+    stmt = select(ApiToken).where(ApiToken.token_hash == token_digest(token))
+    row = (await session.exec(stmt)).one_or_none()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    principal = await load_principal(session, row.user_id, AuthMethod.TOKEN)
+    if principal is None:
+        return None
+    if row.last_used_at is None or now - row.last_used_at >= config.session_touch_interval:
+        await session.exec(update(ApiToken).where(col(ApiToken.id) == row.id).values(last_used_at=now))
+    return principal, Credential(AuthMethod.TOKEN, row.id)
+
+
+async def get_session(session: AsyncSession, session_id: uuid.UUID) -> AuthSession | None:
+    return (await session.exec(select(AuthSession).where(AuthSession.id == session_id))).one_or_none()
+
+
+async def revoke(session: AsyncSession, credential: Credential, now: dt.datetime) -> None:
+    table: type[AuthSession] | type[ApiToken] = (
+        AuthSession if credential.method is AuthMethod.SESSION else ApiToken
+    )
+    await session.exec(
+        update(table)
+        .where(col(table.id) == credential.id, col(table.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def revoke_all_for_user(
+    session: AsyncSession, user_id: uuid.UUID, now: dt.datetime, *, keep: Credential | None = None
+) -> None:
+    """End every session and token of a user (disable, password reset), optionally keeping one."""
+    for table, method in ((AuthSession, AuthMethod.SESSION), (ApiToken, AuthMethod.TOKEN)):
+        stmt = (
+            update(table)
+            .where(col(table.user_id) == user_id, col(table.revoked_at).is_(None))
+            .values(revoked_at=now)
+        )
+        if keep is not None and keep.method is method:
+            stmt = stmt.where(col(table.id) != keep.id)
+        await session.exec(stmt)

@@ -1,0 +1,104 @@
+"""Deadlines, consent rules and who may see which part of a referral (DESIGN §3, §4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from referral_service.db import utcnow
+from referral_service.identity.principal import Principal
+from referral_service.identity.roles import Role
+from referral_service.referrals.domain import EscalationLevel, ReferralStatus
+from referral_service.referrals.models import Referral
+from referral_service.referrals.schemas import Deadlines
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralPolicy:
+    # DESIGN §4: accept within 24 h, first contact within 72 h of submission (the Bavarian model's 3 days).
+    accept_within: dt.timedelta = dt.timedelta(hours=24)
+    contact_within: dt.timedelta = dt.timedelta(hours=72)
+    # Consent is documented at the time of the referral; older than this, the officer must confirm it anew.
+    consent_max_age: dt.timedelta = dt.timedelta(days=30)
+    clock: Callable[[], dt.datetime] = field(default=utcnow)
+
+
+class ContentAccess(Enum):
+    NONE = "none"
+    WITHOUT_CONTACT_DATA = "without_contact_data"  # branch inbox: enough to decide, not to reach the victim
+    FULL = "full"
+
+
+# What identifies or reaches the victim; withheld in the branch inbox until someone accepts the case.
+CONTACT_FIELDS = frozenset(
+    {
+        "victim_name",
+        "date_of_birth",
+        "phone",
+        "email",
+        "street_address",
+        "postcode",
+        "city",
+        "contact_preferences",
+        "case_number",
+    }
+)
+
+_WITH_CONTACT_IN_PROGRESS = frozenset(
+    {ReferralStatus.SUBMITTED, ReferralStatus.ACCEPTED, ReferralStatus.CONTACT_ATTEMPTED}
+)
+
+
+def content_access(principal: Principal, referral: Referral) -> ContentAccess:
+    """How much of a referral (already known to be in scope) the principal may read."""
+    status = ReferralStatus(referral.status)
+    if status is ReferralStatus.WITHDRAWN:
+        return ContentAccess.NONE
+    if principal.has_role(Role.POLICE_OFFICER, Role.POLICE_SUPERVISOR):
+        # Content only until a branch has taken the case; then status feedback only.
+        return ContentAccess.FULL if status is ReferralStatus.SUBMITTED else ContentAccess.NONE
+    if principal.has_role(Role.WR_VOLUNTEER) and referral.assignee_id == principal.user_id:
+        return ContentAccess.FULL
+    if principal.has_role(Role.WR_BRANCH_LEAD) and referral.branch_id == principal.unit_id:
+        return ContentAccess.FULL
+    if principal.has_role(Role.WR_STATE_OFFICE) and (
+        referral.branch_id is None or referral.escalation_level >= EscalationLevel.STATE_OFFICE
+    ):
+        return ContentAccess.FULL
+    if (
+        principal.has_role(Role.WR_VOLUNTEER)
+        and referral.branch_id == principal.unit_id
+        and status is ReferralStatus.SUBMITTED
+    ):
+        return ContentAccess.WITHOUT_CONTACT_DATA
+    return ContentAccess.NONE
+
+
+def deadlines(referral: Referral, policy: ReferralPolicy, now: dt.datetime) -> Deadlines:
+    accept_by = referral.submitted_at + policy.accept_within
+    first_contact_by = referral.submitted_at + policy.contact_within
+    status = ReferralStatus(referral.status)
+    return Deadlines(
+        accept_by=accept_by,
+        first_contact_by=first_contact_by,
+        accept_overdue=status is ReferralStatus.SUBMITTED and now > accept_by,
+        first_contact_overdue=(
+            referral.first_contact_at is None
+            and status in _WITH_CONTACT_IN_PROGRESS
+            and now > first_contact_by
+        ),
+        escalation_level=referral.escalation_level,
+    )
+
+
+def escalation_due(referral: Referral, policy: ReferralPolicy, now: dt.datetime) -> int:
+    """The escalation level the referral should have now (never lower than it has)."""
+    due = deadlines(referral, policy, now)
+    level = referral.escalation_level
+    if due.accept_overdue:
+        level = max(level, EscalationLevel.BRANCH_LEAD)
+    if due.first_contact_overdue:
+        level = max(level, EscalationLevel.STATE_OFFICE)
+    return level

@@ -1,0 +1,187 @@
+"""All SQL of the referral domain, scoped by the acting principal (DESIGN §3).
+
+A referral outside the caller's scope is simply not found: the scope is part of the WHERE clause that
+looks the record up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, text
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from referral_service.identity.models import OrgUnit, RoleAssignment, User
+from referral_service.identity.principal import Principal
+from referral_service.identity.roles import Role, UnitKind
+from referral_service.identity.scope import in_unit_subtree
+from referral_service.referrals.domain import OPEN_STATES, EscalationLevel, ReferralStatus
+from referral_service.referrals.models import ContactAttempt, PostcodeRoute, Referral, ReferralTransition
+
+POLICE_ROLES = (Role.POLICE_OFFICER, Role.POLICE_SUPERVISOR)
+WR_BRANCH_ROLES = (Role.WR_VOLUNTEER, Role.WR_BRANCH_LEAD)
+# Leadership of the deadline job across instances; any constant shared by all of them.
+DEADLINE_LOCK_ID = 0x52_53_44_4C_4E  # "RSDLN"
+
+
+def visible_to(principal: Principal) -> ColumnElement[bool]:
+    """Which referrals the principal may know of at all; fails closed for any other role."""
+    conditions: list[ColumnElement[bool]] = []
+    if principal.has_role(*POLICE_ROLES):
+        # An officer's station, or a supervisor's station or directorate and everything below it.
+        conditions.append(in_unit_subtree(principal, Referral.referring_station_id))
+    if principal.has_role(Role.WR_VOLUNTEER):
+        conditions.append(
+            or_(
+                col(Referral.assignee_id) == principal.user_id,
+                and_(
+                    col(Referral.branch_id) == principal.unit_id,
+                    col(Referral.status) == ReferralStatus.SUBMITTED,
+                ),
+            )
+        )
+    if principal.has_role(Role.WR_BRANCH_LEAD):
+        conditions.append(col(Referral.branch_id) == principal.unit_id)
+    if principal.has_role(Role.WR_STATE_OFFICE):
+        conditions.append(
+            or_(
+                col(Referral.branch_id).is_(None),
+                col(Referral.escalation_level) >= EscalationLevel.STATE_OFFICE,
+            )
+        )
+    return or_(*conditions) if conditions else false()
+
+
+async def get_visible(
+    session: AsyncSession, principal: Principal, referral_id: uuid.UUID, *, for_update: bool = False
+) -> Referral | None:
+    query = select(Referral).where(col(Referral.id) == referral_id, visible_to(principal))
+    if for_update:
+        # PostgreSQL: concurrent transitions of one referral queue here, so exactly one wins.
+        # SQLite: the transaction already holds the database write lock (BEGIN IMMEDIATE).
+        query = query.with_for_update()
+    return (await session.execute(query)).scalars().first()
+
+
+async def list_visible(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    statuses: Sequence[ReferralStatus] | None,
+    limit: int,
+    offset: int,
+) -> Sequence[Referral]:
+    query = select(Referral).where(visible_to(principal))
+    if statuses:
+        query = query.where(col(Referral.status).in_([status.value for status in statuses]))
+    query = query.order_by(col(Referral.submitted_at).desc(), col(Referral.id)).limit(limit).offset(offset)
+    return (await session.execute(query)).scalars().all()
+
+
+async def branch_for_postcode(session: AsyncSession, postcode: str) -> uuid.UUID | None:
+    query = (
+        select(col(PostcodeRoute.branch_id))
+        .where(col(PostcodeRoute.postcode_from) <= postcode, col(PostcodeRoute.postcode_to) >= postcode)
+        .order_by(col(PostcodeRoute.postcode_from).desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalars().first()
+
+
+async def is_unit_of_kind(session: AsyncSession, unit_id: uuid.UUID, kind: UnitKind) -> bool:
+    query = (
+        select(func.count()).select_from(OrgUnit).where(col(OrgUnit.id) == unit_id, col(OrgUnit.kind) == kind)
+    )
+    return bool((await session.execute(query)).scalar_one())
+
+
+async def is_active_branch_member(session: AsyncSession, user_id: uuid.UUID, branch_id: uuid.UUID) -> bool:
+    """Whether the user works cases in the branch: active, of that unit, volunteer or branch lead."""
+    query = (
+        select(func.count())
+        .select_from(User)
+        .join(RoleAssignment, col(RoleAssignment.user_id) == col(User.id))
+        .where(
+            col(User.id) == user_id,
+            col(User.unit_id) == branch_id,
+            col(User.active).is_(True),
+            col(RoleAssignment.role).in_([role.value for role in WR_BRANCH_ROLES]),
+        )
+    )
+    return bool((await session.execute(query)).scalar_one())
+
+
+async def open_referrals_matching(
+    session: AsyncSession, *, phone_index: bytes | None, email_index: bytes | None, exclude: uuid.UUID
+) -> Sequence[Referral]:
+    """Open referrals whose phone or e-mail blind index equals the given ones (false positives possible)."""
+    matches = []
+    if phone_index is not None:
+        matches.append(col(Referral.phone_index) == phone_index)
+    if email_index is not None:
+        matches.append(col(Referral.email_index) == email_index)
+    if not matches:
+        return []
+    query = select(Referral).where(
+        or_(*matches),
+        col(Referral.id) != exclude,
+        col(Referral.status).in_([status.value for status in OPEN_STATES]),
+    )
+    return (await session.execute(query.order_by(col(Referral.submitted_at)))).scalars().all()
+
+
+async def add_transition(session: AsyncSession, transition: ReferralTransition) -> None:
+    session.add(transition)
+
+
+async def add_contact_attempt(session: AsyncSession, attempt: ContactAttempt) -> None:
+    session.add(attempt)
+
+
+async def take_deadline_lead(session: AsyncSession) -> bool:
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    result = await session.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": DEADLINE_LOCK_ID})
+    return bool(result.scalar_one())
+
+
+async def due_for_escalation(
+    session: AsyncSession, *, now: dt.datetime, accept_within: dt.timedelta, contact_within: dt.timedelta
+) -> Sequence[Referral]:
+    """Open referrals that passed a deadline and are not yet escalated that far."""
+    not_accepted = and_(
+        col(Referral.status) == ReferralStatus.SUBMITTED,
+        col(Referral.submitted_at) <= now - accept_within,
+        col(Referral.escalation_level) < EscalationLevel.BRANCH_LEAD,
+    )
+    not_contacted = and_(
+        col(Referral.status).in_(
+            [ReferralStatus.SUBMITTED, ReferralStatus.ACCEPTED, ReferralStatus.CONTACT_ATTEMPTED]
+        ),
+        col(Referral.first_contact_at).is_(None),
+        col(Referral.submitted_at) <= now - contact_within,
+        col(Referral.escalation_level) < EscalationLevel.STATE_OFFICE,
+    )
+    query = select(Referral).where(or_(not_accepted, not_contacted)).order_by(col(Referral.submitted_at))
+    return (await session.execute(query.with_for_update())).scalars().all()
+
+
+async def replace_postcode_routes(
+    session: AsyncSession, routes: Sequence[tuple[str, str, uuid.UUID]]
+) -> None:
+    for route in (await session.execute(select(PostcodeRoute))).scalars().all():
+        await session.delete(route)
+    for postcode_from, postcode_to, branch_id in routes:
+        session.add(PostcodeRoute(postcode_from=postcode_from, postcode_to=postcode_to, branch_id=branch_id))
+
+
+async def count_postcode_routes(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.count()).select_from(PostcodeRoute))).scalar_one())
+
+
+async def unit_ids_by_code(session: AsyncSession, codes: Sequence[str]) -> dict[str, uuid.UUID]:
+    query = select(col(OrgUnit.code), col(OrgUnit.id)).where(col(OrgUnit.code).in_(list(codes)))
+    return {code: unit_id for code, unit_id in (await session.execute(query)).all()}

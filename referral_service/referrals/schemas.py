@@ -1,0 +1,197 @@
+"""Request and response types of the referral API (msgspec: validated at the edge, 422 on bad input)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+import msgspec
+
+from referral_service.referrals.domain import (
+    CloseOutcome,
+    ConsentForm,
+    ConsentGiver,
+    ConsentScope,
+    ContactChannel,
+    DeclineReason,
+    OffenceCategory,
+    ReferralStatus,
+    SupportKind,
+    Urgency,
+)
+
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
+Postcode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{5}$")]
+Month = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}$")]
+Phone = Annotated[str, msgspec.Meta(pattern=r"^[0-9+()/ .\-]{4,32}$")]
+Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$", max_length=254)]
+
+
+class Consent(msgspec.Struct, forbid_unknown_fields=True):
+    """The victim's documented consent (Art. 7 GDPR); the recording officer is the caller."""
+
+    given_by: ConsentGiver
+    given_at: dt.datetime
+    form: ConsentForm
+    scope: ConsentScope
+
+
+class Victim(msgspec.Struct, forbid_unknown_fields=True):
+    name: Text
+    postcode: Postcode
+    phone: Phone | None = None
+    email: Email | None = None
+    street_address: Text | None = None
+    city: Text | None = None
+    date_of_birth: dt.date | None = None
+    contact_preferences: Text | None = None
+    accessibility_needs: Text | None = None
+    language: Language = "de"
+    interpreter_needed: bool = False
+
+
+class ReferralCreate(msgspec.Struct, forbid_unknown_fields=True):
+    victim: Victim
+    consent: Consent
+    offence_category: OffenceCategory
+    incident_month: Month
+    circumstances: LongText
+    requested_support: list[SupportKind] = msgspec.field(default_factory=list)
+    hate_crime: bool = False
+    incident_date: dt.date | None = None
+    case_number: Annotated[str, msgspec.Meta(min_length=3, max_length=40)] | None = None
+    urgency: Urgency = Urgency.NORMAL
+
+
+class VictimUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    name: Text | None = None
+    postcode: Postcode | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    street_address: Text | None = None
+    city: Text | None = None
+    date_of_birth: dt.date | None = None
+    contact_preferences: Text | None = None
+    accessibility_needs: Text | None = None
+
+
+class ReferralUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A correction by the police before acceptance; only the fields given change."""
+
+    victim: VictimUpdate | None = None
+    offence_category: OffenceCategory | None = None
+    incident_month: Month | None = None
+    incident_date: dt.date | None = None
+    circumstances: LongText | None = None
+    case_number: Annotated[str, msgspec.Meta(min_length=3, max_length=40)] | None = None
+    requested_support: list[SupportKind] | None = None
+    urgency: Urgency | None = None
+    hate_crime: bool | None = None
+
+
+class Decline(msgspec.Struct, forbid_unknown_fields=True):
+    reason: DeclineReason
+
+
+class Assign(msgspec.Struct, forbid_unknown_fields=True):
+    assignee_id: uuid.UUID
+
+
+class Route(msgspec.Struct, forbid_unknown_fields=True):
+    branch_id: uuid.UUID
+
+
+class ContactAttemptCreate(msgspec.Struct, forbid_unknown_fields=True):
+    channel: ContactChannel
+    attempted_at: dt.datetime | None = None
+
+
+class FirstContact(msgspec.Struct, forbid_unknown_fields=True):
+    channel: ContactChannel
+    contacted_at: dt.datetime | None = None
+
+
+class Close(msgspec.Struct, forbid_unknown_fields=True):
+    outcome: CloseOutcome
+    support_given: list[SupportKind] = msgspec.field(default_factory=list)
+
+
+class Deadlines(msgspec.Struct):
+    accept_by: dt.datetime
+    first_contact_by: dt.datetime
+    accept_overdue: bool
+    first_contact_overdue: bool
+    escalation_level: int
+
+
+class ReferralSummary(msgspec.Struct):
+    """A row of a list: no personal data, so lists never decrypt."""
+
+    id: uuid.UUID
+    status: ReferralStatus
+    offence_category: OffenceCategory
+    urgency: Urgency
+    incident_month: str
+    submitted_at: dt.datetime
+    branch_id: uuid.UUID | None
+    assignee_id: uuid.UUID | None
+    deadlines: Deadlines
+
+
+class VictimOut(msgspec.Struct, omit_defaults=True):
+    name: str | None = None
+    postcode: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    street_address: str | None = None
+    city: str | None = None
+    date_of_birth: str | None = None
+    contact_preferences: str | None = None
+    accessibility_needs: str | None = None
+    language: str = "de"
+    interpreter_needed: bool = False
+
+
+class ReferralDetail(msgspec.Struct):
+    id: uuid.UUID
+    status: ReferralStatus
+    offence_category: OffenceCategory
+    hate_crime: bool
+    incident_month: str
+    incident_date: str | None
+    urgency: Urgency
+    requested_support: list[SupportKind]
+    circumstances: str | None
+    case_number: str | None
+    victim: VictimOut
+    contact_data_withheld: bool
+    referring_station_id: uuid.UUID
+    branch_id: uuid.UUID | None
+    assignee_id: uuid.UUID | None
+    submitted_at: dt.datetime
+    accepted_at: dt.datetime | None
+    first_contact_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    close_outcome: CloseOutcome | None
+    support_given: list[SupportKind]
+    decline_reason: DeclineReason | None
+    deadlines: Deadlines
+    repeat_of_id: uuid.UUID | None = None
+
+
+class Feedback(msgspec.Struct):
+    """What the referring station learns ("Rückkopplung"): status, dates and outcome codes only."""
+
+    id: uuid.UUID
+    status: ReferralStatus
+    submitted_at: dt.datetime
+    accepted_at: dt.datetime | None
+    first_contact_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    withdrawn_at: dt.datetime | None
+    close_outcome: CloseOutcome | None
+    support_given: list[SupportKind]
+    contacted_within_72h: bool | None
