@@ -9,6 +9,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from complaints.config import ComplaintsConfig
+from complaints.controllers import complaint_routers
 from referral_service.audit.controllers import AuditController
 from referral_service.audit.keys import AuditKeys, load_audit_keys
 from referral_service.audit.service import create_checkpoint, sequence_pending
@@ -56,6 +58,7 @@ def create_app(
     *,
     identity_config: IdentityConfig | None = None,
     referral_policy: ReferralPolicy | None = None,
+    complaints_config: ComplaintsConfig | None = None,
 ) -> Litestar:
     """Build the application. Raises `RouteDeclarationError` if any route declares no access rule."""
     configure_logging(settings)
@@ -83,7 +86,13 @@ def create_app(
         await engine.dispose()
 
     app = Litestar(
-        route_handlers=[HealthController, AuditController, *IDENTITY_CONTROLLERS, ReferralController],
+        route_handlers=[
+            HealthController,
+            AuditController,
+            *IDENTITY_CONTROLLERS,
+            ReferralController,
+            *complaint_routers(complaints_config or ComplaintsConfig()),
+        ],
         state=state,
         # Deny by default: every route passes this guard (see referral_service/identity/guards.py).
         guards=[authorize],
@@ -107,3 +116,10 @@ def create_app(
     )
     check_route_declarations(app)
     return app
+
+
+def app_from_environment() -> Litestar:
+    """Factory for process managers that import the app by name (`serve --workers N`)."""
+    from referral_service.settings import load_settings
+
+    return create_app(load_settings())

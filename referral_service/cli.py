@@ -45,7 +45,8 @@ def main() -> None:
 @main.command()
 @click.option("--host", help="Bind address (default: REFERRAL_HOST or 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default: REFERRAL_PORT or 8000).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
+def serve(host: str | None, port: int | None, workers: int) -> None:
     """Run the web service.
 
     In development this first migrates the embedded database; production expects `migrate` to have run.
@@ -60,11 +61,30 @@ def serve(host: str | None, port: int | None) -> None:
         # A newcomer gets a usable organisation at once; the logins are printed on every start.
         click.echo(seed_and_describe(settings, only_if_empty=True), err=True)
         seed_demo_routing(settings, only_if_empty=True)
-    app = create_app(settings)
     bind_host = host or settings.host
     bind_port = port or settings.port
     click.echo(f"referral-service ({settings.environment}) on http://{bind_host}:{bind_port}", err=True)
-    uvicorn.run(app, host=bind_host, port=bind_port, access_log=False, log_config=None, server_header=False)
+    if workers > 1:
+        # Each worker process builds its own app (and pools) from the same environment.
+        uvicorn.run(
+            "referral_service.app:app_from_environment",
+            factory=True,
+            workers=workers,
+            host=bind_host,
+            port=bind_port,
+            access_log=False,
+            log_config=None,
+            server_header=False,
+        )
+    else:
+        uvicorn.run(
+            create_app(settings),
+            host=bind_host,
+            port=bind_port,
+            access_log=False,
+            log_config=None,
+            server_header=False,
+        )
 
 
 @main.command()
