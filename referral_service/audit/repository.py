@@ -73,7 +73,8 @@ async def append_log_entries(session: AsyncSession, entries: list[dict[str, obje
 # U+001D; fixed 80-byte log records), so the client decodes a few byte strings instead of many rows.
 # Events are looked up by id, so their order inside a chunk does not matter and is not sorted for.
 _PG_EVENTS = (
-    "SELECT string_agg(textsend(ROW("  # noqa: S608 - our own column names
+    # Both aggregates consume the rows in the same order, so ids and texts line up.
+    "SELECT array_agg(e.id), string_agg(textsend(ROW("  # noqa: S608 - our own column names
     + ", ".join(f"e.{name}" for name in EVENT_COLUMN_ORDER)
     + ")::text), '\\x1d'::bytea) FROM audit_events e WHERE e.id >= $1 AND e.id < $2"
 )
@@ -89,10 +90,10 @@ LogRecord = tuple[int, int, bytes, bytes]
 async def event_chunk(connection: AsyncConnection, raw: Any, start_id: int, end_id: int) -> dict[int, bytes]:
     """Canonical bytes of the events with start_id <= id < end_id, by id."""
     if raw is not None:
-        blob = await raw.fetchval(_PG_EVENTS, start_id, end_id)
+        ids, blob = await raw.fetchrow(_PG_EVENTS, start_id, end_id)
         if blob is None:
             return {}
-        return {int(text[1 : text.index(b",")]): text for text in blob.split(b"\x1d")}
+        return dict(zip(ids, blob.split(b"\x1d"), strict=True))
     query = select(*EVENT_COLUMNS).where(events.c.id >= start_id, events.c.id < end_id)
     return {int(row[0]): canonical_event_bytes(row) for row in (await connection.execute(query)).all()}
 
