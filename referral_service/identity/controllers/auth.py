@@ -11,7 +11,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from referral_service.identity import authentication, repository, schemas
+from referral_service.identity import account, authentication, repository, schemas
 from referral_service.identity.config import IdentityConfig
 from referral_service.identity.controllers.convert import unit_out
 from referral_service.identity.http import (
@@ -179,7 +179,7 @@ class AuthController(Controller):
         credential: NamedDependency[Credential],
         data: JSONBody[schemas.PasswordChange],
     ) -> None:
-        await authentication.change_password(
+        await account.change_password(
             db_session,
             principal,
             credential,
@@ -204,7 +204,7 @@ class AuthController(Controller):
         principal: NamedDependency[Principal],
         data: JSONBody[schemas.TotpEnrolmentStart],
     ) -> Response[schemas.TotpProvisioning]:
-        secret, uri = await authentication.start_totp_enrolment(
+        secret, uri = await account.start_totp_enrolment(
             db_session,
             principal,
             password=data.password,
@@ -229,7 +229,7 @@ class AuthController(Controller):
         credential: NamedDependency[Credential],
         data: JSONBody[schemas.TotpEnrolmentConfirm],
     ) -> None:
-        await authentication.confirm_totp_enrolment(
+        await account.confirm_totp_enrolment(
             db_session,
             principal,
             credential,

@@ -1,0 +1,165 @@
+"""What signed-in users change about their own account: password and second factor.
+
+Both need the current password again (a stolen session alone must not be enough), throttled like a
+sign-in, and both end every other session and token of the user.
+"""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from referral_service.audit.recorder import AuditOutcome, record_event
+from referral_service.identity import credentials, repository, throttle, totp
+from referral_service.identity.authentication import AuditFields
+from referral_service.identity.config import IdentityConfig
+from referral_service.identity.errors import (
+    InvalidCredentialsError,
+    LoginThrottledError,
+    ReauthenticationError,
+    TotpCodeError,
+    TotpNotPendingError,
+)
+from referral_service.identity.models import User
+from referral_service.identity.passwords import check_policy, hash_password, verify_password
+from referral_service.identity.principal import Credential, Principal
+
+
+async def _reauthenticate(
+    session: AsyncSession,
+    user: User,
+    password: str,
+    *,
+    action: str,
+    principal: Principal,
+    config: IdentityConfig,
+    secret: bytes,
+    audit: AuditFields,
+) -> None:
+    """Confirm the current password before a credential change. Throttled like a sign-in, so a stolen
+    session cannot be used to guess the password."""
+    keys = [throttle.account_key(secret, user.username, config.account_throttle)]
+    lock = await throttle.remaining_lock(session, keys, config.now())
+    if lock is not None:
+        raise LoginThrottledError(throttle.retry_after_seconds(lock))
+    if await verify_password(user.password_hash, password, config.password_hashing):
+        return
+    for key in keys:
+        await throttle.record_failure(session, key, config.now())
+    await record_event(
+        session,
+        action=action,
+        actor=principal.actor,
+        outcome=AuditOutcome.FAILURE,
+        target_type="user",
+        target_id=str(user.id),
+        details={"reason": "bad_password"},
+        **audit,
+    )
+    await session.commit()
+    raise ReauthenticationError()
+
+
+async def _own_user(session: AsyncSession, principal: Principal) -> User:
+    user = await repository.get_user(session, principal.user_id, repository.user_visibility(None))
+    if user is None:  # pragma: no cover - the guard resolved this user a moment ago
+        raise InvalidCredentialsError()
+    return user
+
+
+async def change_password(
+    session: AsyncSession,
+    principal: Principal,
+    credential: Credential,
+    *,
+    current_password: str,
+    new_password: str,
+    config: IdentityConfig,
+    secret: bytes,
+    audit: AuditFields,
+) -> None:
+    action = "identity:user:change_password"
+    user = await _own_user(session, principal)
+    await _reauthenticate(
+        session,
+        user,
+        current_password,
+        action=action,
+        principal=principal,
+        config=config,
+        secret=secret,
+        audit=audit,
+    )
+    check_policy(new_password, config, username=user.username)
+    now = config.now()
+    user.password_hash = await hash_password(new_password, config.password_hashing)
+    user.password_changed_at = now
+    user.updated_at = now
+    session.add(user)
+    # Anyone else signed in with the old password is signed out.
+    await credentials.revoke_all_for_user(session, user.id, now, keep=credential)
+    await record_event(
+        session, action=action, actor=principal.actor, target_type="user", target_id=str(user.id), **audit
+    )
+
+
+async def start_totp_enrolment(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    password: str,
+    config: IdentityConfig,
+    secret: bytes,
+    audit: AuditFields,
+) -> tuple[str, str]:
+    """A new pending TOTP secret (base32, otpauth URI); it replaces the active one once confirmed."""
+    action = "identity:totp:enrol"
+    user = await _own_user(session, principal)
+    await _reauthenticate(
+        session, user, password, action=action, principal=principal, config=config, secret=secret, audit=audit
+    )
+    key = totp.new_secret()
+    user.totp_pending_secret = totp.encrypt_secret(key, user_id=user.id, service_secret=secret, pending=True)
+    session.add(user)
+    await record_event(
+        session,
+        action="identity:totp:enrol_start",
+        actor=principal.actor,
+        target_type="user",
+        target_id=str(user.id),
+        **audit,
+    )
+    return totp.to_base32(key), totp.provisioning_uri(key, user.username, config.totp_issuer)
+
+
+async def confirm_totp_enrolment(
+    session: AsyncSession,
+    principal: Principal,
+    credential: Credential,
+    *,
+    code: str,
+    config: IdentityConfig,
+    secret: bytes,
+    audit: AuditFields,
+) -> None:
+    user = await _own_user(session, principal)
+    if user.totp_pending_secret is None:
+        raise TotpNotPendingError()
+    key = totp.decrypt_secret(user.totp_pending_secret, user_id=user.id, service_secret=secret, pending=True)
+    step = totp.matching_step(key, code, config.now(), config.totp_window_steps)
+    if step is None:
+        raise TotpCodeError()
+    now = config.now()
+    user.totp_secret = totp.encrypt_secret(key, user_id=user.id, service_secret=secret)
+    user.totp_pending_secret = None
+    user.totp_last_step = step
+    user.updated_at = now
+    session.add(user)
+    await credentials.revoke_all_for_user(session, user.id, now, keep=credential)
+    await record_event(
+        session,
+        action="identity:totp:enrol",
+        actor=principal.actor,
+        target_type="user",
+        target_id=str(user.id),
+        **audit,
+    )
