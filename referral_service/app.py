@@ -20,6 +20,7 @@ from referral_service.identity.config import IdentityConfig
 from referral_service.identity.controllers import IDENTITY_CONTROLLERS
 from referral_service.identity.guards import authorize, check_route_declarations
 from referral_service.identity.http import PUBLIC, provide_principal
+from referral_service.identity.throttle import purge_stale
 from referral_service.jobs import JobRunner, PeriodicJob
 from referral_service.keys.service import CaseKeys, load_key_provider
 from referral_service.logging import configure_logging, get_logger
@@ -36,9 +37,22 @@ API_VERSION = "1"
 
 
 def background_jobs(
-    settings: Settings, engine: AsyncEngine, audit_keys: AuditKeys, referral_policy: ReferralPolicy
+    settings: Settings,
+    engine: AsyncEngine,
+    audit_keys: AuditKeys,
+    referral_policy: ReferralPolicy,
+    identity_config: IdentityConfig,
 ) -> list[PeriodicJob]:
+    async def purge_login_throttle() -> int:
+        # Every typed username leaves a throttle row; forget them once their failures no longer count.
+        forget_after = max(
+            identity_config.account_throttle.forget_after, identity_config.client_throttle.forget_after
+        )
+        async with create_session_factory(engine)() as session, session.begin():
+            return await purge_stale(session, identity_config.now(), forget_after)
+
     return [
+        PeriodicJob("login-throttle-purge", 3600, purge_login_throttle),
         PeriodicJob("referral-deadlines", 300, lambda: escalate_overdue(engine, referral_policy)),
         PeriodicJob(
             "audit-sequencer",
@@ -66,8 +80,11 @@ def create_app(
     audit_keys = load_audit_keys(settings)
     case_keys = CaseKeys(lambda: load_key_provider(settings))
     referral_policy = referral_policy or ReferralPolicy()
+    identity_config = identity_config or IdentityConfig()
     runner = JobRunner(
-        background_jobs(settings, engine, audit_keys, referral_policy) if settings.background_jobs else []
+        background_jobs(settings, engine, audit_keys, referral_policy, identity_config)
+        if settings.background_jobs
+        else []
     )
     state = State(
         {
@@ -76,7 +93,7 @@ def create_app(
             "session_factory": create_session_factory(engine),
             "audit_keys": audit_keys,
             "case_keys": case_keys,
-            "identity": identity_config or IdentityConfig(),
+            "identity": identity_config,
             "referral_policy": referral_policy,
         }
     )
