@@ -19,7 +19,7 @@ from bench._report import write_section
 from bench.pg_scratch import scratch_database
 from referral_service.audit.keys import load_audit_keys
 from referral_service.audit.merkle import leaf_hash
-from referral_service.audit.recorder import canonical_event_bytes
+from referral_service.audit.recorder import EVENT_COLUMN_ORDER, canonical_event_bytes
 from referral_service.audit.service import create_checkpoint, verify_log
 from referral_service.db import create_database_engine
 from referral_service.settings import load_settings
@@ -60,21 +60,7 @@ async def load(dsn: str, rows: list[tuple[object, ...]], keys: object) -> None:
         await connection.copy_records_to_table(
             "audit_events",
             records=rows,
-            columns=[
-                "id",
-                "occurred_at_us",
-                "action",
-                "outcome",
-                "actor_kind",
-                "actor_id",
-                "actor_roles",
-                "actor_unit_id",
-                "target_type",
-                "target_id",
-                "request_id",
-                "client_hash",
-                "details",
-            ],
+            columns=list(EVENT_COLUMN_ORDER),
         )
         await connection.copy_records_to_table(
             "audit_log", records=log_rows, columns=["seq", "event_id", "leaf_hash", "mac", "sequenced_at_us"]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.params import JSONBody as Body
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,9 +31,13 @@ from referral_service.referrals.policy import ContentAccess, ReferralPolicy, dea
 _ID = "/{referral_id:uuid}"
 
 
-def _context(
-    request: Request[Any, Any, Any], state: State, db_session: AsyncSession, principal: Principal
+async def provide_referral_context(
+    request: Request[Any, Any, Any],
+    state: State,
+    db_session: NamedDependency[AsyncSession],
+    principal: NamedDependency[Principal],
 ) -> service.ReferralContext:
+    """Who acts, in the request's transaction, with the service's keys and policy: every handler's input."""
     return service.ReferralContext(
         session=db_session,
         principal=principal,
@@ -127,32 +131,25 @@ def feedback(referral: Referral, policy: ReferralPolicy) -> schemas.Feedback:
 
 class ReferralController(Controller):
     path = "/api/v1/referrals"
+    dependencies = {"ctx": Provide(provide_referral_context)}
     tags = ["referrals"]
 
     @post("", opt=requires(Permission.REFERRAL_REFERRAL_CREATE), summary="Refer a victim (with consent)")
     async def create(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
-        db_session: NamedDependency[AsyncSession],
-        principal: NamedDependency[Principal],
+        ctx: NamedDependency[service.ReferralContext],
         data: Body[schemas.ReferralCreate],
     ) -> schemas.ReferralSummary:
-        ctx = _context(request, state, db_session, principal)
         return summary(await service.create_referral(ctx, data), ctx.policy)
 
     @get("", opt=requires(Permission.REFERRAL_REFERRAL_LIST), summary="Referrals visible to the caller")
     async def list_referrals(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
-        db_session: NamedDependency[AsyncSession],
-        principal: NamedDependency[Principal],
+        ctx: NamedDependency[service.ReferralContext],
         status: FromQuery[list[ReferralStatus] | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> list[schemas.ReferralSummary]:
-        ctx = _context(request, state, db_session, principal)
         return [summary(r, ctx.policy) for r in await service.list_referrals(ctx, status, limit, offset)]
 
     @get(
@@ -162,40 +159,28 @@ class ReferralController(Controller):
     )
     async def read(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
-        db_session: NamedDependency[AsyncSession],
-        principal: NamedDependency[Principal],
+        ctx: NamedDependency[service.ReferralContext],
         referral_id: FromPath[uuid.UUID],
     ) -> schemas.ReferralDetail:
-        ctx = _context(request, state, db_session, principal)
-        return detail(await service.open_referral(ctx, referral_id), principal, ctx.policy)
+        return detail(await service.open_referral(ctx, referral_id), ctx.principal, ctx.policy)
 
     @patch(
         _ID, opt=requires(Permission.REFERRAL_REFERRAL_UPDATE), summary="Correct a referral before acceptance"
     )
     async def update(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
-        db_session: NamedDependency[AsyncSession],
-        principal: NamedDependency[Principal],
+        ctx: NamedDependency[service.ReferralContext],
         referral_id: FromPath[uuid.UUID],
         data: Body[schemas.ReferralUpdate],
     ) -> schemas.ReferralSummary:
-        ctx = _context(request, state, db_session, principal)
         return summary(await service.update_referral(ctx, referral_id, data), ctx.policy)
 
     @get(_ID + "/feedback", opt=requires(Permission.REFERRAL_FEEDBACK_READ), summary="Status feedback")
     async def feedback(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
-        db_session: NamedDependency[AsyncSession],
-        principal: NamedDependency[Principal],
+        ctx: NamedDependency[service.ReferralContext],
         referral_id: FromPath[uuid.UUID],
     ) -> schemas.Feedback:
-        ctx = _context(request, state, db_session, principal)
         return feedback(await service.feedback(ctx, referral_id), ctx.policy)
 
     @post(
@@ -203,13 +188,9 @@ class ReferralController(Controller):
     )
     async def accept(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
-        db_session: NamedDependency[AsyncSession],
-        principal: NamedDependency[Principal],
+        ctx: NamedDependency[service.ReferralContext],
         referral_id: FromPath[uuid.UUID],
     ) -> schemas.ReferralSummary:
-        ctx = _context(request, state, db_session, principal)
         return summary(await service.accept(ctx, referral_id), ctx.policy)
 
     @post(
@@ -217,14 +198,10 @@ class ReferralController(Controller):
     )
     async def assign(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
-        db_session: NamedDependency[AsyncSession],
-        principal: NamedDependency[Principal],
+        ctx: NamedDependency[service.ReferralContext],
         referral_id: FromPath[uuid.UUID],
         data: Body[schemas.Assign],
     ) -> schemas.ReferralSummary:
-        ctx = _context(request, state, db_session, principal)
         return summary(await service.assign(ctx, referral_id, data.assignee_id), ctx.policy)
 
     @post(
@@ -235,27 +212,19 @@ class ReferralController(Controller):
     )
     async def decline(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
-        db_session: NamedDependency[AsyncSession],
-        principal: NamedDependency[Principal],
+        ctx: NamedDependency[service.ReferralContext],
         referral_id: FromPath[uuid.UUID],
         data: Body[schemas.Decline],
     ) -> schemas.ReferralSummary:
-        ctx = _context(request, state, db_session, principal)
         return summary(await service.decline(ctx, referral_id, data.reason), ctx.policy)
 
     @post(_ID + "/route", status_code=200, opt=requires(Permission.REFERRAL_REFERRAL_ROUTE), summary="Route")
     async def route(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
-        db_session: NamedDependency[AsyncSession],
-        principal: NamedDependency[Principal],
+        ctx: NamedDependency[service.ReferralContext],
         referral_id: FromPath[uuid.UUID],
         data: Body[schemas.Route],
     ) -> schemas.ReferralSummary:
-        ctx = _context(request, state, db_session, principal)
         return summary(await service.route(ctx, referral_id, data.branch_id), ctx.policy)
 
     @post(
@@ -266,14 +235,10 @@ class ReferralController(Controller):
     )
     async def contact_attempt(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
-        db_session: NamedDependency[AsyncSession],
-        principal: NamedDependency[Principal],
+        ctx: NamedDependency[service.ReferralContext],
         referral_id: FromPath[uuid.UUID],
         data: Body[schemas.ContactAttemptCreate],
     ) -> schemas.ReferralSummary:
-        ctx = _context(request, state, db_session, principal)
         return summary(await service.record_contact_attempt(ctx, referral_id, data), ctx.policy)
 
     @post(
@@ -284,27 +249,19 @@ class ReferralController(Controller):
     )
     async def first_contact(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
-        db_session: NamedDependency[AsyncSession],
-        principal: NamedDependency[Principal],
+        ctx: NamedDependency[service.ReferralContext],
         referral_id: FromPath[uuid.UUID],
         data: Body[schemas.FirstContact],
     ) -> schemas.ReferralSummary:
-        ctx = _context(request, state, db_session, principal)
         return summary(await service.record_first_contact(ctx, referral_id, data), ctx.policy)
 
     @post(_ID + "/close", status_code=200, opt=requires(Permission.REFERRAL_REFERRAL_CLOSE), summary="Close")
     async def close(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
-        db_session: NamedDependency[AsyncSession],
-        principal: NamedDependency[Principal],
+        ctx: NamedDependency[service.ReferralContext],
         referral_id: FromPath[uuid.UUID],
         data: Body[schemas.Close],
     ) -> schemas.ReferralSummary:
-        ctx = _context(request, state, db_session, principal)
         return summary(await service.close(ctx, referral_id, data), ctx.policy)
 
     @post(
@@ -315,11 +272,7 @@ class ReferralController(Controller):
     )
     async def withdraw_consent(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
-        db_session: NamedDependency[AsyncSession],
-        principal: NamedDependency[Principal],
+        ctx: NamedDependency[service.ReferralContext],
         referral_id: FromPath[uuid.UUID],
     ) -> schemas.ReferralSummary:
-        ctx = _context(request, state, db_session, principal)
         return summary(await service.withdraw_consent(ctx, referral_id), ctx.policy)

@@ -301,16 +301,7 @@ async def record_contact_attempt(
     referral = await _for_action(ctx, referral_id, ReferralAction.RECORD_CONTACT_ATTEMPT)
     now = ctx.now()
     at = _not_in_future(data.attempted_at or now, now, "attempted_at")
-    await repository.add_contact_attempt(
-        ctx.session,
-        ContactAttempt(
-            referral_id=referral.id,
-            attempted_at=at,
-            channel=data.channel,
-            reached=False,
-            recorded_by_id=ctx.principal.user_id,
-        ),
-    )
+    await _record_contact(ctx, referral, data.channel, at, reached=False)
     await _move(
         ctx,
         referral,
@@ -329,16 +320,7 @@ async def record_first_contact(ctx: ReferralContext, referral_id: uuid.UUID, dat
     if at < referral.submitted_at:
         raise ReferralInvalidError("The first contact cannot precede the referral.")
     referral.first_contact_at = at
-    await repository.add_contact_attempt(
-        ctx.session,
-        ContactAttempt(
-            referral_id=referral.id,
-            attempted_at=at,
-            channel=data.channel,
-            reached=True,
-            recorded_by_id=ctx.principal.user_id,
-        ),
-    )
+    await _record_contact(ctx, referral, data.channel, at, reached=True)
     await _move(
         ctx,
         referral,
@@ -348,6 +330,21 @@ async def record_first_contact(ctx: ReferralContext, referral_id: uuid.UUID, dat
         channel=data.channel,
     )
     return referral
+
+
+async def _record_contact(
+    ctx: ReferralContext, referral: Referral, channel: str, at: dt.datetime, *, reached: bool
+) -> None:
+    await repository.add_contact_attempt(
+        ctx.session,
+        ContactAttempt(
+            referral_id=referral.id,
+            attempted_at=at,
+            channel=channel,
+            reached=reached,
+            recorded_by_id=ctx.principal.user_id,
+        ),
+    )
 
 
 async def close(ctx: ReferralContext, referral_id: uuid.UUID, data: Close) -> Referral:
