@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import complaints.models  # noqa: F401
 import referral_service.audit.models
 import referral_service.identity.models
 import referral_service.keys.models

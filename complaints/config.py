@@ -1,0 +1,70 @@
+"""Complaint policy in one frozen object: deadlines, calendar, limits, access-code hashing and throttling.
+
+`create_app(settings, complaints_config=...)` takes it; tests pass a controllable clock, cheap hashing
+and generous rate limits. Defaults are the production values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+from typing import Literal
+
+from complaints.working_days import State, WorkingDayCalendar
+from referral_service.db import utcnow
+from referral_service.identity.config import Clock, PasswordHashing, ThrottlePolicy
+
+RateUnit = Literal["second", "minute", "hour", "day"]
+
+# Deadlines and the reference year follow the office's local calendar, not UTC.
+OFFICE_TIMEZONE = zoneinfo.ZoneInfo("Europe/Berlin")
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintsConfig:
+    clock: Clock = utcnow
+    # Working days: the state whose public holidays count, plus office closures (24 and 31 December).
+    state: State = State.SAXONY
+    extra_closures: frozenset[dt.date] = frozenset()
+    # The office answers within this many working days of receipt; the clock stops while a statement
+    # from a police unit is outstanding.
+    answer_deadline_working_days: int = 20
+    # Default deadline for a police unit's statement, when the handler sets none.
+    statement_deadline_working_days: int = 10
+
+    # Access codes are stored only as Argon2id hashes (RFC 9106 second recommended option by default).
+    access_code_hashing: PasswordHashing = field(default_factory=PasswordHashing)
+    session_lifetime: dt.timedelta = dt.timedelta(minutes=30)
+    # Failed access attempts, per reference and per client address (in the database, so every
+    # instance counts them). The reference lock is lower: codes have 120 bits, but a reference is
+    # public-looking (sequential), so guessing is spread over references rather than concentrated.
+    reference_throttle: ThrottlePolicy = field(default_factory=lambda: ThrottlePolicy(free_failures=5))
+    client_throttle: ThrottlePolicy = field(default_factory=lambda: ThrottlePolicy(free_failures=20))
+
+    # Per client address, in front of the public routes (Litestar's rate-limit middleware).
+    intake_rate_limit: tuple[RateUnit, int] = ("hour", 20)
+    access_rate_limit: tuple[RateUnit, int] = ("minute", 60)
+    # The embedded default keeps counts in memory per instance; several instances need a shared store
+    # registered under these names (e.g. litestar.stores.redis.RedisStore), see README.
+    intake_rate_limit_store: str = "complaints_intake_rate_limit"
+    access_rate_limit_store: str = "complaints_access_rate_limit"
+
+    # Sizes (text lengths are fixed in schemas.py). The longest valid JSON body (20,000 characters of
+    # description, each an escaped surrogate pair, plus the other fields) stays below this.
+    max_json_body_bytes: int = 512 * 1024
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    max_attachments: int = 5
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    def today(self) -> dt.date:
+        return self.now().astimezone(OFFICE_TIMEZONE).date()
+
+    def local_date(self, moment: dt.datetime) -> dt.date:
+        return moment.astimezone(OFFICE_TIMEZONE).date()
+
+    @property
+    def calendar(self) -> WorkingDayCalendar:
+        return WorkingDayCalendar(self.state, self.extra_closures)

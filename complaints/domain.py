@@ -1,0 +1,186 @@
+"""The complaint vocabulary and state machine (DESIGN §5). No I/O here.
+
+English names in code; the German terms the Saxon complaints office uses appear once, as labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from complaints.errors import InvalidTransitionError
+
+
+class ComplaintType(StrEnum):
+    COMPLAINT = "complaint"  # Beschwerde
+    OTHER_CONCERN = "other_concern"  # sonstiges Anliegen
+    FOLLOW_UP = "follow_up"  # Folgebeschwerde, linked to an earlier complaint
+
+
+class ComplainantKind(StrEnum):
+    CITIZEN = "citizen"  # Bürgerin / Bürger
+    POLICE_EMPLOYEE = "police_employee"  # Bedienstete der Polizei
+    ORGANISATION = "organisation"  # Organisation, Verband
+    ANONYMOUS = "anonymous"  # anonym
+
+
+class Channel(StrEnum):
+    """How the complaint reached the office (the annual report counts channels)."""
+
+    WEB = "web"  # Online-Formular / API
+    LETTER = "letter"  # Brief
+    EMAIL = "email"  # E-Mail
+    PHONE = "phone"  # Telefon
+    IN_PERSON = "in_person"  # persönliche Vorsprache
+
+
+STAFF_CHANNELS = frozenset({Channel.LETTER, Channel.EMAIL, Channel.PHONE, Channel.IN_PERSON})
+
+
+class Category(StrEnum):
+    """Content categories as the Saxon office publishes them."""
+
+    DANGER_PREVENTION = "danger_prevention"
+    TRAFFIC_POLICING = "traffic_policing"
+    CRIMINAL_PROSECUTION = "criminal_prosecution"
+    CONDUCT_ON_DUTY = "conduct_on_duty"
+    CONDUCT_OFF_DUTY = "conduct_off_duty"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return CATEGORY_LABELS[self]
+
+
+CATEGORY_LABELS: Mapping[Category, str] = {
+    Category.DANGER_PREVENTION: "Gefahrenabwehr",
+    Category.TRAFFIC_POLICING: "verkehrspolizeiliche Arbeit",
+    Category.CRIMINAL_PROSECUTION: "Strafverfolgung",
+    Category.CONDUCT_ON_DUTY: "Verhalten im Dienst",
+    Category.CONDUCT_OFF_DUTY: "außerdienstliches Verhalten",
+    Category.OTHER: "Sonstiges",
+}
+
+
+class ComplaintStatus(StrEnum):
+    RECEIVED = "received"  # eingegangen
+    TRIAGE = "triage"  # Erstbewertung
+    IN_PROGRESS = "in_progress"  # in Bearbeitung
+    STATEMENT_REQUESTED = "statement_requested"  # Stellungnahme angefordert (deadline clock paused)
+    STATEMENT_RECEIVED = "statement_received"  # Stellungnahme eingegangen
+    DECISION = "decision"  # entschieden
+    CLOSED = "closed"  # abgeschlossen
+    FORWARDED = "forwarded"  # abgegeben (not competent / to the public prosecutor)
+    WITHDRAWN = "withdrawn"  # zurückgenommen
+
+
+class ForwardReason(StrEnum):
+    NOT_COMPETENT = "not_competent"  # Abgabe wegen Unzuständigkeit
+    TO_PROSECUTOR = "to_prosecutor"  # Abgabe an die Staatsanwaltschaft
+
+
+class Outcome(StrEnum):
+    JUSTIFIED = "justified"  # begründet
+    PARTLY_JUSTIFIED = "partly_justified"  # teilweise begründet
+    UNJUSTIFIED = "unjustified"  # unbegründet
+    NO_DECISION = "no_decision"  # keine Entscheidung (reason required)
+
+
+OUTCOME_LABELS: Mapping[Outcome, str] = {
+    Outcome.JUSTIFIED: "begründet",
+    Outcome.PARTLY_JUSTIFIED: "teilweise begründet",
+    Outcome.UNJUSTIFIED: "unbegründet",
+    Outcome.NO_DECISION: "keine Entscheidung",
+}
+
+
+class NoDecisionReason(StrEnum):
+    """Why no decision on the merits was possible: a code, so statistics can count it."""
+
+    FACTS_NOT_ESTABLISHED = "facts_not_established"  # Sachverhalt nicht aufklärbar
+    COMPLAINANT_NOT_COOPERATING = "complainant_not_cooperating"  # keine Mitwirkung
+    PROCEEDINGS_PENDING = "proceedings_pending"  # gerichtliches Verfahren anhängig
+    OTHER = "other"  # sonstiger Grund
+
+
+class MessageVisibility(StrEnum):
+    COMPLAINANT = "complainant"  # shown to the complainant (a reply, or their own message)
+    INTERNAL = "internal"  # office only
+
+
+class AuthorKind(StrEnum):
+    COMPLAINANT = "complainant"
+    STAFF = "staff"
+
+
+class ComplaintAction(StrEnum):
+    START_TRIAGE = "start_triage"
+    COMPLETE_TRIAGE = "complete_triage"
+    REQUEST_STATEMENT = "request_statement"
+    RECEIVE_STATEMENT = "receive_statement"
+    RESUME = "resume"
+    DECIDE = "decide"
+    CLOSE = "close"
+    FORWARD = "forward"
+    WITHDRAW = "withdraw"
+
+
+S = ComplaintStatus
+TERMINAL_STATES = frozenset({S.CLOSED, S.FORWARDED, S.WITHDRAWN})
+OPEN_STATES = frozenset(set(S) - TERMINAL_STATES)
+# The answer deadline runs until the office has decided.
+DEADLINE_STATES = frozenset(OPEN_STATES - {S.DECISION})
+
+# The only transitions there are: action -> (states it may start from, state it leads to).
+# Requesting a statement while another is outstanding keeps the complaint in `statement_requested`;
+# receiving one while others are still outstanding keeps it there too (see the statements service).
+TRANSITIONS: Mapping[ComplaintAction, tuple[frozenset[ComplaintStatus], ComplaintStatus]] = {
+    ComplaintAction.START_TRIAGE: (frozenset({S.RECEIVED}), S.TRIAGE),
+    ComplaintAction.COMPLETE_TRIAGE: (frozenset({S.TRIAGE}), S.IN_PROGRESS),
+    ComplaintAction.REQUEST_STATEMENT: (
+        frozenset({S.IN_PROGRESS, S.STATEMENT_REQUESTED, S.STATEMENT_RECEIVED}),
+        S.STATEMENT_REQUESTED,
+    ),
+    ComplaintAction.RECEIVE_STATEMENT: (frozenset({S.STATEMENT_REQUESTED}), S.STATEMENT_RECEIVED),
+    ComplaintAction.RESUME: (frozenset({S.STATEMENT_RECEIVED}), S.IN_PROGRESS),
+    ComplaintAction.DECIDE: (frozenset({S.IN_PROGRESS, S.STATEMENT_RECEIVED}), S.DECISION),
+    ComplaintAction.CLOSE: (frozenset({S.DECISION}), S.CLOSED),
+    ComplaintAction.FORWARD: (OPEN_STATES, S.FORWARDED),
+    ComplaintAction.WITHDRAW: (OPEN_STATES, S.WITHDRAWN),
+}
+
+
+def next_status(current: ComplaintStatus | str, action: ComplaintAction) -> ComplaintStatus:
+    """The state `action` leads to from `current`; `InvalidTransitionError` (409) if it is not allowed."""
+    allowed_from, target = TRANSITIONS[action]
+    status = ComplaintStatus(current)
+    if status not in allowed_from:
+        raise InvalidTransitionError(
+            f"'{action.value}' is not possible while the complaint is '{status.value}'.",
+            extra={"status": status.value, "action": action.value},
+        )
+    return target
+
+
+class PublicStatus(StrEnum):
+    """What the complainant sees: the office's internal steps are not their business."""
+
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    DECIDED = "decided"
+    CLOSED = "closed"
+    FORWARDED = "forwarded"
+    WITHDRAWN = "withdrawn"
+
+
+PUBLIC_STATUS: Mapping[ComplaintStatus, PublicStatus] = {
+    S.RECEIVED: PublicStatus.RECEIVED,
+    S.TRIAGE: PublicStatus.IN_PROGRESS,
+    S.IN_PROGRESS: PublicStatus.IN_PROGRESS,
+    S.STATEMENT_REQUESTED: PublicStatus.IN_PROGRESS,
+    S.STATEMENT_RECEIVED: PublicStatus.IN_PROGRESS,
+    S.DECISION: PublicStatus.DECIDED,
+    S.CLOSED: PublicStatus.CLOSED,
+    S.FORWARDED: PublicStatus.FORWARDED,
+    S.WITHDRAWN: PublicStatus.WITHDRAWN,
+}

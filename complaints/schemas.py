@@ -1,0 +1,289 @@
+"""Request and response types of the complaints API (msgspec; `X` / `XCreate`).
+
+Request types refuse unknown fields, so a misspelt field is an error rather than silently dropped.
+Lengths are limited here, once; the access code appears only in `SubmissionReceipt` (shown once) and
+`AccessRequest`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+import msgspec
+
+from complaints.domain import (
+    Category,
+    Channel,
+    ComplainantKind,
+    ComplaintStatus,
+    ComplaintType,
+    ForwardReason,
+    MessageVisibility,
+    NoDecisionReason,
+    Outcome,
+    PublicStatus,
+)
+
+MAX_TEXT = 20_000
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Phone = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^\+?[0-9][0-9 ()/.\-]{2,39}$")]
+Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+Place = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT)]
+OptionalLongText = Annotated[str, msgspec.Meta(max_length=MAX_TEXT)]
+ReferenceText = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+AccessCodeText = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class _Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+# Intake
+
+
+class ComplaintCreate(_Request, kw_only=True):
+    """A complaint from the public form (channel: web)."""
+
+    complaint_type: ComplaintType = ComplaintType.COMPLAINT
+    # For a follow-up: the earlier complaint's reference ("BS-2026-000123").
+    follow_up_of: ReferenceText | None = None
+    complainant_kind: ComplainantKind
+    name: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    address: Address | None = None
+    # Ask that only the lead of the office learns who complained (always so for police employees).
+    identity_confidential: bool = False
+    category: Category
+    description: LongText
+    incident_date: dt.date | None = None
+    place: Place | None = None
+    police_unit_id: uuid.UUID | None = None
+
+
+class StaffComplaintCreate(ComplaintCreate, kw_only=True):
+    """A complaint received by letter, e-mail, phone or in person, entered by the office."""
+
+    channel: Channel
+
+
+class SubmissionReceipt(msgspec.Struct, kw_only=True):
+    reference: str
+    # Shown once. Only a hash is stored: the office cannot tell it again.
+    access_code: str
+    received_at: dt.datetime
+    status: PublicStatus
+    follow_up: str = (
+        "With the reference and the access code you can read the status and replies of your complaint "
+        "and write to the office. Keep the code safe: it cannot be shown again."
+    )
+
+
+# Complainant access
+
+
+class AccessRequest(_Request):
+    reference: ReferenceText
+    access_code: AccessCodeText
+
+
+class ComplainantSessionStarted(msgspec.Struct, kw_only=True):
+    token: str
+    token_type: str
+    expires_at: dt.datetime
+
+
+class MessageCreate(_Request):
+    body: LongText
+
+
+class PublicMessage(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    author: str  # "complainant" or "office"
+    body: str
+    created_at: dt.datetime
+
+
+class AttachmentInfo(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size_bytes: int
+    uploaded_at: dt.datetime
+
+
+class ComplainantView(msgspec.Struct, kw_only=True):
+    reference: str
+    complaint_type: ComplaintType
+    category: Category
+    category_label: str
+    status: PublicStatus
+    received_at: dt.datetime
+    decided_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    outcome: Outcome | None
+    outcome_label: str | None
+    messages: list[PublicMessage]
+    attachments: list[AttachmentInfo]
+
+
+class CategoryOption(msgspec.Struct, kw_only=True):
+    value: Category
+    label: str
+
+
+# Office
+
+
+class Complainant(msgspec.Struct, kw_only=True):
+    name: str | None
+    email: str | None
+    phone: str | None
+    address: str | None
+
+
+class ComplaintSummary(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    reference: str
+    complaint_type: ComplaintType
+    complainant_kind: ComplainantKind
+    from_police_staff: bool
+    channel: Channel
+    category: Category
+    status: ComplaintStatus
+    police_unit_id: uuid.UUID | None
+    assignee_id: uuid.UUID | None
+    received_at: dt.datetime
+    deadline: dt.date | None
+    overdue: bool
+
+
+class DecisionDraft(msgspec.Struct, kw_only=True):
+    outcome: Outcome
+    no_decision_reason: NoDecisionReason | None
+    criminal_investigation: bool
+    disciplinary_proceedings: bool
+    reply: str | None
+    drafted_by_id: uuid.UUID | None
+    drafted_at: dt.datetime | None
+
+
+class OfficeStatementRequest(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    unit_id: uuid.UUID
+    question: str
+    released_facts: str
+    deadline: dt.date
+    requested_on: dt.date
+    answered_at: dt.datetime | None
+    answer: str | None
+    disclosure_approved_at: dt.datetime | None
+    overdue: bool
+
+
+class ComplaintDetail(ComplaintSummary, kw_only=True):
+    # None when the caller may not see who complained (identity_withheld) or nobody was named.
+    complainant: Complainant | None
+    identity_withheld: bool
+    identity_confidential: bool
+    description: str
+    place: str | None
+    incident_date: dt.date | None
+    follow_up_of_id: uuid.UUID | None
+    follow_up_reference: str | None
+    outcome: Outcome | None
+    no_decision_reason: NoDecisionReason | None
+    criminal_investigation: bool
+    disciplinary_proceedings: bool
+    forward_reason: ForwardReason | None
+    decided_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    draft: DecisionDraft | None
+    statement_requests: list[OfficeStatementRequest]
+    attachments: list[AttachmentInfo]
+
+
+class AssignmentCreate(_Request):
+    assignee_id: uuid.UUID
+
+
+class TriageUpdate(_Request, kw_only=True):
+    category: Category | None = None
+    police_unit_id: uuid.UUID | None = None
+    identity_confidential: bool | None = None
+    # False: only start the triage (received -> triage); True: also finish it (-> in_progress).
+    complete: bool = True
+
+
+class StatementRequestCreate(_Request, kw_only=True):
+    # Default: the police unit concerned named on the complaint.
+    unit_id: uuid.UUID | None = None
+    question: LongText
+    released_facts: OptionalLongText = ""
+    # Default: the configured number of working days from today.
+    deadline: dt.date | None = None
+
+
+class DecisionCreate(_Request, kw_only=True):
+    outcome: Outcome
+    no_decision_reason: NoDecisionReason | None = None
+    criminal_investigation: bool = False
+    disciplinary_proceedings: bool = False
+    # The reply the complainant reads (a message with visibility "complainant").
+    reply: LongText | None = None
+    # False: save as a draft (handlers and leads); True: decide (leads only).
+    final: bool = False
+
+
+class ForwardCreate(_Request):
+    reason: ForwardReason
+
+
+class OfficeMessageCreate(_Request, kw_only=True):
+    body: LongText
+    visibility: MessageVisibility = MessageVisibility.INTERNAL
+
+
+class OfficeMessage(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    visibility: MessageVisibility
+    author_kind: str
+    author_id: uuid.UUID | None
+    body: str
+    created_at: dt.datetime
+
+
+class DisclosureApprovalCreate(_Request):
+    statement_request_id: uuid.UUID
+
+
+# Police units (statement requests addressed to them)
+
+
+class UnitStatementRequestSummary(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    complaint_reference: str
+    category: Category
+    category_label: str
+    deadline: dt.date
+    requested_on: dt.date
+    answered_at: dt.datetime | None
+    overdue: bool
+
+
+class UnitStatementRequest(UnitStatementRequestSummary, kw_only=True):
+    question: str
+    released_facts: str
+    answer: str | None
+    disclosure_approved: bool
+    # Only once the lead of the complaints office has approved disclosure to this unit.
+    complainant: Complainant | None
+
+
+class StatementAnswerCreate(_Request):
+    answer: LongText

@@ -1,0 +1,225 @@
+"""The complainant's own access: reference + access code -> a short session; status, replies, messages,
+attachments.
+
+A refused attempt must leave its trace although the request fails, so the failure path counts it,
+audits it, commits the caller's transaction and only then raises (as staff sign-in does). Unknown
+reference, malformed reference and wrong code give one answer after the same Argon2 work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from complaints import access_codes, repository, schemas, throttle
+from complaints.attachments import check_attachment, clean_filename, seal_attachment
+from complaints.domain import TERMINAL_STATES, AuthorKind, ComplaintStatus, MessageVisibility
+from complaints.errors import (
+    AccessDeniedError,
+    AccessThrottledError,
+    AttachmentLimitError,
+    ComplainantSessionError,
+    InvalidTransitionError,
+)
+from complaints.models import ComplainantSession, Complaint, ComplaintAttachment, ComplaintMessage
+from complaints.references import normalise_reference
+from complaints.service.common import COMPLAINANT, ComplaintContext, audit
+from complaints.service.render import attachment_info, public_message
+from referral_service.audit.recorder import ANONYMOUS, AuditOutcome
+from referral_service.keys.fields import seal
+
+OPEN_ACTION = "complaint:access:open"
+
+
+@dataclass(frozen=True, slots=True)
+class ComplainantAccess:
+    """The complaint a complainant's session opens (the `complainant` dependency)."""
+
+    session_id: uuid.UUID
+    complaint_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedSession:
+    token: str  # returned once; only its SHA-256 is stored
+    expires_at: dt.datetime
+
+
+def _throttle_keys(ctx: ComplaintContext, reference: str) -> list[throttle.ThrottleKey]:
+    keys = [throttle.reference_key(ctx.secret, reference, ctx.config.reference_throttle)]
+    client_hash = ctx.audit.get("client_hash")
+    if client_hash:
+        keys.append(throttle.client_key(client_hash, ctx.config.client_throttle))
+    return keys
+
+
+async def open_session(
+    session: AsyncSession, ctx: ComplaintContext, *, reference: str, access_code: str
+) -> OpenedSession:
+    canonical = normalise_reference(reference)
+    keys = _throttle_keys(ctx, canonical or reference.strip().upper()[:32])
+    now = ctx.config.now()
+    lock = await throttle.remaining_lock(session, keys, now)
+    if lock is not None:
+        # The code is not even checked: during a lock, right and wrong get the same answer.
+        await audit(
+            session,
+            ctx,
+            action=OPEN_ACTION,
+            actor=ANONYMOUS,
+            outcome=AuditOutcome.FAILURE,
+            details={"reason": "throttled"},
+        )
+        await session.commit()
+        raise AccessThrottledError(throttle.retry_after_seconds(lock))
+
+    complaint = await repository.complaint_by_reference(session, canonical) if canonical else None
+    ok = await access_codes.verify_access_code(
+        complaint.access_code_hash if complaint else None, access_code, ctx.config.access_code_hashing
+    )
+    if complaint is None or not ok:
+        for key in keys:
+            await throttle.record_failure(session, key, now)
+        await audit(
+            session,
+            ctx,
+            action=OPEN_ACTION,
+            actor=ANONYMOUS,
+            outcome=AuditOutcome.FAILURE,
+            target_id=complaint.id if complaint else None,
+            details={"reason": "wrong_code" if complaint else "unknown_reference"},
+        )
+        await session.commit()
+        raise AccessDeniedError()
+
+    await throttle.clear(session, keys[0])  # the client key decays on its own
+    await repository.delete_expired_sessions(session, complaint.id, now)
+    token = access_codes.new_session_token()
+    expires_at = now + ctx.config.session_lifetime
+    opened = ComplainantSession(
+        token_hash=access_codes.token_digest(token),
+        complaint_id=complaint.id,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    await repository.add(session, opened)
+    await audit(
+        session,
+        ctx,
+        action=OPEN_ACTION,
+        actor=COMPLAINANT,
+        target_id=complaint.id,
+        details={"session_id": str(opened.id)},
+    )
+    return OpenedSession(token=token, expires_at=expires_at)
+
+
+async def resolve_session(
+    session: AsyncSession, ctx: ComplaintContext, token: str | None
+) -> ComplainantAccess:
+    if not token or not token.startswith(access_codes.SESSION_PREFIX) or len(token) > 128:
+        raise ComplainantSessionError()
+    found = await repository.active_complainant_session(
+        session, access_codes.token_digest(token), ctx.config.now()
+    )
+    if found is None:
+        raise ComplainantSessionError()
+    return ComplainantAccess(session_id=found.id, complaint_id=found.complaint_id)
+
+
+async def end_session(session: AsyncSession, ctx: ComplaintContext, access: ComplainantAccess) -> None:
+    await repository.delete_session(session, access.session_id)
+    await audit(
+        session,
+        ctx,
+        action="complaint:access:close",
+        actor=COMPLAINANT,
+        target_id=access.complaint_id,
+        details={"session_id": str(access.session_id)},
+    )
+
+
+async def own_complaint(
+    session: AsyncSession, access: ComplainantAccess, *, for_update: bool = False
+) -> Complaint:
+    complaint = await repository.get_complaint_unscoped(session, access.complaint_id, for_update=for_update)
+    if complaint is None:  # pragma: no cover - sessions belong to existing complaints
+        raise ComplainantSessionError()
+    return complaint
+
+
+def _refuse_when_finished(complaint: Complaint, action: str) -> None:
+    if ComplaintStatus(complaint.status) in TERMINAL_STATES:
+        raise InvalidTransitionError(
+            "The complaint is finished; please submit a follow-up complaint instead.",
+            extra={"status": complaint.status, "action": action},
+        )
+
+
+async def post_message(
+    session: AsyncSession, ctx: ComplaintContext, access: ComplainantAccess, body: str
+) -> schemas.PublicMessage:
+    complaint = await own_complaint(session, access)
+    _refuse_when_finished(complaint, "message")
+    key = await ctx.key_of(session, complaint)
+    message = ComplaintMessage(
+        complaint_id=complaint.id,
+        visibility=MessageVisibility.COMPLAINANT.value,
+        author_kind=AuthorKind.COMPLAINANT.value,
+        created_at=ctx.config.now(),
+    )
+    seal(message, key, body=body)
+    await repository.add(session, message)
+    await audit(
+        session,
+        ctx,
+        action="complaint:message:create",
+        actor=COMPLAINANT,
+        target_id=complaint.id,
+        details={"message_id": str(message.id), "visibility": message.visibility},
+    )
+    return public_message(message, key)
+
+
+async def add_attachment(
+    session: AsyncSession,
+    ctx: ComplaintContext,
+    access: ComplainantAccess,
+    *,
+    content: bytes,
+    declared_type: str | None,
+    filename: str | None,
+) -> schemas.AttachmentInfo:
+    """Check everything first; a refused file leaves nothing behind."""
+    complaint = await own_complaint(session, access, for_update=True)
+    _refuse_when_finished(complaint, "attach")
+    name = clean_filename(filename)
+    detected = check_attachment(content, declared_type, name, ctx.config.max_attachment_bytes)
+    if await repository.count_attachments(session, complaint.id) >= ctx.config.max_attachments:
+        raise AttachmentLimitError(f"A complaint can have at most {ctx.config.max_attachments} attachments.")
+    key = await ctx.key_of(session, complaint)
+    attachment = ComplaintAttachment(
+        complaint_id=complaint.id,
+        content_type=detected.value,
+        size_bytes=len(content),
+        uploaded_by_kind=AuthorKind.COMPLAINANT.value,
+        uploaded_at=ctx.config.now(),
+    )
+    seal_attachment(attachment, key, content=content, filename=name)
+    await repository.add(session, attachment)
+    await audit(
+        session,
+        ctx,
+        action="complaint:attachment:create",
+        actor=COMPLAINANT,
+        target_id=complaint.id,
+        details={
+            "attachment_id": str(attachment.id),
+            "content_type": detected.value,
+            "size_bytes": len(content),
+        },
+    )
+    return attachment_info(attachment, key)

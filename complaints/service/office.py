@@ -1,0 +1,366 @@
+"""The office's work on a complaint: queue, reading, assigning, triage, decisions, closing, side exits,
+messages and attachments. Every step goes through the transition table in `complaints.domain` and is
+audited in the caller's transaction; the complaint is read scoped (and locked for changes), so a
+complaint outside the caller's scope is "not found".
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from complaints import repository, schemas
+from complaints.attachments import open_attachment
+from complaints.domain import (
+    OPEN_STATES,
+    AuthorKind,
+    ComplaintAction,
+    ComplaintStatus,
+    MessageVisibility,
+    Outcome,
+    next_status,
+)
+from complaints.errors import (
+    AttachmentNotFoundError,
+    ComplaintNotFoundError,
+    InvalidAssigneeError,
+    InvalidComplaintError,
+    InvalidTransitionError,
+    LeadOnlyError,
+    UnknownPoliceUnitError,
+)
+from complaints.models import Complaint, ComplaintAttachment, ComplaintMessage
+from complaints.service.common import ComplaintContext, audit, audit_read, transition
+from complaints.service.views import office_detail, office_message, summary
+from referral_service.identity.permissions import Permission
+from referral_service.identity.principal import Principal
+from referral_service.keys.fields import seal
+
+DRAFTABLE = frozenset(
+    {ComplaintStatus.IN_PROGRESS, ComplaintStatus.STATEMENT_REQUESTED, ComplaintStatus.STATEMENT_RECEIVED}
+)
+
+
+async def load(
+    session: AsyncSession, principal: Principal, complaint_id: uuid.UUID, *, for_update: bool = False
+) -> Complaint:
+    complaint = await repository.get_complaint(session, principal, complaint_id, for_update=for_update)
+    if complaint is None:
+        raise ComplaintNotFoundError()
+    return complaint
+
+
+def _require_open(complaint: Complaint, action: str) -> None:
+    if ComplaintStatus(complaint.status) not in OPEN_STATES:
+        raise InvalidTransitionError(
+            f"'{action}' is not possible while the complaint is '{complaint.status}'.",
+            extra={"status": complaint.status, "action": action},
+        )
+
+
+async def list_queue(
+    session: AsyncSession,
+    ctx: ComplaintContext,
+    principal: Principal,
+    *,
+    status: ComplaintStatus | None,
+    overdue: bool,
+    limit: int,
+    offset: int,
+) -> list[schemas.ComplaintSummary]:
+    rows = await repository.list_complaints(
+        session,
+        principal,
+        status=status,
+        overdue_on=ctx.config.today() if overdue else None,
+        limit=limit,
+        offset=offset,
+    )
+    return [summary(row, ctx) for row in rows]
+
+
+async def read(
+    session: AsyncSession, ctx: ComplaintContext, principal: Principal, complaint_id: uuid.UUID
+) -> schemas.ComplaintDetail:
+    return await office_detail(session, ctx, principal, await load(session, principal, complaint_id))
+
+
+async def assign(
+    session: AsyncSession,
+    ctx: ComplaintContext,
+    principal: Principal,
+    complaint_id: uuid.UUID,
+    assignee_id: uuid.UUID,
+) -> Complaint:
+    complaint = await load(session, principal, complaint_id, for_update=True)
+    _require_open(complaint, "assign")
+    if not await repository.is_active_office_user(session, assignee_id):
+        raise InvalidAssigneeError()
+    previous = complaint.assignee_id
+    complaint.assignee_id = assignee_id
+    complaint.updated_at = ctx.config.now()
+    session.add(complaint)
+    await audit(
+        session,
+        ctx,
+        action="complaint:complaint:assign",
+        actor=principal.actor,
+        target_id=complaint.id,
+        details={
+            "assignee_id": str(assignee_id),
+            "previous_assignee_id": str(previous) if previous else None,
+        },
+    )
+    return complaint
+
+
+async def triage(
+    session: AsyncSession,
+    ctx: ComplaintContext,
+    principal: Principal,
+    complaint_id: uuid.UUID,
+    data: schemas.TriageUpdate,
+) -> Complaint:
+    complaint = await load(session, principal, complaint_id, for_update=True)
+    if complaint.status == ComplaintStatus.RECEIVED.value:
+        await transition(session, ctx, complaint, ComplaintAction.START_TRIAGE, principal=principal)
+    elif complaint.status != ComplaintStatus.TRIAGE.value:
+        next_status(complaint.status, ComplaintAction.START_TRIAGE)  # raises the stable 409
+    changed: list[str] = []
+    if data.category is not None and data.category.value != complaint.category:
+        complaint.category = data.category.value
+        changed.append("category")
+    if data.police_unit_id is not None and data.police_unit_id != complaint.police_unit_id:
+        if await repository.police_unit(session, data.police_unit_id) is None:
+            raise UnknownPoliceUnitError()
+        complaint.police_unit_id = data.police_unit_id
+        changed.append("police_unit_id")
+    if (
+        data.identity_confidential is not None
+        and data.identity_confidential != complaint.identity_confidential
+    ):
+        if not data.identity_confidential and complaint.from_police_staff:
+            raise InvalidComplaintError("The identity of police employees stays confidential.")
+        complaint.identity_confidential = data.identity_confidential
+        changed.append("identity_confidential")
+    session.add(complaint)
+    await audit(
+        session,
+        ctx,
+        action="complaint:complaint:triage",
+        actor=principal.actor,
+        target_id=complaint.id,
+        details={"changed": changed, "category": complaint.category},
+    )
+    if data.complete:
+        await transition(session, ctx, complaint, ComplaintAction.COMPLETE_TRIAGE, principal=principal)
+    return complaint
+
+
+def _check_decision(data: schemas.DecisionCreate) -> None:
+    if data.outcome is Outcome.NO_DECISION and data.no_decision_reason is None:
+        raise InvalidComplaintError(
+            "Without a decision on the merits, give the reason.",
+            extra={"errors": [{"field": "no_decision_reason", "message": "required for no_decision"}]},
+        )
+    if data.outcome is not Outcome.NO_DECISION and data.no_decision_reason is not None:
+        raise InvalidComplaintError(
+            "A reason belongs to 'no_decision' only.",
+            extra={"errors": [{"field": "no_decision_reason", "message": "only for no_decision"}]},
+        )
+
+
+async def decide(
+    session: AsyncSession,
+    ctx: ComplaintContext,
+    principal: Principal,
+    complaint_id: uuid.UUID,
+    data: schemas.DecisionCreate,
+) -> Complaint:
+    """Save a draft (handler or lead), or decide (lead only): outcome, follow-up flags, reply."""
+    _check_decision(data)
+    if data.final and not principal.has(Permission.COMPLAINT_COMPLAINT_DECIDE):
+        raise LeadOnlyError("Handlers may save a draft; the lead decides.")
+    complaint = await load(session, principal, complaint_id, for_update=True)
+    key = await ctx.key_of(session, complaint)
+    now = ctx.config.now()
+    flags = {
+        "outcome": data.outcome,
+        "no_decision_reason": data.no_decision_reason,
+        "criminal_investigation": data.criminal_investigation,
+        "disciplinary_proceedings": data.disciplinary_proceedings,
+    }
+    if not data.final:
+        if ComplaintStatus(complaint.status) not in DRAFTABLE:
+            raise InvalidTransitionError(
+                f"A decision cannot be drafted while the complaint is '{complaint.status}'.",
+                extra={"status": complaint.status, "action": "draft_decision"},
+            )
+        complaint.draft_outcome = data.outcome.value
+        complaint.draft_no_decision_reason = (
+            data.no_decision_reason.value if data.no_decision_reason else None
+        )
+        complaint.draft_criminal_investigation = data.criminal_investigation
+        complaint.draft_disciplinary_proceedings = data.disciplinary_proceedings
+        seal(complaint, key, draft_reply=data.reply)
+        complaint.drafted_by_id = principal.user_id
+        complaint.drafted_at = now
+        complaint.updated_at = now
+        session.add(complaint)
+        await audit(
+            session,
+            ctx,
+            action="complaint:decision:draft",
+            actor=principal.actor,
+            target_id=complaint.id,
+            details={**flags, "reply": data.reply is not None},
+        )
+        return complaint
+
+    await transition(session, ctx, complaint, ComplaintAction.DECIDE, principal=principal, details=flags)
+    complaint.outcome = data.outcome.value
+    complaint.no_decision_reason = data.no_decision_reason.value if data.no_decision_reason else None
+    complaint.criminal_investigation = data.criminal_investigation
+    complaint.disciplinary_proceedings = data.disciplinary_proceedings
+    complaint.decided_at = now
+    complaint.decided_by_id = principal.user_id
+    complaint.draft_outcome = complaint.draft_no_decision_reason = None
+    complaint.draft_criminal_investigation = complaint.draft_disciplinary_proceedings = False
+    complaint.draft_reply = None
+    complaint.drafted_by_id = complaint.drafted_at = None
+    session.add(complaint)
+    if data.reply is not None:
+        await _add_message(session, ctx, principal, complaint, data.reply, MessageVisibility.COMPLAINANT)
+    return complaint
+
+
+async def close(
+    session: AsyncSession, ctx: ComplaintContext, principal: Principal, complaint_id: uuid.UUID
+) -> Complaint:
+    complaint = await load(session, principal, complaint_id, for_update=True)
+    await transition(session, ctx, complaint, ComplaintAction.CLOSE, principal=principal)
+    complaint.closed_at = ctx.config.now()
+    session.add(complaint)
+    return complaint
+
+
+async def forward(
+    session: AsyncSession,
+    ctx: ComplaintContext,
+    principal: Principal,
+    complaint_id: uuid.UUID,
+    data: schemas.ForwardCreate,
+) -> Complaint:
+    complaint = await load(session, principal, complaint_id, for_update=True)
+    await transition(
+        session, ctx, complaint, ComplaintAction.FORWARD, principal=principal, details={"reason": data.reason}
+    )
+    complaint.forward_reason = data.reason.value
+    complaint.closed_at = ctx.config.now()
+    session.add(complaint)
+    return complaint
+
+
+async def resume(
+    session: AsyncSession, ctx: ComplaintContext, principal: Principal, complaint_id: uuid.UUID
+) -> Complaint:
+    complaint = await load(session, principal, complaint_id, for_update=True)
+    await transition(session, ctx, complaint, ComplaintAction.RESUME, principal=principal)
+    return complaint
+
+
+async def withdraw(
+    session: AsyncSession, ctx: ComplaintContext, principal: Principal, complaint_id: uuid.UUID
+) -> Complaint:
+    complaint = await load(session, principal, complaint_id, for_update=True)
+    await transition(session, ctx, complaint, ComplaintAction.WITHDRAW, principal=principal)
+    complaint.closed_at = ctx.config.now()
+    session.add(complaint)
+    return complaint
+
+
+async def _add_message(
+    session: AsyncSession,
+    ctx: ComplaintContext,
+    principal: Principal,
+    complaint: Complaint,
+    body: str,
+    visibility: MessageVisibility,
+) -> ComplaintMessage:
+    key = await ctx.key_of(session, complaint)
+    message = ComplaintMessage(
+        complaint_id=complaint.id,
+        visibility=visibility.value,
+        author_kind=AuthorKind.STAFF.value,
+        author_id=principal.user_id,
+        created_at=ctx.config.now(),
+    )
+    seal(message, key, body=body)
+    await repository.add(session, message)
+    await audit(
+        session,
+        ctx,
+        action="complaint:message:create",
+        actor=principal.actor,
+        target_id=complaint.id,
+        details={"message_id": str(message.id), "visibility": visibility},
+    )
+    return message
+
+
+async def post_message(
+    session: AsyncSession,
+    ctx: ComplaintContext,
+    principal: Principal,
+    complaint_id: uuid.UUID,
+    data: schemas.OfficeMessageCreate,
+) -> schemas.OfficeMessage:
+    complaint = await load(session, principal, complaint_id)
+    message = await _add_message(session, ctx, principal, complaint, data.body, data.visibility)
+    return office_message(message, await ctx.key_of(session, complaint))
+
+
+async def messages(
+    session: AsyncSession, ctx: ComplaintContext, principal: Principal, complaint_id: uuid.UUID
+) -> list[schemas.OfficeMessage]:
+    complaint = await load(session, principal, complaint_id)
+    key = await ctx.key_of(session, complaint)
+    rows: Sequence[ComplaintMessage] = await repository.messages_of(session, complaint.id)
+    await audit_read(
+        session,
+        ctx,
+        action="complaint:message:read",
+        actor=principal.actor,
+        target_type="complaint",
+        target_id=complaint.id,
+        fields=["complaint_message.body"] if rows else [],
+        details={"count": len(rows)},
+    )
+    return [office_message(row, key) for row in rows]
+
+
+async def attachment_content(
+    session: AsyncSession,
+    ctx: ComplaintContext,
+    principal: Principal,
+    complaint_id: uuid.UUID,
+    attachment_id: uuid.UUID,
+) -> tuple[ComplaintAttachment, bytes]:
+    complaint = await load(session, principal, complaint_id)
+    attachment = await repository.get_attachment(session, complaint.id, attachment_id)
+    if attachment is None:
+        raise AttachmentNotFoundError()
+    content = open_attachment(attachment, await ctx.key_of(session, complaint))
+    await audit_read(
+        session,
+        ctx,
+        action="complaint:attachment:read",
+        actor=principal.actor,
+        target_type="complaint_attachment",
+        target_id=attachment.id,
+        fields=["complaint_attachment.content"],
+        details={"complaint_id": str(complaint.id)},
+    )
+    return attachment, content

@@ -1,0 +1,188 @@
+"""Statement requests ("Stellungnahmen"): asked by the office, answered by the police unit concerned.
+
+Requesting one pauses the office's answer deadline; the last outstanding answer moves the complaint to
+`statement_received` and lets the clock run again. The unit sees only what it needs (see `views`); the
+complainant's identity is released to the unit of one request only after the lead approves it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from complaints import repository, schemas
+from complaints.deadlines import statement_deadline
+from complaints.domain import ComplaintAction, ComplaintStatus
+from complaints.errors import (
+    InvalidComplaintError,
+    InvalidTransitionError,
+    StatementAlreadyAnsweredError,
+    StatementRequestNotFoundError,
+    UnknownPoliceUnitError,
+)
+from complaints.models import StatementRequest
+from complaints.service.common import ComplaintContext, audit, refresh_deadline, transition
+from complaints.service.office import load
+from complaints.service.views import unit_request_summary, unit_request_view
+from referral_service.identity.principal import Principal
+from referral_service.keys.fields import seal
+
+
+async def request_statement(
+    session: AsyncSession,
+    ctx: ComplaintContext,
+    principal: Principal,
+    complaint_id: uuid.UUID,
+    data: schemas.StatementRequestCreate,
+) -> StatementRequest:
+    complaint = await load(session, principal, complaint_id, for_update=True)
+    unit_id = data.unit_id or complaint.police_unit_id
+    if unit_id is None:
+        raise InvalidComplaintError(
+            "Name the police unit to ask; the complaint names none.",
+            extra={"errors": [{"field": "unit_id", "message": "required"}]},
+        )
+    if await repository.police_unit(session, unit_id) is None:
+        raise UnknownPoliceUnitError("Statements can be requested from police stations and directorates.")
+    today = ctx.config.today()
+    if data.deadline is not None and data.deadline <= today:
+        raise InvalidComplaintError(
+            "The deadline must lie in the future.",
+            extra={"errors": [{"field": "deadline", "message": "must be after today"}]},
+        )
+    await transition(
+        session,
+        ctx,
+        complaint,
+        ComplaintAction.REQUEST_STATEMENT,
+        principal=principal,
+        details={"unit_id": str(unit_id)},
+    )
+    key = await ctx.key_of(session, complaint)
+    request = StatementRequest(
+        complaint_id=complaint.id,
+        unit_id=unit_id,
+        deadline_on=data.deadline or statement_deadline(ctx.config, today),
+        requested_on=today,
+        requested_at=ctx.config.now(),
+        requested_by_id=principal.user_id,
+    )
+    seal(request, key, question=data.question, released_facts=data.released_facts)
+    await repository.add(session, request)
+    await refresh_deadline(session, ctx, complaint)
+    await audit(
+        session,
+        ctx,
+        action="complaint:statement_request:create",
+        actor=principal.actor,
+        target_type="statement_request",
+        target_id=request.id,
+        details={
+            "complaint_id": str(complaint.id),
+            "unit_id": str(unit_id),
+            "deadline": request.deadline_on.isoformat(),
+            "fields": ["question", "released_facts"] if data.released_facts else ["question"],
+        },
+    )
+    return request
+
+
+async def approve_disclosure(
+    session: AsyncSession,
+    ctx: ComplaintContext,
+    principal: Principal,
+    complaint_id: uuid.UUID,
+    request_id: uuid.UUID,
+) -> StatementRequest:
+    """Release the complainant's identity to the unit of one statement request (lead only, audited)."""
+    complaint = await load(session, principal, complaint_id, for_update=True)
+    request = await repository.get_statement_request(session, complaint.id, request_id)
+    if request is None:
+        raise StatementRequestNotFoundError()
+    if request.disclosure_approved_at is None:
+        request.disclosure_approved_at = ctx.config.now()
+        request.disclosure_approved_by_id = principal.user_id
+        session.add(request)
+        await audit(
+            session,
+            ctx,
+            action="complaint:statement_request:approve_disclosure",
+            actor=principal.actor,
+            target_type="statement_request",
+            target_id=request.id,
+            details={"complaint_id": str(complaint.id), "unit_id": str(request.unit_id)},
+        )
+    return request
+
+
+async def list_for_unit(
+    session: AsyncSession,
+    ctx: ComplaintContext,
+    principal: Principal,
+    *,
+    open_only: bool,
+    limit: int,
+    offset: int,
+) -> list[schemas.UnitStatementRequestSummary]:
+    rows = await repository.unit_statement_requests(
+        session, principal, open_only=open_only, limit=limit, offset=offset
+    )
+    return [unit_request_summary(request, complaint, ctx) for request, complaint in rows]
+
+
+async def read_for_unit(
+    session: AsyncSession, ctx: ComplaintContext, principal: Principal, request_id: uuid.UUID
+) -> schemas.UnitStatementRequest:
+    found = await repository.unit_statement_request(session, principal, request_id)
+    if found is None:
+        raise StatementRequestNotFoundError()
+    request, complaint = found
+    return await unit_request_view(session, ctx, principal, request, complaint)
+
+
+async def answer(
+    session: AsyncSession,
+    ctx: ComplaintContext,
+    principal: Principal,
+    request_id: uuid.UUID,
+    text: str,
+) -> schemas.UnitStatementRequestSummary:
+    found = await repository.unit_statement_request(session, principal, request_id, for_update=True)
+    if found is None:
+        raise StatementRequestNotFoundError()
+    request, complaint = found
+    if request.answered_at is not None:
+        raise StatementAlreadyAnsweredError()
+    if complaint.status != ComplaintStatus.STATEMENT_REQUESTED.value:
+        raise InvalidTransitionError(
+            "The complaint no longer awaits this statement.",
+            extra={"status": complaint.status, "action": ComplaintAction.RECEIVE_STATEMENT.value},
+        )
+    key = await ctx.key_of(session, complaint)
+    now = ctx.config.now()
+    seal(request, key, answer=text)
+    request.answered_at = now
+    request.answered_on = ctx.config.today()
+    request.answered_by_id = principal.user_id
+    await repository.add(session, request)
+    await audit(
+        session,
+        ctx,
+        action="complaint:statement_request:answer",
+        actor=principal.actor,
+        target_type="statement_request",
+        target_id=request.id,
+        details={"complaint_id": str(complaint.id), "fields": ["answer"]},
+    )
+    if await repository.outstanding_requests(session, complaint.id) == 0:
+        await transition(
+            session,
+            ctx,
+            complaint,
+            ComplaintAction.RECEIVE_STATEMENT,
+            principal=principal,
+            details={"statement_request_id": str(request.id)},
+        )
+    await refresh_deadline(session, ctx, complaint)
+    return unit_request_summary(request, complaint, ctx)

@@ -1,0 +1,221 @@
+"""The complainant's access with reference and access code: one answer for every wrong guess, throttling
+shared by all instances, short sessions that open one complaint only, messages both ways."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import complaints.access_codes as access_codes
+from complaints.access_codes import ALPHABET, ENTROPY_BITS, new_access_code, normalise_access_code
+from complaints.config import ComplaintsConfig
+from referral_service.app import create_app
+from referral_service.identity.config import IdentityConfig, ThrottlePolicy
+from referral_service.identity.roles import Role
+from referral_service.settings import Settings
+from tests.complaints.support import (
+    OFFICE,
+    PUBLIC,
+    Client,
+    assigned_to_handler,
+    audit_events,
+    complainant_headers,
+    submit,
+)
+from tests.identity.support import AuthHeaders, DemoDirectory, FakeClock
+
+SESSION = f"{PUBLIC}/session"
+
+
+def comparable(response: Any) -> tuple[int, dict[str, Any]]:
+    body = {key: value for key, value in response.json().items() if key != "request_id"}
+    return response.status_code, body
+
+
+def wrong(code: str) -> str:
+    """The same code with its first symbol changed."""
+    first = "2" if code[0] != "2" else "3"
+    return first + code[1:]
+
+
+def test_access_codes_are_long_random_and_forgiving_to_type() -> None:
+    codes = {new_access_code() for _ in range(200)}
+    assert len(codes) == 200
+    assert ENTROPY_BITS >= 100
+    for code in codes:
+        groups = code.split("-")
+        assert [len(group) for group in groups] == [4] * 6
+        assert set("".join(groups)) <= set(ALPHABET)
+    code = next(iter(codes))
+    typed = " " + code.lower().replace("-", " ") + " "
+    assert normalise_access_code(typed) == code.replace("-", "")
+    assert normalise_access_code("O0I1L" + "2" * 19) == "00111" + "2" * 19
+    assert normalise_access_code("too-short") is None
+    assert normalise_access_code("U" * 24) is None  # not in Crockford's alphabet
+
+
+async def test_wrong_code_unknown_and_malformed_reference_get_the_same_answer(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receipt = await submit(client)
+    verified: list[str | None] = []
+    original = access_codes.verify_password
+
+    async def spy(stored_hash: str | None, password: str, params: Any) -> bool:
+        verified.append(stored_hash)
+        return await original(stored_hash, password, params)
+
+    monkeypatch.setattr(access_codes, "verify_password", spy)
+    attempts = {
+        "wrong code": {"reference": receipt["reference"], "access_code": wrong(receipt["access_code"])},
+        "unknown reference": {"reference": "BS-2026-000999", "access_code": receipt["access_code"]},
+        "malformed reference": {"reference": "no reference", "access_code": receipt["access_code"]},
+        "malformed code": {"reference": receipt["reference"], "access_code": "123"},
+    }
+    answers = {name: comparable(await client.post(SESSION, json=body)) for name, body in attempts.items()}
+    assert len({repr(answer) for answer in answers.values()}) == 1, answers
+    status, body = answers["wrong code"]
+    assert status == 404
+    assert body["code"] == "complaint.access_denied"
+    # Every attempt cost one Argon2 verification; an unknown reference is verified against a dummy hash.
+    assert len(verified) == 4
+    assert verified[1] is None
+    assert verified[2] is None
+    assert verified[0] is not None
+
+
+async def test_the_code_may_be_typed_in_lower_case_without_dashes(client: Client) -> None:
+    receipt = await submit(client)
+    typed = receipt["access_code"].lower().replace("-", " ")
+    headers = await complainant_headers(client, receipt["reference"].lower().replace("000", "", 1), typed)
+    me = await client.get(f"{PUBLIC}/me", headers=headers)
+    assert me.json()["reference"] == receipt["reference"]
+
+
+async def test_a_reference_locks_after_five_failures_even_for_the_right_code(
+    client: Client, complaints_clock: FakeClock
+) -> None:
+    receipt = await submit(client)
+    other = await submit(client)
+    bad = {"reference": receipt["reference"], "access_code": wrong(receipt["access_code"])}
+    for _ in range(5):
+        assert (await client.post(SESSION, json=bad)).status_code == 404
+    locked_wrong = await client.post(SESSION, json=bad)
+    locked_right = await client.post(
+        SESSION, json={"reference": receipt["reference"], "access_code": receipt["access_code"]}
+    )
+    assert comparable(locked_wrong) == comparable(locked_right)
+    assert locked_right.status_code == 429
+    assert locked_right.json()["code"] == "complaint.access_throttled"
+    assert locked_right.headers["retry-after"] == "60"
+    # Another complaint from the same address is not affected (the per-address budget is larger).
+    await complainant_headers(client, other["reference"], other["access_code"])
+
+    complaints_clock.advance(seconds=61)
+    await complainant_headers(client, receipt["reference"], receipt["access_code"])
+
+
+@pytest.fixture
+def strict_config(complaints_config: ComplaintsConfig) -> ComplaintsConfig:
+    return dataclasses.replace(complaints_config, client_throttle=ThrottlePolicy(free_failures=3))
+
+
+async def test_one_client_address_is_throttled_across_references_and_instances(
+    settings: Settings, identity_config: IdentityConfig, strict_config: ComplaintsConfig, engine: AsyncEngine
+) -> None:
+    # Two instances of the service on one database: the counts live in the database, not in memory.
+    # (Without background jobs: the subject is the throttle, and four job loops on one SQLite file
+    # only add lock waits.)
+    quiet = dataclasses.replace(settings, background_jobs=False)
+    first = create_app(quiet, identity_config=identity_config, complaints_config=strict_config)
+    second = create_app(quiet, identity_config=identity_config, complaints_config=strict_config)
+    async with AsyncTestClient(app=first) as one, AsyncTestClient(app=second) as two:
+        receipt = await submit(one)
+        for number, instance in enumerate((one, two, one), start=1):
+            guess = {"reference": f"BS-2026-{number + 100:06d}", "access_code": receipt["access_code"]}
+            assert (await instance.post(SESSION, json=guess)).status_code == 404
+        right = {"reference": receipt["reference"], "access_code": receipt["access_code"]}
+        assert (await two.post(SESSION, json=right)).status_code == 429
+    events = await audit_events(engine, "complaint:access:open")
+    assert [json_reason(event.details) for event in events] == ["unknown_reference"] * 3 + ["throttled"]
+    assert all(event.outcome == "failure" for event in events)
+
+
+def json_reason(details: str) -> str:
+    return str(json.loads(details)["reason"])
+
+
+async def test_sessions_are_short_and_open_only_their_own_complaint(
+    client: Client, auth_headers: AuthHeaders, complaints_clock: FakeClock
+) -> None:
+    first = await submit(client)
+    second = await submit(client)
+    first_headers = await complainant_headers(client, first["reference"], first["access_code"])
+    second_headers = await complainant_headers(client, second["reference"], second["access_code"])
+    assert (await client.get(f"{PUBLIC}/me", headers=first_headers)).json()["reference"] == first["reference"]
+    assert (await client.get(f"{PUBLIC}/me", headers=second_headers)).json()["reference"] == second[
+        "reference"
+    ]
+
+    for headers in (
+        {},
+        {"Authorization": "Bearer rsc_not-a-session"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        await auth_headers(Role.COMPLAINTS_LEAD),  # a staff token opens no complaint here
+    ):
+        response = await client.get(f"{PUBLIC}/me", headers=headers)
+        assert (response.status_code, response.json()["code"]) == (404, "complaint.session_invalid")
+
+    # Signing out ends the session at once.
+    assert (await client.delete(SESSION, headers=second_headers)).status_code == 204
+    ended = await client.get(f"{PUBLIC}/me", headers=second_headers)
+    assert (ended.status_code, ended.json()["code"]) == (404, "complaint.session_invalid")
+
+    complaints_clock.advance(minutes=31)
+    expired = await client.get(f"{PUBLIC}/me/messages", headers=first_headers)
+    assert (expired.status_code, expired.json()["code"]) == (404, "complaint.session_invalid")
+
+
+async def test_messages_between_complainant_and_office(
+    client: Client, auth_headers: AuthHeaders, demo_directory: DemoDirectory
+) -> None:
+    receipt = await submit(client)
+    citizen = await complainant_headers(client, receipt["reference"], receipt["access_code"])
+    sent = await client.post(f"{PUBLIC}/me/messages", json={"body": "Gibt es Neuigkeiten?"}, headers=citizen)
+    assert sent.status_code == 201
+    assert sent.json()["author"] == "complainant"
+
+    complaint = await assigned_to_handler(client, auth_headers, demo_directory, receipt["reference"])
+    handler = await auth_headers("complaints.handler")
+    note = {"body": "Zeugen noch nicht befragt", "visibility": "internal"}
+    reply = {"body": "Wir prüfen Ihre Beschwerde noch.", "visibility": "complainant"}
+    assert (
+        await client.post(f"{OFFICE}/{complaint}/messages", json=note, headers=handler)
+    ).status_code == 201
+    assert (
+        await client.post(f"{OFFICE}/{complaint}/messages", json=reply, headers=handler)
+    ).status_code == 201
+
+    office_view = (await client.get(f"{OFFICE}/{complaint}/messages", headers=handler)).json()
+    assert [(m["visibility"], m["body"]) for m in office_view] == [
+        ("complainant", "Gibt es Neuigkeiten?"),
+        ("internal", "Zeugen noch nicht befragt"),
+        ("complainant", "Wir prüfen Ihre Beschwerde noch."),
+    ]
+    own_view = (await client.get(f"{PUBLIC}/me/messages", headers=citizen)).json()
+    assert [(m["author"], m["body"]) for m in own_view] == [
+        ("complainant", "Gibt es Neuigkeiten?"),
+        ("office", "Wir prüfen Ihre Beschwerde noch."),
+    ]
+    assert "Zeugen" not in str((await client.get(f"{PUBLIC}/me", headers=citizen)).json())
+
+    # Once the complaint is finished, the complainant is pointed to a follow-up instead.
+    await client.post(f"{OFFICE}/{complaint}/withdraw", headers=handler)
+    late = await client.post(f"{PUBLIC}/me/messages", json={"body": "Noch etwas"}, headers=citizen)
+    assert (late.status_code, late.json()["code"]) == (409, "complaint.invalid_transition")
+    assert (await client.get(f"{PUBLIC}/me", headers=citizen)).json()["status"] == "withdrawn"
