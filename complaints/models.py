@@ -9,19 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Uuid
+from sqlalchemy import Column, Index, Integer
 from sqlmodel import Field, SQLModel
 
 from referral_service.db import UTCDateTime, utcnow
 from referral_service.keys.fields import EncryptedRecord, encrypted_field
-
-
-def _data_key_id() -> Any:
-    # `EncryptedRecord.data_key_id` carries one ForeignKey object, which only the first table built from
-    # it can own; every complaint table therefore declares the column afresh (same name, type and key).
-    return Field(default=None, sa_column_args=[ForeignKey("data_keys.id")], sa_type=Uuid, index=False)
 
 
 class Complaint(EncryptedRecord, table=True):
@@ -32,7 +25,6 @@ class Complaint(EncryptedRecord, table=True):
         Index("ix_complaints_received_at", "received_at"),
         Index("ix_complaints_police_unit_id", "police_unit_id"),
     )
-    data_key_id: uuid.UUID | None = _data_key_id()
 
     # "BS-2026-000123": sequential per year (see references.py).
     reference: str = Field(max_length=16, unique=True)
@@ -108,7 +100,6 @@ class ComplaintTransition(SQLModel, table=True):
 
 class ComplaintMessage(EncryptedRecord, table=True):
     __tablename__ = "complaint_messages"
-    data_key_id: uuid.UUID | None = _data_key_id()
 
     complaint_id: uuid.UUID = Field(foreign_key="complaints.id", index=True)
     visibility: str = Field(max_length=16)
@@ -127,7 +118,6 @@ class StatementRequest(EncryptedRecord, table=True):
 
     __tablename__ = "complaint_statement_requests"
     __table_args__ = (Index("ix_complaint_statement_requests_unit_id", "unit_id"),)
-    data_key_id: uuid.UUID | None = _data_key_id()
 
     complaint_id: uuid.UUID = Field(foreign_key="complaints.id", index=True)
     unit_id: uuid.UUID = Field(foreign_key="org_units.id")
@@ -149,7 +139,6 @@ class ComplaintAttachment(EncryptedRecord, table=True):
     """A file sent with a complaint: content and file name encrypted, type detected from its bytes."""
 
     __tablename__ = "complaint_attachments"
-    data_key_id: uuid.UUID | None = _data_key_id()
 
     complaint_id: uuid.UUID = Field(foreign_key="complaints.id", index=True)
     filename: bytes | None = encrypted_field()
@@ -172,18 +161,6 @@ class ComplainantSession(SQLModel, table=True):
     complaint_id: uuid.UUID = Field(foreign_key="complaints.id", index=True)
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     expires_at: dt.datetime = Field(sa_type=UTCDateTime)
-
-
-class ComplaintAccessThrottle(SQLModel, table=True):
-    """Failed access attempts per key ("reference:<hmac>" or "client:<client hash>"), shared by all
-    instances through the database. Keys are keyed hashes, so the table names no reference or address."""
-
-    __tablename__ = "complaint_access_throttle"
-
-    key: str = Field(max_length=80, primary_key=True)
-    failures: int = Field(default=0)
-    last_failure_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
-    locked_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ComplaintReferenceCounter(SQLModel, table=True):

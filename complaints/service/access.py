@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from complaints import access_codes, repository, schemas, throttle
+from complaints import access_codes, repository, schemas
 from complaints.attachments import check_attachment, clean_filename, seal_attachment
 from complaints.domain import TERMINAL_STATES, AuthorKind, ComplaintStatus, MessageVisibility
 from complaints.errors import (
@@ -29,6 +29,7 @@ from complaints.references import normalise_reference
 from complaints.service.common import COMPLAINANT, ComplaintContext, audit
 from complaints.service.render import attachment_info, public_message
 from referral_service.audit.recorder import ANONYMOUS, AuditOutcome
+from referral_service.identity import throttle
 from referral_service.keys.fields import seal
 
 OPEN_ACTION = "complaint:access:open"
@@ -49,10 +50,12 @@ class OpenedSession:
 
 
 def _throttle_keys(ctx: ComplaintContext, reference: str) -> list[throttle.ThrottleKey]:
-    keys = [throttle.reference_key(ctx.secret, reference, ctx.config.reference_throttle)]
+    # The kernel's throttle (shared with staff sign-in), in namespaces of their own: guessing complaint
+    # codes and guessing staff passwords are counted apart.
+    keys = [throttle.hashed_key("complaint-reference", ctx.secret, reference, ctx.config.reference_throttle)]
     client_hash = ctx.audit.get("client_hash")
     if client_hash:
-        keys.append(throttle.client_key(client_hash, ctx.config.client_throttle))
+        keys.append(throttle.client_key(client_hash, ctx.config.client_throttle, prefix="complaint-client"))
     return keys
 
 

@@ -20,14 +20,6 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
-        "complaint_access_throttle",
-        sa.Column("key", sa.String(length=80), nullable=False),
-        sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("last_failure_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("key", name=op.f("pk_complaint_access_throttle")),
-    )
-    op.create_table(
         "complaint_reference_counters",
         sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("last_value", sa.Integer(), nullable=False),
@@ -287,4 +279,3 @@ def downgrade() -> None:
 
     op.drop_table("complaints")
     op.drop_table("complaint_reference_counters")
-    op.drop_table("complaint_access_throttle")

@@ -93,7 +93,8 @@ class ApiToken(SQLModel, table=True):
 
 
 class LoginThrottle(SQLModel, table=True):
-    """Failed-login state per key ("account:<hmac of username>" or "client:<client hash>").
+    """Failed attempts per key: staff sign-in ("account:<hmac of username>", "client:<client hash>") and
+    complainant access ("complaint-reference:<hmac>", "complaint-client:<client hash>").
 
     In the database rather than in memory so that every instance behind the load balancer sees the
     same counts. Keys are keyed hashes: a typed username may be a mistyped password.

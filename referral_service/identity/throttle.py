@@ -32,14 +32,21 @@ class ThrottleKey:
     policy: ThrottlePolicy
 
 
+def hashed_key(prefix: str, service_secret: bytes, value: str, policy: ThrottlePolicy) -> ThrottleKey:
+    """A key for a value that must not be stored (a typed username, a complaint reference): a keyed hash
+    under a key of its own per prefix, so the same value in another namespace gives another key."""
+    mac_key = hashlib.sha256(f"throttle:{prefix}:v1:".encode() + service_secret).digest()
+    digest = hmac.new(mac_key, value.encode(), hashlib.sha256).hexdigest()[:40]
+    return ThrottleKey(f"{prefix}:{digest}", policy)
+
+
 def account_key(service_secret: bytes, username: str, policy: ThrottlePolicy) -> ThrottleKey:
-    mac_key = hashlib.sha256(b"login-throttle-account:v1:" + service_secret).digest()
-    digest = hmac.new(mac_key, username.strip().lower().encode(), hashlib.sha256).hexdigest()[:40]
-    return ThrottleKey("account:" + digest, policy)
+    return hashed_key("account", service_secret, username.strip().lower(), policy)
 
 
-def client_key(client_hash: str, policy: ThrottlePolicy) -> ThrottleKey:
-    return ThrottleKey("client:" + client_hash, policy)
+def client_key(client_hash: str, policy: ThrottlePolicy, *, prefix: str = "client") -> ThrottleKey:
+    """Failures per client address (its audit hash); `prefix` keeps separate counts per purpose."""
+    return ThrottleKey(f"{prefix}:{client_hash}", policy)
 
 
 async def remaining_lock(

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, LargeBinary, Uuid, event, inspect
+from sqlalchemy import Column, LargeBinary, event, inspect
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
@@ -40,9 +40,8 @@ class EncryptedRecord(SQLModel):
     """Base of every table holding personal data: a row id known before encryption, and its data key."""
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    data_key_id: uuid.UUID | None = Field(
-        default=None, sa_column_args=[ForeignKey("data_keys.id")], sa_type=Uuid, index=False
-    )
+    # `foreign_key=` (not a ForeignKey object) so that every table built from this base gets its own.
+    data_key_id: uuid.UUID | None = Field(default=None, foreign_key="data_keys.id")
 
 
 def encrypted_columns(model: type[Any] | Any) -> tuple[str, ...]:

@@ -1,0 +1,143 @@
+"""Retention of complaints (DESIGN §9): personal data goes a set time after the complaint was closed.
+
+A complaint is finished when it is closed, forwarded or withdrawn (`closed_at` is set then). Its data
+key also encrypts its messages, statement requests and attachments, so destroying that one key makes
+all of them unreadable; their ciphertext is cleared as well. The complainant's access goes too: open
+sessions are deleted and the access-code hash is replaced by a marker no code can match. Reference,
+category, channel, complainant group, outcome codes, follow-up flags and dates stay for the statistics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from complaints.domain import TERMINAL_STATES, ComplaintStatus
+from complaints.models import (
+    ComplainantSession,
+    Complaint,
+    ComplaintAttachment,
+    ComplaintMessage,
+    StatementRequest,
+)
+from referral_service.keys.fields import encrypted_columns, erase_fields
+from referral_service.keys.models import DataKeyRecord
+from referral_service.keys.service import CaseKeys
+from referral_service.retention.providers import CaseNotFoundError, CaseStillOpenError, Erasure
+
+CASE_KIND = "complaint"
+# Not an Argon2 hash: verification of any code against it fails (complaints.access_codes).
+ERASED_ACCESS_CODE_HASH = "erased"
+
+_c = Complaint.__table__  # type: ignore[attr-defined]
+_k = DataKeyRecord.__table__  # type: ignore[attr-defined]
+_sessions = ComplainantSession.__table__  # type: ignore[attr-defined]
+_RELATED: Sequence[type[Any]] = (ComplaintMessage, StatementRequest, ComplaintAttachment)
+_TERMINAL = sorted(status.value for status in TERMINAL_STATES)
+
+
+def _any_ciphertext(model: type[Any]) -> ColumnElement[bool]:
+    table = model.__table__
+    return or_(*(table.c[name].is_not(None) for name in encrypted_columns(model)))
+
+
+def _holds_personal_data() -> ColumnElement[bool]:
+    related = [
+        exists().where(m.__table__.c.complaint_id == _c.c.id, _any_ciphertext(m))  # type: ignore[attr-defined]
+        for m in _RELATED
+    ]
+    return or_(
+        _k.c.wrapped.is_not(None),
+        _any_ciphertext(Complaint),
+        _c.c.access_code_hash != ERASED_ACCESS_CODE_HASH,
+        exists().where(_sessions.c.complaint_id == _c.c.id),
+        *related,
+    )
+
+
+def _due(cutoff: dt.datetime) -> ColumnElement[bool]:
+    return and_(_c.c.status.in_(_TERMINAL), _c.c.closed_at < cutoff, _holds_personal_data())
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintRetention:
+    period: dt.timedelta
+    case_kind: str = CASE_KIND
+
+    async def count_due(self, session: AsyncSession, closed_before: dt.datetime) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(_c.outerjoin(_k, _k.c.id == _c.c.data_key_id))
+            .where(_due(closed_before))
+        )
+        return int((await session.execute(stmt)).scalar_one())
+
+    async def due(self, session: AsyncSession, closed_before: dt.datetime, limit: int) -> list[uuid.UUID]:
+        stmt = (
+            select(_c.c.id)
+            .select_from(_c.outerjoin(_k, _k.c.id == _c.c.data_key_id))
+            .where(_due(closed_before))
+            .order_by(_c.c.closed_at, _c.c.id)
+            .limit(limit)
+        )
+        return list((await session.execute(stmt)).scalars().all())
+
+    async def erase(
+        self,
+        session: AsyncSession,
+        keys: CaseKeys,
+        case_id: uuid.UUID,
+        *,
+        closed_before: dt.datetime | None,
+    ) -> Erasure | None:
+        complaint = await session.get(Complaint, case_id, with_for_update=True, populate_existing=True)
+        if complaint is None:
+            raise CaseNotFoundError()
+        finished = ComplaintStatus(complaint.status) in TERMINAL_STATES and complaint.closed_at is not None
+        if not finished:
+            if closed_before is None:
+                raise CaseStillOpenError(
+                    "The complaint is still open: close, forward or withdraw it first, then erase it."
+                )
+            return None
+        assert complaint.closed_at is not None
+        if closed_before is not None and complaint.closed_at >= closed_before:
+            return None
+
+        key_destroyed = await keys.destroy(session, complaint.data_key_id) if complaint.data_key_id else False
+        cleared = {f"complaints.{name}" for name in erase_fields(complaint)}
+        related_rows = 0
+        for model in _RELATED:
+            stmt = select(model).where(col(model.complaint_id) == case_id).with_for_update()
+            rows = (await session.execute(stmt)).scalars().all()
+            for row in rows:
+                names = erase_fields(row)
+                if names:
+                    related_rows += 1
+                    cleared |= {f"{model.__tablename__}.{name}" for name in names}  # type: ignore[attr-defined]
+                    session.add(row)
+        unlinked: list[str] = []
+        if complaint.access_code_hash != ERASED_ACCESS_CODE_HASH:
+            complaint.access_code_hash = ERASED_ACCESS_CODE_HASH
+            unlinked.append("access_code")
+        session.add(complaint)
+        await session.flush()
+        ended = await session.execute(delete(_sessions).where(_sessions.c.complaint_id == case_id))
+        if ended.rowcount:  # type: ignore[attr-defined]
+            unlinked.append("complainant_sessions")
+        if not key_destroyed and not cleared and not unlinked:
+            return None
+        return Erasure(
+            case_id=case_id,
+            key_destroyed=key_destroyed,
+            fields=tuple(sorted(cleared)),
+            related_rows=related_rows,
+            unlinked=unlinked,
+        )
