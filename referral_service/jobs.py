@@ -27,26 +27,37 @@ class PeriodicJob:
 @dataclass
 class JobRunner:
     jobs: list[PeriodicJob]
+    # How long shutdown waits for a running job to finish before cancelling it.
+    grace_seconds: float = 10.0
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> None:
+        self._stopping.clear()
         self._tasks = [asyncio.create_task(self._loop(job), name=f"job:{job.name}") for job in self.jobs]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Let running jobs finish their transaction, then stop; cancel only what overstays the grace.
+
+        Cancelling a job inside its transaction could leave a pooled connection mid-transaction (on
+        SQLite, holding the database write lock) while the engine is being disposed.
+        """
+        self._stopping.set()
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=self.grace_seconds)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._tasks = []
 
     async def _loop(self, job: PeriodicJob) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await job.run()
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
                 # A failing job must not stop the others or the service; it is retried next interval.
                 log.error("job.failed", job=job.name, **exception_fields(exc))
-            await asyncio.sleep(job.interval_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), job.interval_seconds)
