@@ -2,8 +2,8 @@
 # They need PostgreSQL at 127.0.0.1:5432 (REFERRAL_BENCH_POSTGRES_URL); bench-referral uses wrk if installed.
 PY := .venv/bin/python
 
-.PHONY: bench bench-crypto bench-audit bench-referral
-bench: bench-crypto bench-audit bench-referral
+.PHONY: bench bench-crypto bench-audit bench-referral bench-reports
+bench: bench-crypto bench-audit bench-referral bench-reports
 
 bench-crypto:
 	$(PY) -m bench.crypto_bench
@@ -13,3 +13,6 @@ bench-audit:
 
 bench-referral:
 	$(PY) -m bench.referral_bench
+
+bench-reports:
+	$(PY) -m bench.reports_bench

@@ -19,7 +19,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import ColumnElement, func, not_, or_, select
+from sqlalchemy import ColumnElement, func, not_, or_, select, true
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from complaints.domain import CATEGORY_LABELS, OUTCOME_LABELS, Category, Channel, ComplaintStatus, Outcome
@@ -27,7 +28,7 @@ from complaints.models import Complaint
 from referral_service.reporting.periods import Period
 from referral_service.reporting.scope import ReportScope, ScopeKind
 from referral_service.reporting.sql import elapsed_at_most
-from referral_service.reporting.suppression import Protection, Relation, SuppressionProblem
+from referral_service.reporting.suppression import Protection, Relation, SuppressionProblem, add_part
 from referral_service.reporting.tables import COUNT_AND_SHARE, Report, Table, count_row
 
 KIND = "complaints_annual"
@@ -45,10 +46,9 @@ CHANNEL_LABELS: Mapping[Channel, str] = {
 
 
 def _scoped(scope: ReportScope) -> ColumnElement[bool]:
-    c = Complaint.__table__  # type: ignore[attr-defined]
     if scope.kind is ScopeKind.STATE:
-        return c.c.id.is_not(None)
-    return c.c.police_unit_id.in_(sorted(scope.unit_ids))
+        return true()
+    return col(Complaint.police_unit_id).in_(sorted(scope.unit_ids))
 
 
 def _answered_at() -> ColumnElement[dt.datetime]:
@@ -130,9 +130,15 @@ async def complaints_annual_report(
                 title="Eingegangene Beschwerden",
                 columns=tuple(COUNT_AND_SHARE),
                 rows=(
-                    count_row(protection, "total", "Beschwerden insgesamt", "received", "received", total=True),
                     count_row(
-                        protection, "from_police_staff", "davon von Polizeibediensteten", "police_staff", "received"
+                        protection, "total", "Beschwerden insgesamt", "received", "received", total=True
+                    ),
+                    count_row(
+                        protection,
+                        "from_police_staff",
+                        "davon von Polizeibediensteten",
+                        "police_staff",
+                        "received",
                     ),
                 ),
             ),
@@ -170,7 +176,11 @@ async def complaints_annual_report(
                 rows=(
                     count_row(protection, "criminal_investigation", "Strafverfahren", "criminal", "decided"),
                     count_row(
-                        protection, "disciplinary_proceedings", "Disziplinarverfahren", "disciplinary", "decided"
+                        protection,
+                        "disciplinary_proceedings",
+                        "Disziplinarverfahren",
+                        "disciplinary",
+                        "decided",
                     ),
                 ),
                 note="Anteil an den im Zeitraum entschiedenen Beschwerden.",
@@ -180,11 +190,18 @@ async def complaints_annual_report(
                 title="Bearbeitungsdauer",
                 columns=tuple(COUNT_AND_SHARE),
                 rows=(
-                    count_row(protection, "answered", "beantwortete Beschwerden", "answered", "answered", total=True),
+                    count_row(
+                        protection, "answered", "beantwortete Beschwerden", "answered", "answered", total=True
+                    ),
                     count_row(protection, "within_one_month", "binnen eines Monats", "within_1m", "answered"),
-                    count_row(protection, "within_two_months", "binnen zweier Monate", "within_2m", "answered"),
+                    count_row(
+                        protection, "within_two_months", "binnen zweier Monate", "within_2m", "answered"
+                    ),
                 ),
-                note="Vom Eingang bis zur Entscheidung oder Abgabe; ein Monat = 30 Tage, zwei Monate = 60 Tage.",
+                note=(
+                    "Vom Eingang bis zur Entscheidung oder Abgabe; "
+                    "ein Monat = 30 Tage, zwei Monate = 60 Tage."
+                ),
             ),
         ),
         notes=(
@@ -211,14 +228,13 @@ def protect(
     ]
     problem.structure(Relation(total_received, tuple(channels)), Relation(total_received, tuple(categories)))
     staff = sum(p for _, p in received.values())
-    _of_which(problem, total_received, "police_staff", staff, problem.values[total_received])
+    add_part(problem, total_received, "police_staff", staff)
 
     total_decided = problem.cell("decided", sum(n for n, _, _ in decided.values()), margin=True)
     outcomes = [problem.cell(f"outcome:{o.value}", decided.get(o.value, (0, 0, 0))[0]) for o in Outcome]
     problem.structure(Relation(total_decided, tuple(outcomes)))
-    decided_total = problem.values[total_decided]
-    _of_which(problem, total_decided, "criminal", sum(c for _, c, _ in decided.values()), decided_total)
-    _of_which(problem, total_decided, "disciplinary", sum(d for _, _, d in decided.values()), decided_total)
+    add_part(problem, total_decided, "criminal", sum(c for _, c, _ in decided.values()))
+    add_part(problem, total_decided, "disciplinary", sum(d for _, _, d in decided.values()))
 
     count, within_one, within_two = answered
     problem.cell("answered", count, margin=True)
@@ -226,14 +242,11 @@ def protect(
     problem.cell("within_1m", within_one)
     problem.structure(
         Relation("answered", ("within_2m", problem.cell("over_2m", count - within_two, hidden=True))),
-        Relation("within_2m", ("within_1m", problem.cell("between_1m_2m", within_two - within_one, hidden=True))),
+        Relation(
+            "within_2m", ("within_1m", problem.cell("between_1m_2m", within_two - within_one, hidden=True))
+        ),
     )
     return problem.solve()
-
-
-def _of_which(problem: SuppressionProblem, total_name: str, name: str, value: int, total: int) -> None:
-    problem.cell(name, value)
-    problem.structure(Relation(total_name, (name, problem.cell(f"{name}:rest", total - value, hidden=True))))
 
 
 def _partition_table(

@@ -27,10 +27,11 @@ from complaints.models import (
     ComplaintMessage,
     StatementRequest,
 )
-from referral_service.keys.fields import encrypted_columns, erase_fields
+from referral_service.keys.fields import encrypted_columns
 from referral_service.keys.models import DataKeyRecord
 from referral_service.keys.service import CaseKeys
 from referral_service.retention.providers import CaseNotFoundError, CaseStillOpenError, Erasure
+from referral_service.retention.shredding import shred
 
 CASE_KIND = "complaint"
 # Not an Argon2 hash: verification of any code against it fails (complaints.access_codes).
@@ -111,18 +112,13 @@ class ComplaintRetention:
         if closed_before is not None and complaint.closed_at >= closed_before:
             return None
 
-        key_destroyed = await keys.destroy(session, complaint.data_key_id) if complaint.data_key_id else False
-        cleared = {f"complaints.{name}" for name in erase_fields(complaint)}
-        related_rows = 0
+        related: list[Any] = []
         for model in _RELATED:
             stmt = select(model).where(col(model.complaint_id) == case_id).with_for_update()
-            rows = (await session.execute(stmt)).scalars().all()
-            for row in rows:
-                names = erase_fields(row)
-                if names:
-                    related_rows += 1
-                    cleared |= {f"{model.__tablename__}.{name}" for name in names}  # type: ignore[attr-defined]
-                    session.add(row)
+            related.extend((await session.execute(stmt)).scalars().all())
+        # One key for the complaint and everything attached to it.
+        shredded = await shred(session, keys, complaint.data_key_id, [complaint])
+        attached = await shred(session, keys, None, related)
         unlinked: list[str] = []
         if complaint.access_code_hash != ERASED_ACCESS_CODE_HASH:
             complaint.access_code_hash = ERASED_ACCESS_CODE_HASH
@@ -132,12 +128,13 @@ class ComplaintRetention:
         ended = await session.execute(delete(_sessions).where(_sessions.c.complaint_id == case_id))
         if ended.rowcount:  # type: ignore[attr-defined]
             unlinked.append("complainant_sessions")
-        if not key_destroyed and not cleared and not unlinked:
+        fields = tuple(sorted({*shredded.fields, *attached.fields}))
+        if not shredded.key_destroyed and not fields and not unlinked:
             return None
         return Erasure(
             case_id=case_id,
-            key_destroyed=key_destroyed,
-            fields=tuple(sorted(cleared)),
-            related_rows=related_rows,
+            key_destroyed=shredded.key_destroyed,
+            fields=fields,
+            related_rows=attached.rows,
             unlinked=unlinked,
         )

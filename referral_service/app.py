@@ -11,10 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from complaints.config import ComplaintsConfig
 from complaints.controllers import complaint_routers
+from complaints.pages import AREAS as COMPLAINT_AREAS
+from complaints.pages import complaint_page_routers
+from complaints.report_controllers import ComplaintsAnnualReportController
+from complaints.retention import ComplaintRetention
 from referral_service.audit.controllers import AuditController
 from referral_service.audit.keys import AuditKeys, load_audit_keys
 from referral_service.audit.service import create_checkpoint, sequence_pending
-from referral_service.db import create_engine, create_session_factory, provide_db_session
+from referral_service.db import create_engine, create_session_factory, provide_db_session, utcnow
 from referral_service.health.controllers import HealthController
 from referral_service.identity.config import IdentityConfig
 from referral_service.identity.controllers import IDENTITY_CONTROLLERS
@@ -27,9 +31,24 @@ from referral_service.logging import configure_logging, get_logger
 from referral_service.problems import EXCEPTION_HANDLERS
 from referral_service.referrals.controllers import ReferralController
 from referral_service.referrals.deadlines import escalate_overdue
+from referral_service.referrals.pages import AREAS as REFERRAL_AREAS
+from referral_service.referrals.pages import referral_page_handlers
 from referral_service.referrals.policy import ReferralPolicy
+from referral_service.referrals.report_controllers import CooperationReportController
+from referral_service.referrals.retention import ReferralRetention
+from referral_service.reporting.controllers import ActivityController
 from referral_service.request_context import request_context_middleware
+from referral_service.retention.policy import RETENTION_INTERVAL_SECONDS, RetentionPolicy
+from referral_service.retention.providers import RetentionProvider
+from referral_service.retention.runner import run_retention
 from referral_service.settings import Settings
+from referral_service.web import (
+    WEB_AREAS,
+    Area,
+    security_headers_middleware,
+    template_config,
+    web_route_handlers,
+)
 
 log = get_logger(__name__)
 
@@ -67,6 +86,22 @@ def background_jobs(
     ]
 
 
+def retention_providers(settings: Settings) -> list[RetentionProvider]:
+    """Every domain's retention provider, with the configured periods (DESIGN §9)."""
+    policy = RetentionPolicy.from_settings(settings)
+    return [ReferralRetention(policy.referral_period), ComplaintRetention(policy.complaint_period)]
+
+
+def retention_job(settings: Settings, engine: AsyncEngine, case_keys: CaseKeys) -> PeriodicJob:
+    """Daily in every instance; leadership per batch keeps two instances from erasing at once."""
+    providers = retention_providers(settings)
+    return PeriodicJob(
+        "retention",
+        RETENTION_INTERVAL_SECONDS,
+        lambda: run_retention(engine, case_keys, providers, now=utcnow()),
+    )
+
+
 def create_app(
     settings: Settings,
     *,
@@ -81,11 +116,17 @@ def create_app(
     case_keys = CaseKeys(lambda: load_key_provider(settings))
     referral_policy = referral_policy or ReferralPolicy()
     identity_config = identity_config or IdentityConfig()
+    complaints_config = complaints_config or ComplaintsConfig()
     runner = JobRunner(
-        background_jobs(settings, engine, audit_keys, referral_policy, identity_config)
+        [
+            *background_jobs(settings, engine, audit_keys, referral_policy, identity_config),
+            retention_job(settings, engine, case_keys),
+        ]
         if settings.background_jobs
         else []
     )
+    # Working areas of the web pages, per role; the start page sends each user to theirs.
+    web_areas: list[Area] = [*REFERRAL_AREAS, *COMPLAINT_AREAS, *WEB_AREAS]
     state = State(
         {
             "settings": settings,
@@ -95,6 +136,7 @@ def create_app(
             "case_keys": case_keys,
             "identity": identity_config,
             "referral_policy": referral_policy,
+            "web_areas": web_areas,
         }
     )
 
@@ -108,7 +150,13 @@ def create_app(
             AuditController,
             *IDENTITY_CONTROLLERS,
             ReferralController,
-            *complaint_routers(complaints_config or ComplaintsConfig()),
+            CooperationReportController,
+            ComplaintsAnnualReportController,
+            ActivityController,
+            *complaint_routers(complaints_config),
+            *web_route_handlers(),
+            *referral_page_handlers(),
+            *complaint_page_routers(complaints_config),
         ],
         state=state,
         # Deny by default: every route passes this guard (see referral_service/identity/guards.py).
@@ -118,7 +166,8 @@ def create_app(
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_context_middleware],
+        middleware=[request_context_middleware, security_headers_middleware],
+        template_config=template_config(),
         on_startup=[runner.start],
         on_shutdown=[dispose_engine],
         request_max_body_size=settings.max_request_body_bytes,

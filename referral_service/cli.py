@@ -15,6 +15,10 @@ from referral_service.identity.cli import demo as identity_demo
 from referral_service.identity.cli import seed_and_describe, users
 from referral_service.keys.cli import keys
 from referral_service.referrals.cli import referrals
+from referral_service.reporting.cli import report_group
+from referral_service.reporting.service import ReportBuilder
+from referral_service.retention.cli import retention_group
+from referral_service.retention.providers import RetentionProvider
 from referral_service.settings import Settings
 
 
@@ -129,6 +133,26 @@ main.add_command(audit)
 main.add_command(keys)
 main.add_command(users)
 main.add_command(referrals)
+
+
+def _retention_providers(settings: Settings) -> list[RetentionProvider]:
+    from referral_service.app import retention_providers
+
+    return retention_providers(settings)
+
+
+def _report_builders() -> dict[str, tuple[str, ReportBuilder]]:
+    from complaints import reports as complaint_reports
+    from referral_service.referrals import reports as referral_reports
+
+    return {
+        "cooperation": (referral_reports.KIND, referral_reports.cooperation_report),
+        "complaints-annual": (complaint_reports.KIND, complaint_reports.complaints_annual_report),
+    }
+
+
+main.add_command(report_group(_report_builders()), "report")
+main.add_command(retention_group(_retention_providers, ["referral", "complaint"]), "retention")
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

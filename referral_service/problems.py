@@ -21,6 +21,7 @@ from litestar.exceptions import (
 )
 from litestar.types import ExceptionHandlersMap
 
+from crypto import KeyDestroyedError
 from referral_service.logging import exception_fields, get_logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -114,6 +115,17 @@ _HTTP_CODES: dict[int, tuple[str, str]] = {
 }
 
 
+def _case_erased(request: Request[Any, Any, Any], exc: KeyDestroyedError) -> Response[dict[str, Any]]:
+    # A case whose key was destroyed (consent withdrawn, erasure, retention) has no personal data left;
+    # any path that still tries to read it answers "gone", never an internal error.
+    return problem_response(
+        request,
+        status=HTTPStatus.GONE,
+        code="case.erased",
+        title="The personal data of this case has been erased",
+    )
+
+
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
@@ -163,6 +175,7 @@ def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: _domain_error,
+    KeyDestroyedError: _case_erased,
     ValidationException: _validation_error,
     HTTPException: _http_error,
     Exception: _internal_error,

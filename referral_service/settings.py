@@ -57,6 +57,9 @@ class Settings:
     background_jobs: bool = True
     audit_checkpoint_interval_seconds: int = 300
     audit_sequence_interval_seconds: float = 1.0
+    # DESIGN §9: personal data is erased this many days after a case was closed.
+    retention_referral_days: int = 365
+    retention_complaint_days: int = 1095
 
     @property
     def is_production(self) -> bool:
@@ -84,6 +87,8 @@ _VARIABLES = (
     "MAX_REQUEST_BODY_BYTES",
     "BACKGROUND_JOBS",
     "AUDIT_CHECKPOINT_INTERVAL_SECONDS",
+    "RETENTION_REFERRAL_DAYS",
+    "RETENTION_COMPLAINT_DAYS",
 )
 
 # Variables a production deployment must set explicitly; defaults exist only for development.
@@ -136,6 +141,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         audit_checkpoint_interval_seconds=_int(
             env, "AUDIT_CHECKPOINT_INTERVAL_SECONDS", 300, minimum=5, maximum=86_400
         ),
+        retention_referral_days=_int(env, "RETENTION_REFERRAL_DAYS", 365, minimum=1, maximum=36_500),
+        retention_complaint_days=_int(env, "RETENTION_COMPLAINT_DAYS", 1095, minimum=1, maximum=36_500),
     )
 
 

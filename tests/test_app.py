@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crypto import KeyDestroyedError
 from referral_service.app import create_app
 from referral_service.keys.models import DataKeyRecord
 from referral_service.problems import DomainError, ErrorKind
@@ -46,6 +48,11 @@ async def crash() -> None:
     raise RuntimeError(SEEDED_SECRET)
 
 
+@post("/test/erased", opt={"public": True})
+async def erased() -> None:
+    raise KeyDestroyedError("data key 0000 has been destroyed")
+
+
 @post("/test/write/{outcome:str}", opt={"public": True})
 async def write(outcome: FromPath[str], db_session: NamedDependency[AsyncSession]) -> dict[str, str]:
     record = DataKeyRecord(id=uuid.uuid4(), case_kind="probe")
@@ -61,7 +68,7 @@ async def write(outcome: FromPath[str], db_session: NamedDependency[AsyncSession
 @pytest.fixture
 def app(settings: Settings) -> Litestar:
     application = create_app(settings)
-    for handler in (probe, crash, write):
+    for handler in (probe, crash, erased, write):
         application.register(handler)
     return application
 
@@ -188,3 +195,8 @@ async def test_transaction_is_rolled_back_on_error(
     response = await client.post(f"/test/write/{outcome}")
     assert response.status_code == status
     assert await _count_records(engine) == 0
+
+
+async def test_reading_a_shredded_case_is_410_not_500(client: AsyncTestClient[Litestar]) -> None:
+    body = assert_problem(await client.post("/test/erased"), 410, "case.erased")
+    assert "0000" not in json.dumps(body)

@@ -1,0 +1,132 @@
+"""Reading HTML forms and collecting errors to show next to their fields.
+
+Pages validate their input field by field with messages from the catalogue (`errors` maps a field name
+to a message key), then hand a complete request type to the service. The template shows each message
+next to its field (`aria-describedby`, `aria-invalid`) and all of them in a summary at the top.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from litestar import Request
+from litestar.datastructures import FormMultiDict, MultiDict
+
+from referral_service.web.formatting import parse_local_datetime
+from referral_service.web.i18n import N_
+
+E = TypeVar("E", bound=StrEnum)
+
+_MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+
+
+async def read_form(request: Request[Any, Any, Any]) -> FormMultiDict:
+    """The posted form; an empty one for any other body (e.g. JSON)."""
+    return await request.form()
+
+
+@dataclass
+class FormInput:
+    """The posted values (for re-displaying the form) and the errors found so far. A GET form's query
+    parameters read the same way."""
+
+    form: FormMultiDict | MultiDict[Any]
+    errors: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def text(
+        self, name: str, *, required: bool = False, max_length: int = 200, pattern: str | None = None
+    ) -> str | None:
+        raw = self.form.get(name)
+        value = raw.strip() if isinstance(raw, str) else ""
+        self.values[name] = value
+        if not value:
+            if required:
+                self.errors[name] = N_("form.error.required")
+            return None
+        if len(value) > max_length:
+            self.errors[name] = N_("form.error.too_long")
+            return None
+        if pattern is not None and not re.fullmatch(pattern, value):
+            self.errors[name] = f"form.error.pattern.{name}"
+            return None
+        return value
+
+    def choice(self, name: str, enum: type[E], *, required: bool = True) -> E | None:
+        raw = self.form.get(name)
+        value = raw if isinstance(raw, str) else ""
+        self.values[name] = value
+        if not value:
+            if required:
+                self.errors[name] = N_("form.error.choose")
+            return None
+        try:
+            return enum(value)
+        except ValueError:
+            self.errors[name] = N_("form.error.choose")
+            return None
+
+    def choices(self, name: str, enum: type[E]) -> list[E]:
+        chosen: list[E] = []
+        raw_values = [v for v in self.form.getall(name, []) if isinstance(v, str)]
+        self.values[name] = raw_values
+        for value in raw_values:
+            try:
+                chosen.append(enum(value))
+            except ValueError:
+                self.errors[name] = N_("form.error.choose")
+        return chosen
+
+    def flag(self, name: str) -> bool:
+        value = self.form.get(name) in {"on", "true", "1", "yes"}
+        self.values[name] = value
+        return value
+
+    def date(self, name: str, *, required: bool = False) -> dt.date | None:
+        value = self.text(name, required=required, max_length=10)
+        if value is None:
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            self.errors[name] = N_("form.error.date")
+            return None
+
+    def month(self, name: str, *, required: bool = False) -> str | None:
+        value = self.text(name, required=required, max_length=7)
+        if value is None:
+            return None
+        if not _MONTH.match(value):
+            self.errors[name] = N_("form.error.month")
+            return None
+        return value
+
+    def local_datetime(self, name: str, *, required: bool = False) -> dt.datetime | None:
+        value = self.text(name, required=required, max_length=32)
+        if value is None:
+            return None
+        try:
+            return parse_local_datetime(value)
+        except ValueError:
+            self.errors[name] = N_("form.error.datetime")
+            return None
+
+    def error(self, name: str, key: str) -> None:
+        self.errors.setdefault(name, key)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+async def form_input(request: Request[Any, Any, Any]) -> FormInput:
+    return FormInput(await read_form(request))
+
+
+def keep(values: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    return {name: values[name] for name in names if name in values}

@@ -1,0 +1,113 @@
+"""A report as a page: period and scope chosen with a GET form, the tables as accessible HTML tables.
+
+The domains' report pages (`referral_service.referrals.pages`, `complaints.pages`) pass their report
+builder; the report is produced by `referral_service.reporting.service.produce_report`, which applies
+small-cell suppression and audits the read. The choice of period and directorate is no personal data,
+so it may travel in the query string; the CSV comes from the report API with the same parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from referral_service.db import utcnow
+from referral_service.identity import service as identity_service
+from referral_service.identity.http import audit_fields
+from referral_service.identity.principal import Principal
+from referral_service.identity.roles import UnitKind
+from referral_service.problems import DomainError
+from referral_service.reporting.render import report_out
+from referral_service.reporting.service import ReportBuilder, ReportFormat, produce_report
+from referral_service.web.forms import FormInput
+from referral_service.web.i18n import N_, language_of
+from referral_service.web.render import page, today
+
+_ERROR_FIELDS = {"report.unknown_directorate": "directorate", "report.invalid_period": "year"}
+
+
+def format_value(value: int | float | None, kind: str, language: str) -> str:
+    """A cell as people read it; a withheld value is "." (as German official statistics write it)."""
+    if value is None:
+        return "."
+    if kind == "share":
+        text = f"{value * 100:.1f} %"
+    elif kind == "hours":
+        text = f"{value:.1f}"
+    else:
+        text = f"{int(value):,}".replace(",", "\N{NARROW NO-BREAK SPACE}")
+    return text.replace(".", ",") if language == "de" else text
+
+
+async def report_page(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    principal: Principal,
+    builder: ReportBuilder,
+    *,
+    kind: str,
+    title_key: str,
+    path: str,
+    api_path: str,
+) -> Response[Any]:
+    current_year = today().year
+    query = request.query_params
+    data = FormInput(query)
+    year_text = data.text("year", max_length=4, pattern=r"[0-9]{4}") or str(current_year)
+    quarter_text = data.text("quarter", max_length=1, pattern=r"[1-4]")
+    directorate = data.text("directorate", max_length=32, pattern=r"[a-z0-9-]{2,32}")
+    data.values.update(year=year_text, quarter=quarter_text or "", directorate=directorate or "")
+    # Plain values now: a rollback below would expire the rows.
+    directorates = [
+        (unit.code, unit.name)
+        for unit in await identity_service.list_units(session, None, kind=UnitKind.POLICE_DIRECTORATE)
+    ]
+    report = None
+    status_code = 200
+    if data.ok:
+        try:
+            produced = await produce_report(
+                session,
+                builder,
+                kind=kind,
+                year=int(year_text),
+                quarter=int(quarter_text) if quarter_text else None,
+                directorate=directorate,
+                # produce_report knows JSON and CSV only; the page shows the JSON form's content.
+                report_format=ReportFormat.JSON,
+                actor=principal.actor,
+                audit=audit_fields(request),
+                now=utcnow(),
+            )
+            report = report_out(produced)
+        except DomainError as exc:
+            if exc.kind.value >= 500:
+                raise
+            await session.rollback()
+            data.error(_ERROR_FIELDS.get(exc.code, "year"), N_("report.error.parameters"))
+            status_code = exc.kind.value
+    else:
+        status_code = 422
+    csv_query = {
+        k: v for k, v in (("year", year_text), ("quarter", quarter_text), ("directorate", directorate)) if v
+    }
+    return page(
+        request,
+        "reports/report.html",
+        status_code=status_code,
+        context={
+            "title_key": title_key,
+            "path": path,
+            "report": report,
+            "years": [(str(year), str(year)) for year in range(current_year, current_year - 6, -1)],
+            "quarters": [(str(q), f"report.quarter.{q}") for q in range(1, 5)],
+            "directorates": directorates,
+            "csv_url": f"{api_path}?{urlencode({**csv_query, 'format': 'csv'})}",
+            "cell": lambda value, kind: format_value(value, kind, language_of(request)),
+            "errors": data.errors,
+            "values": data.values,
+        },
+    )

@@ -1,0 +1,185 @@
+"""Browser tests: a real `referral-service serve`, Debian's Chromium driven by Playwright, axe-core.
+
+The server runs as a subprocess on a fresh SQLite database in development mode, so it seeds the Saxon
+demo organisation; logins come from `demo_logins(DEVELOPMENT_SECRET_KEY)`. The browser reaches it as
+`http://localhost:PORT`: Chromium accepts Secure `__Host-` cookies over plain http only for localhost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from referral_service.identity import totp
+from referral_service.identity.demo import DemoLogin, demo_logins
+from referral_service.settings import DEVELOPMENT_SECRET_KEY
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("REFERRAL_TEST_CHROMIUM", "/usr/bin/chromium"))
+AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def browser_required() -> bool:
+    return os.environ.get("REFERRAL_TEST_REQUIRE_BROWSER") == "1"
+
+
+def missing_prerequisite() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[dev]')"
+    if not CHROMIUM.exists():
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    if not AXE.exists():
+        return "axe-core not found (npm install --no-save --prefix tests/browser axe-core@4)"
+    return None
+
+
+def skip_or_fail(reason: str) -> None:
+    if browser_required():
+        pytest.fail(f"{reason}; REFERRAL_TEST_REQUIRE_BROWSER is set")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    logins: dict[str, DemoLogin]
+    log_path: Path
+    _used_steps: dict[str, int] = field(default_factory=dict)
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def password(self, username: str) -> str:
+        return self.logins[username].password
+
+    def totp_code(self, username: str) -> str | None:
+        """A current one-time code; waits for the next 30-second step if this one was used already
+        (the service refuses a replayed code)."""
+        secret = self.logins[username].totp_secret
+        if secret is None:
+            return None
+        while True:
+            now = dt.datetime.now(dt.UTC)
+            step = totp.time_step(now)
+            if self._used_steps.get(username) != step:
+                self._used_steps[username] = step
+                return totp.current_code(totp.from_base32(secret), now)
+            time.sleep(1)
+
+
+def _wait_until_live(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {log_path.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "/health/live", timeout=2) as response:  # noqa: S310 - our own server
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"the server did not start: {log_path.read_text(errors='replace')[-3000:]}")
+
+
+@contextmanager
+def live_server(workdir: Path) -> Iterator[LiveServer]:
+    port = free_port()
+    var_dir = workdir / "var"
+    env = {
+        **os.environ,
+        "REFERRAL_ENV": "development",
+        "REFERRAL_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'browser.sqlite3'}",
+        "REFERRAL_VAR_DIR": str(var_dir),
+        "REFERRAL_HOST": "127.0.0.1",
+        "REFERRAL_PORT": str(port),
+        "REFERRAL_BACKGROUND_JOBS": "false",
+        "REFERRAL_LOG_FORMAT": "json",
+    }
+    for name in ("REFERRAL_SECRET_KEY", "REFERRAL_KEYRING_PATH", "REFERRAL_AUDIT_SIGNING_KEY_PATH"):
+        env.pop(name, None)
+    script = Path(sys.executable).parent / "referral-service"
+    command = (
+        [str(script), "serve"] if script.exists() else [sys.executable, "-m", "referral_service.cli", "serve"]
+    )
+    log_path = workdir / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    try:
+        base_url = f"http://localhost:{port}"
+        _wait_until_live(f"http://127.0.0.1:{port}", process, log_path)
+        logins = {login.username: login for login in demo_logins(DEVELOPMENT_SECRET_KEY)}
+        yield LiveServer(base_url, logins, log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log_path, ARTIFACTS / "server.log")
+
+
+def artifact(name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / (re.sub(r"[^A-Za-z0-9_.-]+", "-", name) + ".png")
+
+
+SERIOUS = {"serious", "critical"}
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 A/AA rules on the current page; the serious and critical violations."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {
+                runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+                resultTypes: ["violations"],
+            });
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                         nodes: v.nodes.slice(0, 5).map(n => n.target.join(" "))}));
+        }"""
+    )
+    return [v for v in result if v["impact"] in SERIOUS]
+
+
+def assert_accessible(page: Any, name: str) -> None:
+    """Screenshot the page (a test artifact) and fail on serious or critical axe violations."""
+    page.screenshot(path=str(artifact(name)), full_page=True)
+    violations = axe_violations(page)
+    assert not violations, f"{name} ({page.url}): " + json.dumps(violations, ensure_ascii=False, indent=1)

@@ -1,0 +1,101 @@
+"""Anonymous complaint -> office triage and statement -> decision -> the citizen reads the reply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.pages import sign_in, sign_out
+from tests.browser.support import LiveServer, artifact, assert_accessible
+
+pytestmark = pytest.mark.browser
+
+DESCRIPTION = "Bei der Kontrolle am Albertplatz wurde ich grundlos angeschrien."
+QUESTION = "Bitte nehmen Sie zur Kontrolle am Albertplatz Stellung."
+ANSWER = "Die Kontrolle verlief nach unserer Kenntnis ruhig."
+REPLY = "Ihre Beschwerde ist teilweise begründet. Wir haben mit den Beamten gesprochen."
+
+
+def test_anonymous_complaint_is_decided_and_the_citizen_reads_the_reply(
+    page: Any, server: LiveServer
+) -> None:
+    page.goto(server.url("/beschwerde"))
+    assert_accessible(page, "complaint-01-form")
+    page.get_by_role("button", name="Beschwerde absenden").click()
+    assert page.get_by_role("alert").is_visible()
+    assert_accessible(page, "complaint-02-form-errors")
+    page.get_by_label("Verhalten im Dienst").check()
+    page.get_by_label("Beschreibung").fill(DESCRIPTION)
+    page.get_by_label("Betroffene Polizeidienststelle").select_option(
+        label="\u00a0\u00a0\u00a0\u00a0Polizeirevier Dresden-Nord"
+    )
+    page.get_by_label("anonym, ohne Namen").check()
+    page.get_by_role("button", name="Beschwerde absenden").click()
+    reference = page.inner_text("#reference")
+    code = page.inner_text("#access-code")
+    assert_accessible(page, "complaint-03-receipt")
+    # The receipt prints without the site's header and buttons, with reference and code.
+    assert page.get_by_role("button", name="Seite drucken").is_visible()
+    page.emulate_media(media="print")
+    assert page.locator("header.site-header").is_hidden()
+    assert page.locator("#access-code").is_visible()
+    page.screenshot(path=str(artifact("complaint-04-receipt-print")), full_page=True)
+    page.emulate_media(media="screen")
+
+    sign_in(page, server, "complaints.lead")
+    assert page.url.endswith("/beschwerdestelle")
+    assert_accessible(page, "complaint-05-office-queue")
+    page.get_by_role("link", name=reference).click()
+    assert page.get_by_text(DESCRIPTION).is_visible()
+    assert_accessible(page, "complaint-06-office-case")
+    triage = page.locator("#f-action-triage")
+    triage.get_by_role("button", name="Erstbewertung speichern").click()
+    assert page.get_by_text("Die Erstbewertung ist gespeichert.").is_visible()
+    request = page.locator("#f-action-request_statement")
+    request.get_by_label("Frage").fill(QUESTION)
+    request.get_by_role("button", name="Anfordern").click()
+    assert page.get_by_text("Die Stellungnahme ist angefordert").is_visible()
+    assert_accessible(page, "complaint-07-office-case-requested")
+    case_url = page.url.split("?")[0]
+    sign_out(page)
+
+    sign_in(page, server, "supervisor.dresden")
+    page.get_by_role("navigation", name="Arbeitsbereiche").get_by_role("link", name="Stellungnahmen").click()
+    assert_accessible(page, "complaint-08-statements")
+    page.get_by_role("link", name=f"Anfrage zu {reference}").click()
+    assert page.get_by_text(QUESTION).is_visible()
+    assert DESCRIPTION not in page.content()
+    assert_accessible(page, "complaint-09-statement-request")
+    page.get_by_role("textbox", name="Stellungnahme").fill(ANSWER)
+    page.get_by_role("button", name="Stellungnahme übermitteln").click()
+    assert page.get_by_text("Ihre Stellungnahme wurde an die Beschwerdestelle übermittelt.").is_visible()
+    sign_out(page)
+
+    sign_in(page, server, "complaints.lead")
+    page.goto(case_url)
+    assert page.get_by_text(ANSWER).is_visible()
+    decision = page.locator("#f-action-decision")
+    decision.get_by_label("teilweise begründet").check()
+    decision.get_by_label("Antwort an die beschwerdeführende Person").fill(REPLY)
+    decision.get_by_role("button", name="Entscheiden").click()
+    assert page.get_by_text("Die Entscheidung ist getroffen.").is_visible()
+    assert_accessible(page, "complaint-10-office-decided")
+    sign_out(page)
+
+    page.get_by_role("link", name="Beschwerde über die Polizei einreichen").first.is_visible()
+    page.goto(server.url("/beschwerde/status"))
+    assert_accessible(page, "complaint-11-status-form")
+    page.get_by_label("Aktenzeichen").fill(reference)
+    page.get_by_label("Zugangscode").fill(code.lower())
+    page.get_by_role("button", name="Stand anzeigen").click()
+    assert page.get_by_role("heading", name=f"Ihre Beschwerde {reference}").is_visible()
+    assert page.get_by_text(REPLY).is_visible()
+    assert page.get_by_text("teilweise begründet").first.is_visible()
+    assert ANSWER not in page.content()
+    assert_accessible(page, "complaint-12-citizen-reads-reply")
+    page.get_by_label("Ihre Nachricht").fill("Vielen Dank für die Antwort.")
+    page.get_by_role("button", name="Nachricht senden").click()
+    assert page.get_by_text("Ihre Nachricht wurde gesendet.").is_visible()
+    page.get_by_role("button", name="Ansicht verlassen").click()
+    assert page.get_by_text("Sie haben die Ansicht Ihrer Beschwerde verlassen.").is_visible()

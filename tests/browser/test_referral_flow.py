@@ -1,0 +1,82 @@
+"""Police referral -> WEISSER RING accepts -> contact -> close, in a real browser, axe on every page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pytest
+
+from tests.browser.pages import sign_in, sign_out
+from tests.browser.support import LiveServer, assert_accessible
+
+pytestmark = pytest.mark.browser
+
+
+def test_police_referral_is_accepted_contacted_and_closed(page: Any, server: LiveServer) -> None:
+    sign_in(page, server, "officer.dresden")
+    assert page.url.endswith("/polizei")
+    assert_accessible(page, "referral-01-police-list")
+
+    page.get_by_role("link", name="Neue Vermittlung").click()
+    assert_accessible(page, "referral-02-consent")
+    page.get_by_role("button", name="Weiter zu den Angaben").click()
+    assert page.get_by_role("alert").is_visible()  # the consent is required
+    assert_accessible(page, "referral-03-consent-errors")
+    page.get_by_label("die betroffene Person selbst").check()
+    page.get_by_label("schriftlich").check()
+    page.get_by_label("Die Einwilligung umfasst die Übermittlung").check()
+    page.get_by_role("button", name="Weiter zu den Angaben").click()
+
+    assert_accessible(page, "referral-04-details")
+    page.get_by_label("Name").fill("Mira Testperson")
+    page.get_by_label("Postleitzahl").fill("01099")
+    page.get_by_label("Telefon").fill("+49 351 5550199")
+    page.get_by_label("Deliktsbereich").select_option("bodily_harm")
+    page.get_by_label("Tatmonat").fill(dt.date.today().strftime("%Y-%m"))
+    page.get_by_label("Sachverhalt").fill("Angriff an der Haltestelle; Prellungen.")
+    page.get_by_label("menschlicher Beistand und persönliche Betreuung").check()
+    page.get_by_role("button", name="Vermittlung übermitteln").click()
+    page.wait_for_url("**/polizei?meldung=vermittlung_aussenstelle")
+    assert page.get_by_role("status").first.is_visible()
+    link = page.locator('tbody a[href^="/polizei/vermittlungen/"]').first
+    found = re.search(r"/polizei/vermittlungen/([0-9a-f-]{36})", link.get_attribute("href") or "")
+    assert found
+    referral_id = found.group(1)
+    assert_accessible(page, "referral-05-police-list-sent")
+    link.click()
+    assert_accessible(page, "referral-06-police-detail")
+    sign_out(page)
+
+    sign_in(page, server, "volunteer.dresden")
+    assert page.url.endswith("/weisser-ring")
+    assert_accessible(page, "referral-07-wr-inbox")
+    page.locator(f'a[href="/weisser-ring/faelle/{referral_id}"]').click()
+    assert page.get_by_text("Kontaktdaten sind erst nach der Annahme sichtbar.").is_visible()
+    assert_accessible(page, "referral-08-wr-case-new")
+    page.get_by_role("button", name="Fall annehmen").click()
+    assert page.get_by_text("Sie haben den Fall angenommen.").is_visible()
+    assert page.get_by_text("+49 351 5550199").is_visible()
+    assert_accessible(page, "referral-09-wr-case-accepted")
+
+    first_contact = page.locator("#f-action-first_contact")
+    first_contact.get_by_label("Telefon").check()
+    first_contact.get_by_role("button", name="Erstkontakt erfassen").click()
+    assert page.get_by_text("Der Erstkontakt ist erfasst.").is_visible()
+
+    closing = page.locator("#f-action-close")
+    closing.get_by_label("unterstützt").check()
+    closing.get_by_label("Beratungsscheck für eine anwaltliche Erstberatung").check()
+    closing.get_by_role("button", name="Fall abschließen").click()
+    assert page.get_by_text("Der Fall ist abgeschlossen.").is_visible()
+    assert_accessible(page, "referral-10-wr-case-closed")
+    sign_out(page)
+
+    sign_in(page, server, "officer.dresden")
+    row = page.locator("tr", has=page.locator(f'a[href="/polizei/vermittlungen/{referral_id}"]'))
+    assert "abgeschlossen" in row.inner_text()
+    assert "unterstützt" in row.inner_text()
+    page.locator(f'a[href="/polizei/vermittlungen/{referral_id}"]').click()
+    assert "Mira Testperson" not in page.content()  # after acceptance the police see feedback only
+    assert_accessible(page, "referral-11-police-feedback")

@@ -1,0 +1,54 @@
+"""Retention tests: the Saxon demo organisation with its routing table, controllable referral and
+complaint clocks, and no background jobs (each test runs the retention job itself, at a time it picks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from complaints.config import ComplaintsConfig
+from referral_service.app import create_app
+from referral_service.db import create_session_factory
+from referral_service.identity.config import IdentityConfig
+from referral_service.referrals.policy import ReferralPolicy
+from referral_service.referrals.routing import seed_demo_routes
+from referral_service.settings import Settings, load_settings
+from tests.complaints.support import complaints_test_config
+from tests.identity.support import DemoDirectory, FakeClock
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return load_settings(
+        {
+            "REFERRAL_DATABASE_URL": database_url,
+            "REFERRAL_VAR_DIR": str(tmp_path / "var"),
+            "REFERRAL_BACKGROUND_JOBS": "false",
+        }
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(settings: Settings, identity_config: IdentityConfig, clock: FakeClock) -> Litestar:
+    complaints: ComplaintsConfig = complaints_test_config(clock)
+    return create_app(
+        settings,
+        identity_config=identity_config,
+        referral_policy=ReferralPolicy(clock=clock.now),
+        complaints_config=complaints,
+    )
+
+
+@pytest.fixture
+async def routed(engine: AsyncEngine, demo_directory: DemoDirectory) -> DemoDirectory:
+    async with create_session_factory(engine)() as session, session.begin():
+        await seed_demo_routes(session)
+    return demo_directory

@@ -1,0 +1,57 @@
+"""Page tests run the app with clocks they can move (referrals, complaints), cheap hashing and generous
+rate limits, on the seeded demo organisation."""
+
+from __future__ import annotations
+
+import pytest
+from litestar import Litestar
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from complaints.config import ComplaintsConfig
+from referral_service.app import create_app
+from referral_service.db import create_session_factory
+from referral_service.identity.config import IdentityConfig
+from referral_service.referrals.policy import ReferralPolicy
+from referral_service.referrals.routing import seed_demo_routes
+from referral_service.settings import Settings
+from tests.complaints.conftest import MONDAY_MORNING
+from tests.complaints.support import complaints_test_config
+from tests.identity.support import DemoDirectory, FakeClock
+
+
+@pytest.fixture
+def referral_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def complaints_clock() -> FakeClock:
+    return FakeClock(MONDAY_MORNING)
+
+
+@pytest.fixture
+def complaints_config(complaints_clock: FakeClock) -> ComplaintsConfig:
+    return complaints_test_config(complaints_clock)
+
+
+@pytest.fixture
+def identity_app(
+    settings: Settings,
+    identity_config: IdentityConfig,
+    referral_clock: FakeClock,
+    complaints_config: ComplaintsConfig,
+) -> Litestar:
+    return create_app(
+        settings,
+        identity_config=identity_config,
+        referral_policy=ReferralPolicy(clock=referral_clock.now),
+        complaints_config=complaints_config,
+    )
+
+
+@pytest.fixture
+async def routed(engine: AsyncEngine, demo_directory: DemoDirectory) -> DemoDirectory:
+    """The demo organisation with its postcode routing table."""
+    async with create_session_factory(engine)() as session, session.begin():
+        assert await seed_demo_routes(session) > 0
+    return demo_directory
