@@ -109,10 +109,6 @@ async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]
             await session.commit()
 
 
-def dialect_name(engine: AsyncEngine) -> str:
-    return engine.dialect.name
-
-
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """Timezone-aware UTC datetimes on both engines (SQLite would otherwise hand back naive values)."""
 

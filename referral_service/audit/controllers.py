@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referral_service.audit import repository
 from referral_service.audit.keys import AuditKeys
-from referral_service.audit.recorder import from_us, record_event
+from referral_service.audit.recorder import from_us, record_event, to_us
 from referral_service.audit.schemas import (
     AuditEventOut,
     AuditEventPage,
@@ -39,13 +39,11 @@ class ProofNotAvailableError(DomainError):
     title = "No inclusion proof for this position"
 
 
-def _to_us(moment: dt.datetime | None) -> int | None:
+def _moment_us(moment: dt.datetime | None) -> int | None:
+    # Query parameters without a zone are read as UTC.
     if moment is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return to_us(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
 
 
 class AuditController(Controller):
@@ -72,8 +70,8 @@ class AuditController(Controller):
             action=action,
             target_type=target_type,
             target_id=target_id,
-            since_us=_to_us(since),
-            until_us=_to_us(until),
+            since_us=_moment_us(since),
+            until_us=_moment_us(until),
             after_id=after_id,
         )
         rows = await repository.find_events(db_session, criteria, limit)

@@ -86,10 +86,11 @@ def client_address_hash(secret_key: bytes, address: str | None) -> str | None:
 
 
 def now_us() -> int:
-    return _to_us(dt.datetime.now(dt.UTC))
+    return to_us(dt.datetime.now(dt.UTC))
 
 
-def _to_us(moment: dt.datetime) -> int:
+def to_us(moment: dt.datetime) -> int:
+    """Integer microseconds since the epoch (UTC), the audit tables' time format."""
     delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 

@@ -139,11 +139,6 @@ async def leaf_hashes(session: AsyncSession | AsyncConnection, tree_size: int) -
     return [bytes(row[0]) for row in (await session.execute(query)).all()]
 
 
-async def log_entry(session: AsyncSession, seq: int) -> Sequence[Any] | None:
-    query = select(log.c.seq, log.c.leaf_hash, log.c.event_id).where(log.c.seq == seq)
-    return (await session.execute(query)).first()
-
-
 async def checkpoints_in_order(
     session: AsyncSession | AsyncConnection, *, newest_first: bool = False, limit: int | None = None
 ) -> list[AuditCheckpointRow]:

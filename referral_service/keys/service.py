@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -113,10 +112,3 @@ class CaseKeys:
         cache = self._envelope.cache
         cache.clear()
         self._envelope = EnvelopeKeys(self._load(), cache)
-
-
-@dataclass(frozen=True, slots=True)
-class RotationStatus:
-    current_version: int
-    versions: list[int]
-    keys_per_version: dict[int, int]
