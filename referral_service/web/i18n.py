@@ -1,7 +1,8 @@
 """Translations for the web pages: German first (polite "Sie", gender-neutral terms), English second.
 
-Every user-visible text lives in `locales/<language>.json`, a flat mapping of keys to texts with
-`{name}` placeholders. The language is the one chosen with the selector (a cookie), German otherwise;
+Every user-visible text lives in `locales/<language>/<area>.json` (one file per working area, so that
+work on one area does not touch another's texts), each a flat mapping of keys to texts with `{name}`
+placeholders; a key may appear in only one file of a language. The language is the one chosen with the selector (a cookie), German otherwise;
 the browser's Accept-Language is deliberately not consulted, so that a shared office computer shows
 the authority's language until someone asks for English.
 """
@@ -30,10 +31,16 @@ def catalogue(language: str) -> Mapping[str, str]:
     """The texts of one language (read once per process)."""
     if language not in LANGUAGES:
         raise KeyError(language)
-    data = json.loads((_LOCALES / f"{language}.json").read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        raise ValueError(f"catalogue {language} must map keys to strings")
-    return data
+    merged: dict[str, str] = {}
+    for path in sorted((_LOCALES / language).glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise ValueError(f"catalogue {path.name} ({language}) must map keys to strings")
+        twice = merged.keys() & data.keys()
+        if twice:
+            raise ValueError(f"catalogue {path.name} ({language}) repeats keys: {sorted(twice)[:5]}")
+        merged.update(data)
+    return merged
 
 
 class _Params(dict[str, Any]):
