@@ -49,6 +49,7 @@ from referral_service.web import (
     template_config,
     web_route_handlers,
 )
+from referral_service.web.errors import NOT_FOUND_HANDLERS
 
 log = get_logger(__name__)
 
@@ -165,7 +166,7 @@ def create_app(
             "db_session": Provide(provide_db_session),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **NOT_FOUND_HANDLERS},
         middleware=[request_context_middleware, security_headers_middleware],
         template_config=template_config(),
         on_startup=[runner.start],

@@ -198,6 +198,39 @@ async def add_attachment(
 ) -> schemas.AttachmentInfo:
     """Check everything first; a refused file leaves nothing behind."""
     complaint = await own_complaint(session, access, for_update=True)
+    return await _attach(
+        session, ctx, complaint, content=content, declared_type=declared_type, filename=filename
+    )
+
+
+async def attach_on_submission(
+    session: AsyncSession,
+    ctx: ComplaintContext,
+    complaint_id: uuid.UUID,
+    *,
+    content: bytes,
+    declared_type: str | None,
+    filename: str | None,
+) -> schemas.AttachmentInfo:
+    """A file sent with the public form, in the submission's transaction (no complainant session exists
+    yet); stored as the complainant's own, under the same checks as `add_attachment`."""
+    complaint = await repository.get_complaint_unscoped(session, complaint_id, for_update=True)
+    if complaint is None:  # pragma: no cover - called right after the complaint was stored
+        raise ComplainantSessionError()
+    return await _attach(
+        session, ctx, complaint, content=content, declared_type=declared_type, filename=filename
+    )
+
+
+async def _attach(
+    session: AsyncSession,
+    ctx: ComplaintContext,
+    complaint: Complaint,
+    *,
+    content: bytes,
+    declared_type: str | None,
+    filename: str | None,
+) -> schemas.AttachmentInfo:
     _refuse_when_finished(complaint, "attach")
     name = clean_filename(filename)
     detected = check_attachment(content, declared_type, name, ctx.config.max_attachment_bytes)

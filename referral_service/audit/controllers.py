@@ -7,7 +7,6 @@ everything in them; they never see case content, which lives elsewhere.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
@@ -18,15 +17,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referral_service.audit import repository
 from referral_service.audit.keys import AuditKeys
-from referral_service.audit.recorder import from_us, record_event, to_us
+from referral_service.audit.recorder import from_us, record_event
 from referral_service.audit.schemas import (
-    AuditEventOut,
     AuditEventPage,
     CheckpointList,
     CheckpointOut,
     InclusionProofOut,
 )
-from referral_service.audit.service import ProofUnavailableError, prove_inclusion
+from referral_service.audit.service import EventQuery, ProofUnavailableError, prove_inclusion, search_events
 from referral_service.identity.http import audit_fields, requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
@@ -37,13 +35,6 @@ class ProofNotAvailableError(DomainError):
     code = "audit.proof_unavailable"
     kind = ErrorKind.NOT_FOUND
     title = "No inclusion proof for this position"
-
-
-def _moment_us(moment: dt.datetime | None) -> int | None:
-    # Query parameters without a zone are read as UTC.
-    if moment is None:
-        return None
-    return to_us(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
 
 
 class AuditController(Controller):
@@ -65,46 +56,18 @@ class AuditController(Controller):
         after_id: Annotated[int | None, QueryParameter(ge=0)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> AuditEventPage:
-        criteria = repository.EventFilter(
+        """Times without a zone are read as UTC; `until` is exclusive."""
+        query = EventQuery(
             actor_id=actor_id,
             action=action,
             target_type=target_type,
             target_id=target_id,
-            since_us=_moment_us(since),
-            until_us=_moment_us(until),
+            since=since,
+            until=until,
             after_id=after_id,
+            limit=limit,
         )
-        rows = await repository.find_events(db_session, criteria, limit)
-        events = [
-            AuditEventOut(
-                id=row[0],
-                seq=row[13],
-                occurred_at=from_us(row[1]),
-                action=row[2],
-                outcome=row[3],
-                actor_kind=row[4],
-                actor_id=row[5],
-                actor_roles=[role for role in row[6].split(",") if role],
-                actor_unit_id=row[7],
-                target_type=row[8],
-                target_id=row[9],
-                request_id=row[10],
-                client_hash=row[11],
-                details=json.loads(row[12]),
-            )
-            for row in rows
-        ]
-        await record_event(
-            db_session,
-            action="audit:event:read",
-            actor=principal.actor,
-            details={
-                "returned": len(events),
-                "filtered_by": sorted(k for k, v in vars_of(criteria).items() if v),
-            },
-            **audit_fields(request),
-        )
-        return AuditEventPage(events=events, next_after_id=events[-1].id if len(events) == limit else None)
+        return await search_events(db_session, query, actor=principal.actor, audit=audit_fields(request))
 
     @get("/checkpoints", opt=requires(Permission.AUDIT_CHECKPOINT_READ), summary="Signed checkpoints")
     async def list_checkpoints(
@@ -170,7 +133,3 @@ class AuditController(Controller):
             proof=[node.hex() for node in proof.proof],
             checkpoint=proof.checkpoint,
         )
-
-
-def vars_of(criteria: repository.EventFilter) -> dict[str, object]:
-    return {name: getattr(criteria, name) for name in criteria.__slots__}

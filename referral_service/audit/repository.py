@@ -139,6 +139,17 @@ async def leaf_hashes(session: AsyncSession | AsyncConnection, tree_size: int) -
     return [bytes(row[0]) for row in (await session.execute(query)).all()]
 
 
+async def entry_at(session: AsyncSession, seq: int) -> Sequence[Any] | None:
+    """The log entry at `seq` with its event: the event's columns (in `EVENT_COLUMN_ORDER`, all None
+    when the event is gone), then the entry's leaf hash and position MAC. None when no entry is there."""
+    query = (
+        select(*EVENT_COLUMNS, log.c.leaf_hash, log.c.mac)
+        .select_from(log.outerjoin(events, events.c.id == log.c.event_id))
+        .where(log.c.seq == seq)
+    )
+    return (await session.execute(query)).first()
+
+
 async def checkpoints_in_order(
     session: AsyncSession | AsyncConnection, *, newest_first: bool = False, limit: int | None = None
 ) -> list[AuditCheckpointRow]:

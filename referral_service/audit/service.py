@@ -4,6 +4,9 @@ Writers only insert events in their own transactions; nobody waits on a log-wide
 A single sequencer at a time (PostgreSQL advisory lock; SQLite's write lock) then appends the committed
 events to `audit_log` with consecutive positions, their leaf hashes and position MACs, in short
 transactions of its own. Every instance runs the sequencer loop; whichever holds the lock does the work.
+
+Auditors search events (`search_events`) and check single positions (`check_inclusion`) through this
+module, from the API and from the pages alike; reading the log is itself audited.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
-from collections.abc import AsyncGenerator, Awaitable, Callable
+import json
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,7 +27,16 @@ from referral_service.audit import repository
 from referral_service.audit.checkpoint import Checkpoint, CheckpointError
 from referral_service.audit.keys import LOG_ORIGIN, AuditKeys
 from referral_service.audit.merkle import TreeBuilder, inclusion_proof, leaf_hash, root_of, verify_inclusion
-from referral_service.audit.recorder import canonical_event_bytes, now_us
+from referral_service.audit.recorder import (
+    EVENT_COLUMN_ORDER,
+    Actor,
+    canonical_event_bytes,
+    from_us,
+    now_us,
+    record_event,
+    to_us,
+)
+from referral_service.audit.schemas import AuditEventOut, AuditEventPage
 from referral_service.db import create_session_factory
 
 T = TypeVar("T")
@@ -81,6 +94,78 @@ async def create_checkpoint(engine: AsyncEngine, keys: AuditKeys) -> repository.
 
 
 @dataclass(frozen=True, slots=True)
+class EventQuery:
+    """An auditor's search: every criterion is optional. A time without zone is read as UTC; `until` is
+    exclusive. Results come in event order, `limit` at a time, continued after `after_id`."""
+
+    actor_id: str | None = None
+    action: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    after_id: int | None = None
+    limit: int = 100
+
+
+def _moment_us(moment: dt.datetime | None) -> int | None:
+    if moment is None:
+        return None
+    return to_us(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
+
+
+def _event_out(row: Sequence[Any], seq: int | None) -> AuditEventOut:
+    """An event row (columns in `EVENT_COLUMN_ORDER`) as the API and the pages show it."""
+    values = dict(zip(EVENT_COLUMN_ORDER, row, strict=True))
+    return AuditEventOut(
+        id=values["id"],
+        seq=seq,
+        occurred_at=from_us(values["occurred_at_us"]),
+        action=values["action"],
+        outcome=values["outcome"],
+        actor_kind=values["actor_kind"],
+        actor_id=values["actor_id"],
+        actor_roles=[role for role in values["actor_roles"].split(",") if role],
+        actor_unit_id=values["actor_unit_id"],
+        target_type=values["target_type"],
+        target_id=values["target_id"],
+        request_id=values["request_id"],
+        client_hash=values["client_hash"],
+        details=json.loads(values["details"]),
+    )
+
+
+async def search_events(
+    session: AsyncSession, query: EventQuery, *, actor: Actor, audit: Mapping[str, Any]
+) -> AuditEventPage:
+    """The events matching `query`; the search is recorded as `audit:event:read` (which criteria were
+    used, not their values)."""
+    criteria = repository.EventFilter(
+        actor_id=query.actor_id,
+        action=query.action,
+        target_type=query.target_type,
+        target_id=query.target_id,
+        since_us=_moment_us(query.since),
+        until_us=_moment_us(query.until),
+        after_id=query.after_id,
+    )
+    width = len(EVENT_COLUMN_ORDER)
+    rows = await repository.find_events(session, criteria, query.limit)
+    events = [_event_out(row[:width], row[width]) for row in rows]
+    await record_event(
+        session,
+        action="audit:event:read",
+        actor=actor,
+        details={
+            "returned": len(events),
+            "filtered_by": sorted(name for name in criteria.__slots__ if getattr(criteria, name) is not None),
+        },
+        **audit,
+    )
+    return AuditEventPage(events=events, next_after_id=events[-1].id if len(events) == query.limit else None)
+
+
+@dataclass(frozen=True, slots=True)
 class InclusionProof:
     seq: int
     leaf_hash: bytes
@@ -94,19 +179,94 @@ class ProofUnavailableError(LookupError):
     """No checkpoint covers the position yet, or the position does not exist."""
 
 
-async def prove_inclusion(session: AsyncSession, seq: int) -> InclusionProof:
-    """Inclusion proof of log position `seq` against the newest checkpoint that covers it."""
+class LogDamagedError(ProofUnavailableError):
+    """The log no longer holds every entry the newest checkpoint signed: no proof can be computed
+    (`verify_log` names the first bad position)."""
+
+
+async def _covering_tree(
+    session: AsyncSession, seq: int
+) -> tuple[repository.AuditCheckpointRow, list[bytes]]:
+    """The newest checkpoint, if it covers `seq`, and the stored leaf hashes of its tree."""
     latest = await repository.checkpoints_in_order(session, newest_first=True, limit=1)
     if not latest or seq < 0 or seq >= latest[0].tree_size:
         raise ProofUnavailableError(seq)
     checkpoint = latest[0]
-    leaves = await repository.leaf_hashes(session, checkpoint.tree_size)
+    return checkpoint, await repository.leaf_hashes(session, checkpoint.tree_size)
+
+
+async def prove_inclusion(session: AsyncSession, seq: int) -> InclusionProof:
+    """Inclusion proof of log position `seq` against the newest checkpoint that covers it."""
+    checkpoint, leaves = await _covering_tree(session, seq)
+    if len(leaves) != checkpoint.tree_size:
+        raise LogDamagedError(seq)
     proof = inclusion_proof(seq, leaves)
     if not verify_inclusion(leaves[seq], seq, checkpoint.tree_size, proof, checkpoint.root_hash):
         # The stored leaves no longer produce the signed root: the log was tampered with.
         raise ProofUnavailableError(seq)
     return InclusionProof(
         seq, leaves[seq], checkpoint.tree_size, checkpoint.root_hash, proof, checkpoint.signed_text
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionCheck:
+    """One position checked against the newest signed checkpoint, with each step's result, so that an
+    auditor sees not only whether the proof holds but which part fails."""
+
+    proof: InclusionProof
+    # The event stored at the position now; None when it was deleted.
+    event: AuditEventOut | None
+    # When the checkpoint was signed (from its signed text); None when the signature does not hold.
+    signed_at: dt.datetime | None
+    # The checkpoint text carries a valid signature of the audit key and states the stored size and root.
+    signature_valid: bool
+    # The entry's leaf hash and the proof path give the checkpoint's root hash.
+    path_valid: bool
+    # The entry's position MAC holds: it was neither forged nor moved to another position.
+    entry_authentic: bool
+    # The event, hashed now, still gives the entry's leaf hash: it was not modified.
+    event_unchanged: bool
+
+    @property
+    def verified(self) -> bool:
+        return self.signature_valid and self.path_valid and self.entry_authentic and self.event_unchanged
+
+
+async def check_inclusion(session: AsyncSession, seq: int, keys: AuditKeys) -> InclusionCheck:
+    """Prove and check log position `seq` against the newest checkpoint, as an outside auditor would with
+    the verifier key: signature, proof path, position MAC and the event's own hash.
+
+    Raises `ProofUnavailableError` when no checkpoint covers `seq`, and its subclass `LogDamagedError`
+    when entries the checkpoint signed are gone."""
+    checkpoint, leaves = await _covering_tree(session, seq)
+    entry = await repository.entry_at(session, seq)
+    if entry is None or len(leaves) != checkpoint.tree_size:
+        raise LogDamagedError(seq)
+    width = len(EVENT_COLUMN_ORDER)
+    event_row, stored_leaf, mac = entry[:width], bytes(entry[width]), bytes(entry[width + 1])
+    try:
+        signed: Checkpoint | None = keys.verifier.verify(checkpoint.signed_text)
+    except CheckpointError:
+        signed = None
+    signature_valid = (
+        signed is not None
+        and signed.origin == LOG_ORIGIN
+        and signed.tree_size == checkpoint.tree_size
+        and signed.root_hash == checkpoint.root_hash
+    )
+    proof = inclusion_proof(seq, leaves)
+    event = None if event_row[0] is None else _event_out(event_row, seq)
+    return InclusionCheck(
+        proof=InclusionProof(
+            seq, stored_leaf, checkpoint.tree_size, checkpoint.root_hash, proof, checkpoint.signed_text
+        ),
+        event=event,
+        signed_at=signed.timestamp if signature_valid and signed is not None else None,
+        signature_valid=signature_valid,
+        path_valid=verify_inclusion(stored_leaf, seq, checkpoint.tree_size, proof, checkpoint.root_hash),
+        entry_authentic=keys.position_mac(seq, stored_leaf) == mac,
+        event_unchanged=event is not None and leaf_hash(canonical_event_bytes(event_row)) == stored_leaf,
     )
 
 

@@ -6,6 +6,8 @@ sign-in, and both end every other session and token of the user.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referral_service.audit.recorder import AuditOutcome, record_event
@@ -19,9 +21,10 @@ from referral_service.identity.errors import (
     TotpCodeError,
     TotpNotPendingError,
 )
-from referral_service.identity.models import User
+from referral_service.identity.models import OrgUnit, User
 from referral_service.identity.passwords import check_policy, hash_password, verify_password
 from referral_service.identity.principal import Credential, Principal
+from referral_service.identity.roles import Role
 
 
 async def _reauthenticate(
@@ -64,6 +67,27 @@ async def _own_user(session: AsyncSession, principal: Principal) -> User:
     if user is None:  # pragma: no cover - the guard resolved this user a moment ago
         raise InvalidCredentialsError()
     return user
+
+
+@dataclass(frozen=True, slots=True)
+class OwnAccount:
+    """What a signed-in user sees about themselves: no secrets, only whether a second factor is set."""
+
+    user: User
+    unit: OrgUnit
+    roles: frozenset[Role]
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.user.totp_secret is not None
+
+
+async def own_account(session: AsyncSession, principal: Principal) -> OwnAccount:
+    user = await _own_user(session, principal)
+    unit = await repository.get_unit(session, user.unit_id, repository.unit_visibility(None))
+    if unit is None:  # pragma: no cover - a user's unit cannot be deleted
+        raise InvalidCredentialsError()
+    return OwnAccount(user, unit, frozenset(principal.roles))
 
 
 async def change_password(

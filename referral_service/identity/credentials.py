@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, literal, update
+from sqlalchemy import select as columns_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referral_service.identity import repository
 from referral_service.identity.config import IdentityConfig
-from referral_service.identity.models import ApiToken, AuthSession, OrgUnit, User
+from referral_service.identity.models import ApiToken, AuthSession, OrgUnit, RoleAssignment, User
 from referral_service.identity.permissions import permissions_for
 from referral_service.identity.principal import AuthMethod, Credential, Principal
 from referral_service.identity.roles import UnitKind
@@ -82,38 +85,102 @@ async def create_api_token(
     return token, row
 
 
+def _credential_query(table: type[AuthSession] | type[ApiToken]) -> Any:
+    """The credential row, its user and unit, and one row per role: one round trip per request.
+    Built once per table (statement construction costs more than the query itself)."""
+    touched = col(AuthSession.last_seen_at) if table is AuthSession else col(ApiToken.last_used_at)
+    csrf = col(AuthSession.csrf_token) if table is AuthSession else literal(None)
+    # SQLAlchemy's own select: SQLModel's is typed for at most four columns.
+    return (
+        columns_select(
+            col(table.id),
+            col(table.revoked_at),
+            col(table.expires_at),
+            touched,
+            csrf,
+            col(User.id),
+            col(User.username),
+            col(User.active),
+            col(OrgUnit.id),
+            col(OrgUnit.path),
+            col(OrgUnit.kind),
+            col(RoleAssignment.role),
+        )
+        .join(User, col(User.id) == col(table.user_id))
+        .join(OrgUnit, col(OrgUnit.id) == col(User.unit_id))
+        .outerjoin(RoleAssignment, col(RoleAssignment.user_id) == col(User.id))
+        .where(col(table.token_hash) == bindparam("token_hash"))
+    )
+
+
+_CREDENTIAL_QUERIES = {AuthSession: _credential_query(AuthSession), ApiToken: _credential_query(ApiToken)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Presented:
+    credential_id: uuid.UUID
+    revoked_at: dt.datetime | None
+    expires_at: dt.datetime
+    touched_at: dt.datetime | None
+    csrf_token: str | None
+    principal: Principal | None
+
+
+async def _presented(
+    session: AsyncSession, table: type[AuthSession] | type[ApiToken], token: str, method: AuthMethod
+) -> _Presented | None:
+    query = _CREDENTIAL_QUERIES[table]
+    rows = (await session.execute(query, {"token_hash": token_digest(token)})).all()
+    if not rows:
+        return None
+    first = rows[0]
+    cred_id, revoked_at, expires_at, touched_at, csrf = first[:5]
+    user_id, username, active, unit_id, unit_path, unit_kind = first[5:11]
+    roles = repository.known_roles(row[11] for row in rows if row[11] is not None)
+    principal = None
+    if active and roles:
+        principal = Principal(
+            user_id=user_id,
+            username=username,
+            unit_id=unit_id,
+            unit_path=unit_path,
+            unit_kind=UnitKind(unit_kind),
+            roles=frozenset(roles),
+            permissions=permissions_for(roles),
+            auth_method=method,
+        )
+    return _Presented(cred_id, revoked_at, expires_at, touched_at, csrf, principal)
+
+
 async def resolve_session(
     session: AsyncSession, token: str, config: IdentityConfig
 ) -> tuple[Principal, Credential] | None:
     now = config.now()
-    stmt = select(AuthSession).where(AuthSession.token_hash == token_digest(token))
-    row = (await session.exec(stmt)).one_or_none()
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    found = await _presented(session, AuthSession, token, AuthMethod.SESSION)
+    if found is None or found.revoked_at is not None or found.expires_at <= now:
         return None
-    if row.last_seen_at + config.session_idle_timeout <= now:
+    last_seen = found.touched_at
+    if last_seen is None or last_seen + config.session_idle_timeout <= now or found.principal is None:
         return None
-    principal = await load_principal(session, row.user_id, AuthMethod.SESSION)
-    if principal is None:
-        return None
-    if now - row.last_seen_at >= config.session_touch_interval:
-        await session.exec(update(AuthSession).where(col(AuthSession.id) == row.id).values(last_seen_at=now))
-    return principal, Credential(AuthMethod.SESSION, row.id, row.csrf_token)
+    if now - last_seen >= config.session_touch_interval:
+        await session.exec(
+            update(AuthSession).where(col(AuthSession.id) == found.credential_id).values(last_seen_at=now)
+        )
+    return found.principal, Credential(AuthMethod.SESSION, found.credential_id, found.csrf_token)
 
 
 async def resolve_api_token(
     session: AsyncSession, token: str, config: IdentityConfig
 ) -> tuple[Principal, Credential] | None:
     now = config.now()
-    stmt = select(ApiToken).where(ApiToken.token_hash == token_digest(token))
-    row = (await session.exec(stmt)).one_or_none()
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    found = await _presented(session, ApiToken, token, AuthMethod.TOKEN)
+    if found is None or found.revoked_at is not None or found.expires_at <= now or found.principal is None:
         return None
-    principal = await load_principal(session, row.user_id, AuthMethod.TOKEN)
-    if principal is None:
-        return None
-    if row.last_used_at is None or now - row.last_used_at >= config.session_touch_interval:
-        await session.exec(update(ApiToken).where(col(ApiToken.id) == row.id).values(last_used_at=now))
-    return principal, Credential(AuthMethod.TOKEN, row.id)
+    if found.touched_at is None or now - found.touched_at >= config.session_touch_interval:
+        await session.exec(
+            update(ApiToken).where(col(ApiToken.id) == found.credential_id).values(last_used_at=now)
+        )
+    return found.principal, Credential(AuthMethod.TOKEN, found.credential_id)
 
 
 async def get_session(session: AsyncSession, session_id: uuid.UUID) -> AuthSession | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import secrets
 
 import anyio.to_thread
 from argon2 import PasswordHasher, Type
@@ -53,6 +54,21 @@ def check_policy(password: str, config: IdentityConfig, *, username: str | None 
         problems.append("must not contain the username")
     if problems:
         raise PasswordPolicyError("The password does not meet the policy: " + "; ".join(problems) + ".")
+
+
+# No 0/O, 1/l/I: a generated password is read out or typed from a screen.
+_GENERATED_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+
+
+def generate_password(*, username: str | None = None, groups: int = 5, group_length: int = 4) -> str:
+    """A random one-time password such as `k7mq-x2pe-...` (5 x 4 characters: 100 bits), for an
+    administrator to hand over once. Never contains `username` (the policy would refuse it)."""
+    while True:
+        password = "-".join(
+            "".join(secrets.choice(_GENERATED_ALPHABET) for _ in range(group_length)) for _ in range(groups)
+        )
+        if not username or username.lower() not in password:
+            return password
 
 
 def hash_password_sync(password: str, params: PasswordHashing) -> str:

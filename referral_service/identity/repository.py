@@ -140,7 +140,7 @@ async def claim_totp_step(session: AsyncSession, user_id: uuid.UUID, step: int) 
 # Roles
 
 
-def _known_roles(values: Iterable[str]) -> set[Role]:
+def known_roles(values: Iterable[str]) -> set[Role]:
     # A role value this code no longer knows grants nothing (fail closed).
     return {Role(value) for value in values if value in Role._value2member_map_}
 
@@ -157,7 +157,7 @@ async def roles_of_many(session: AsyncSession, user_ids: Iterable[uuid.UUID]) ->
     found: dict[uuid.UUID, list[str]] = {user_id: [] for user_id in ids}
     for user_id, role in (await session.exec(stmt)).all():
         found[user_id].append(role)
-    return {user_id: _known_roles(values) for user_id, values in found.items()}
+    return {user_id: known_roles(values) for user_id, values in found.items()}
 
 
 async def add_role(session: AsyncSession, user_id: uuid.UUID, role: Role, now: dt.datetime) -> None:

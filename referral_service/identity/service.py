@@ -122,6 +122,32 @@ async def create_unit(
     return unit
 
 
+async def rename_unit(
+    session: AsyncSession,
+    principal: Principal | None,
+    unit_id: uuid.UUID,
+    name: str,
+    *,
+    config: IdentityConfig,
+    audit: AuditFields,
+) -> OrgUnit:
+    """Change a unit's display name. Its code and path stay: they are what other records refer to."""
+    unit = await get_unit(session, principal, unit_id)
+    unit.name = name.strip()
+    unit.updated_at = config.now()
+    session.add(unit)
+    await record_event(
+        session,
+        action="identity:unit:update",
+        actor=_actor(principal),
+        target_type="org_unit",
+        target_id=str(unit_id),
+        details={"fields": ["name"]},
+        **audit,
+    )
+    return unit
+
+
 # Users
 
 

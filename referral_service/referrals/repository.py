@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import TypeVar
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, text
+from sqlalchemy import ColumnElement, Row, and_, bindparam, false, func, or_, select, text
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,6 +24,7 @@ from referral_service.referrals.models import ContactAttempt, PostcodeRoute, Ref
 
 POLICE_ROLES = (Role.POLICE_OFFICER, Role.POLICE_SUPERVISOR)
 WR_BRANCH_ROLES = (Role.WR_VOLUNTEER, Role.WR_BRANCH_LEAD)
+_Record = TypeVar("_Record", ReferralTransition, ContactAttempt)
 # Leadership of the deadline job across instances; any constant shared by all of them.
 DEADLINE_LOCK_ID = 0x52_53_44_4C_4E  # "RSDLN"
 
@@ -81,14 +83,20 @@ async def list_visible(
     return (await session.execute(query)).scalars().all()
 
 
-async def branch_for_postcode(session: AsyncSession, postcode: str) -> uuid.UUID | None:
-    query = (
-        select(col(PostcodeRoute.branch_id))
-        .where(col(PostcodeRoute.postcode_from) <= postcode, col(PostcodeRoute.postcode_to) >= postcode)
-        .order_by(col(PostcodeRoute.postcode_from).desc())
-        .limit(1)
+# Built once: on the create path, building a statement costs more than running it.
+_BRANCH_FOR_POSTCODE = (
+    select(col(PostcodeRoute.branch_id))
+    .where(
+        col(PostcodeRoute.postcode_from) <= bindparam("postcode"),
+        col(PostcodeRoute.postcode_to) >= bindparam("postcode"),
     )
-    return (await session.execute(query)).scalars().first()
+    .order_by(col(PostcodeRoute.postcode_from).desc())
+    .limit(1)
+)
+
+
+async def branch_for_postcode(session: AsyncSession, postcode: str) -> uuid.UUID | None:
+    return (await session.execute(_BRANCH_FOR_POSTCODE, {"postcode": postcode})).scalars().first()
 
 
 async def is_unit_of_kind(session: AsyncSession, unit_id: uuid.UUID, kind: UnitKind) -> bool:
@@ -114,23 +122,29 @@ async def is_active_branch_member(session: AsyncSession, user_id: uuid.UUID, bra
     return bool((await session.execute(query)).scalar_one())
 
 
+# NULL never equals NULL in SQL, so an absent phone or e-mail index simply matches nothing.
+_OPEN_REFERRALS_MATCHING = (
+    select(Referral)
+    .where(
+        or_(
+            col(Referral.phone_index) == bindparam("phone_index"),
+            col(Referral.email_index) == bindparam("email_index"),
+        ),
+        col(Referral.id) != bindparam("exclude"),
+        col(Referral.status).in_([status.value for status in OPEN_STATES]),
+    )
+    .order_by(col(Referral.submitted_at))
+)
+
+
 async def open_referrals_matching(
     session: AsyncSession, *, phone_index: bytes | None, email_index: bytes | None, exclude: uuid.UUID
 ) -> Sequence[Referral]:
     """Open referrals whose phone or e-mail blind index equals the given ones (false positives possible)."""
-    matches = []
-    if phone_index is not None:
-        matches.append(col(Referral.phone_index) == phone_index)
-    if email_index is not None:
-        matches.append(col(Referral.email_index) == email_index)
-    if not matches:
+    if phone_index is None and email_index is None:
         return []
-    query = select(Referral).where(
-        or_(*matches),
-        col(Referral.id) != exclude,
-        col(Referral.status).in_([status.value for status in OPEN_STATES]),
-    )
-    return (await session.execute(query.order_by(col(Referral.submitted_at)))).scalars().all()
+    params = {"phone_index": phone_index, "email_index": email_index, "exclude": exclude}
+    return (await session.execute(_OPEN_REFERRALS_MATCHING, params)).scalars().all()
 
 
 async def add_transition(session: AsyncSession, transition: ReferralTransition) -> None:
@@ -139,6 +153,45 @@ async def add_transition(session: AsyncSession, transition: ReferralTransition) 
 
 async def add_contact_attempt(session: AsyncSession, attempt: ContactAttempt) -> None:
     session.add(attempt)
+
+
+async def transitions_with_roles(
+    session: AsyncSession, referral_id: uuid.UUID
+) -> list[tuple[ReferralTransition, frozenset[str]]]:
+    """The referral's transitions, oldest first, each with the roles its actor holds now."""
+    query = (
+        select(ReferralTransition, col(RoleAssignment.role))
+        .outerjoin(RoleAssignment, col(RoleAssignment.user_id) == col(ReferralTransition.actor_id))
+        .where(col(ReferralTransition.referral_id) == referral_id)
+        .order_by(col(ReferralTransition.at), col(ReferralTransition.id))
+    )
+    return _with_roles((await session.execute(query)).all())
+
+
+async def contact_attempts_with_roles(
+    session: AsyncSession, referral_id: uuid.UUID
+) -> list[tuple[ContactAttempt, frozenset[str]]]:
+    """The referral's contact attempts, oldest first, each with the roles its recorder holds now."""
+    query = (
+        select(ContactAttempt, col(RoleAssignment.role))
+        .outerjoin(RoleAssignment, col(RoleAssignment.user_id) == col(ContactAttempt.recorded_by_id))
+        .where(col(ContactAttempt.referral_id) == referral_id)
+        .order_by(col(ContactAttempt.attempted_at), col(ContactAttempt.id))
+    )
+    return _with_roles((await session.execute(query)).all())
+
+
+def _with_roles(rows: Sequence[Row[_Record, str | None]]) -> list[tuple[_Record, frozenset[str]]]:
+    """One entry per record, in the query's order, with the roles of its (one row per role) join."""
+    roles: dict[uuid.UUID, set[str]] = {}
+    records: list[_Record] = []
+    for record, role in rows:
+        if record.id not in roles:
+            roles[record.id] = set()
+            records.append(record)
+        if role is not None:
+            roles[record.id].add(role)
+    return [(record, frozenset(roles[record.id])) for record in records]
 
 
 async def take_deadline_lead(session: AsyncSession) -> bool:

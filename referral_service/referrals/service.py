@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from referral_service.referrals.domain import (
     CLOSE_FROM,
     TRANSITIONS,
     CloseOutcome,
+    ContactChannel,
     ReferralAction,
     ReferralStatus,
 )
@@ -52,6 +53,20 @@ from referral_service.referrals.schemas import (
 
 CASE_KIND = "referral"
 TARGET = "referral"
+# Optional content a correction may empty (column names); the rest is required or not personal data.
+CLEARABLE_FIELDS = frozenset(
+    {
+        "phone",
+        "email",
+        "street_address",
+        "city",
+        "date_of_birth",
+        "contact_preferences",
+        "accessibility_needs",
+        "incident_date",
+        "case_number",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +88,56 @@ class OpenedReferral:
     referral: Referral
     access: ContentAccess
     values: dict[str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """A state change: when, which step, and who acted, as a role (`ACTOR_*` or a `Role` value)."""
+
+    at: dt.datetime
+    action: str  # "submit" or a ReferralAction value
+    to_status: ReferralStatus
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactAttemptEntry:
+    at: dt.datetime
+    channel: ContactChannel
+    reached: bool
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    entries: list[TimelineEntry]
+    contact_attempts: list[ContactAttemptEntry]
+
+
+# Who acted, as far as the viewer may know it; the WEISSER RING side also sees the role within it.
+ACTOR_POLICE = "police"
+ACTOR_WR = "wr"
+ACTOR_SYSTEM = "system"
+ACTOR_UNKNOWN = "unknown"  # the account no longer holds a referral role
+_WR_ACTOR_ROLES = (Role.WR_STATE_OFFICE, Role.WR_BRANCH_LEAD, Role.WR_VOLUNTEER)
+# Steps recorded at the same moment (only under a stopped clock: each request has its own moment) are
+# listed in the usual order of the process.
+_PROCESS_ORDER = {
+    name: rank
+    for rank, name in enumerate(
+        [
+            "submit",
+            ReferralAction.ROUTE,
+            ReferralAction.DECLINE,
+            ReferralAction.ACCEPT,
+            ReferralAction.ASSIGN,
+            ReferralAction.RECORD_CONTACT_ATTEMPT,
+            ReferralAction.RECORD_FIRST_CONTACT,
+            ReferralAction.CLOSE,
+            ReferralAction.WITHDRAW_CONSENT,
+        ]
+    )
+}
 
 
 # --- creating and correcting ---------------------------------------------------------------------
@@ -127,10 +192,27 @@ async def create_referral(ctx: ReferralContext, data: ReferralCreate) -> Referra
     return referral
 
 
-async def update_referral(ctx: ReferralContext, referral_id: uuid.UUID, data: ReferralUpdate) -> Referral:
-    """The police correct a referral; possible only until a branch accepts it."""
+def correctable(referral: Referral) -> bool:
+    """Whether the referring station may still correct the referral: until a branch accepts it."""
+    return ReferralStatus(referral.status) is ReferralStatus.SUBMITTED
+
+
+async def update_referral(
+    ctx: ReferralContext,
+    referral_id: uuid.UUID,
+    data: ReferralUpdate,
+    *,
+    clear: Collection[str] = (),
+) -> Referral:
+    """The police correct a referral; possible only until a branch accepts it.
+
+    `clear` names optional fields (see CLEARABLE_FIELDS) to empty; the pages send it for a field the
+    officer emptied, since in `ReferralUpdate` an absent value means "unchanged".
+    """
+    if set(clear) - CLEARABLE_FIELDS or set(clear) & _given_fields(data):
+        raise ReferralInvalidError("Only optional fields that are not also given can be cleared.")
     referral = await _locked(ctx, referral_id)
-    if referral.status != ReferralStatus.SUBMITTED:
+    if not correctable(referral):
         raise InvalidTransitionError("A referral can be corrected only until it has been accepted.")
     now = ctx.now()
     key = await ctx.keys.get(ctx.session, _key_id(referral))
@@ -146,6 +228,7 @@ async def update_referral(ctx: ReferralContext, referral_id: uuid.UUID, data: Re
     ):
         if value is not None:
             sealed[name] = value
+    sealed.update(dict.fromkeys(clear))
     if sealed:
         seal(referral, key, **sealed)
         changed += sorted(sealed)
@@ -157,6 +240,8 @@ async def update_referral(ctx: ReferralContext, referral_id: uuid.UUID, data: Re
             case_number=data.case_number,
             only_given=True,
         )
+        for name in {"phone", "email", "case_number"} & set(clear):
+            setattr(referral, f"{name}_index", None)
     plain: dict[str, Any] = {
         "offence_category": data.offence_category,
         "incident_month": data.incident_month,
@@ -225,6 +310,52 @@ async def feedback(ctx: ReferralContext, referral_id: uuid.UUID) -> Referral:
     if referral is None:
         raise ReferralNotFoundError()
     return referral
+
+
+async def timeline(ctx: ReferralContext, referral_id: uuid.UUID) -> Timeline:
+    """The referral's history without personal data or notes: its state changes with time and acting
+    role, and, for the WEISSER RING, the contact attempts. The referring station sees the changes of
+    status only (no re-assignment within a branch, no contact attempts), and the WEISSER RING as one."""
+    referral = await repository.get_visible(ctx.session, ctx.principal, referral_id)
+    if referral is None:
+        raise ReferralNotFoundError()
+    police = ctx.principal.has_role(*repository.POLICE_ROLES)
+    entries = [
+        TimelineEntry(
+            at=transition.at,
+            action=transition.action,
+            to_status=ReferralStatus(transition.to_status),
+            actor=_actor(transition.actor_id, roles, for_police=police),
+        )
+        for transition, roles in await repository.transitions_with_roles(ctx.session, referral.id)
+        if not police or transition.from_status != transition.to_status
+    ]
+    entries.sort(key=lambda entry: (entry.at, _PROCESS_ORDER.get(entry.action, len(_PROCESS_ORDER))))
+    attempts = (
+        []
+        if police
+        else [
+            ContactAttemptEntry(
+                at=attempt.attempted_at,
+                channel=ContactChannel(attempt.channel),
+                reached=attempt.reached,
+                actor=_actor(attempt.recorded_by_id, roles, for_police=False),
+            )
+            for attempt, roles in await repository.contact_attempts_with_roles(ctx.session, referral.id)
+        ]
+    )
+    return Timeline(entries, attempts)
+
+
+def _actor(user_id: uuid.UUID | None, roles: frozenset[str], *, for_police: bool) -> str:
+    if user_id is None:
+        return ACTOR_SYSTEM
+    if roles & set(repository.POLICE_ROLES):
+        return ACTOR_POLICE
+    held = [role for role in _WR_ACTOR_ROLES if role in roles]
+    if not held:
+        return ACTOR_UNKNOWN
+    return ACTOR_WR if for_police else held[0].value
 
 
 def repeat_hint_visible(principal: Principal, referral: Referral) -> bool:
@@ -537,6 +668,15 @@ async def _repeat_of(
         ):
             return candidate.id
     return None
+
+
+def _given_fields(data: ReferralUpdate) -> set[str]:
+    victim = _victim_values(data.victim or VictimUpdate())
+    given = {name for name, value in victim.items() if value is not None}
+    given.update(
+        name for name in ("circumstances", "incident_date", "case_number") if getattr(data, name) is not None
+    )
+    return given
 
 
 def _codes(values: list[Any]) -> str:

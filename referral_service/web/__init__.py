@@ -1,7 +1,7 @@
 """Server-rendered pages (DESIGN §2, §10): layout, translations, security headers, sign-in.
 
-Domain-free on purpose: the pages of a domain live beside it (`referral_service/referrals/pages.py`,
-`complaints/pages.py`) and use this package's `page()`, forms and error handling;
+Domain-free on purpose: the pages of a domain live beside it (`referral_service/referrals/pages/`,
+`complaints/pages/`) and use this package's `page()`, forms and error handling;
 `referral_service.app` mounts everything. Templates and static files ship inside the package.
 """
 
@@ -17,6 +17,7 @@ from litestar.template import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
 from referral_service.identity.http import PUBLIC
+from referral_service.web.account import AccountPages
 from referral_service.web.admin import ADMIN_AREA, AdminPages
 from referral_service.web.audit import AUDIT_AREA, AuditPages
 from referral_service.web.auth import WebAuthController
@@ -50,8 +51,15 @@ def static_files_router() -> Router:
 
 def web_route_handlers() -> list[ControllerRouterHandler]:
     """The domain-free pages: start, sign-in/out, language switch, information, auditor and administrator
-    pages, static files."""
-    return [static_files_router(), WebAuthController, PublicInformationController, AuditPages, AdminPages]
+    pages, own-account pages, static files."""
+    return [
+        static_files_router(),
+        WebAuthController,
+        PublicInformationController,
+        AuditPages,
+        AdminPages,
+        AccountPages,
+    ]
 
 
 __all__ = ["WEB_AREAS", "Area", "security_headers_middleware", "template_config", "web_route_handlers"]

@@ -1,8 +1,13 @@
-"""Administrator pages: users (list, create, disable/enable) and organisation units (list, create).
+"""Administrator pages: users (list, create, rename, roles, password reset, disable/enable) and
+organisation units (list, create, rename).
 
 Administrators see no case content; these pages show the staff directory only, through the identity
 service, which scopes, checks and audits every change exactly as the `/api/v1/users` and
-`/api/v1/org-units` routes do.
+`/api/v1/org-units` routes do. Its rules (roles fit the unit kind and come from one family, nobody
+administers their own account here) come back as messages on the page.
+
+New credentials (a reset password, a second-factor secret) are shown once, in the answer to the form
+itself and never in a URL; the administrator hands them over on a secure channel.
 """
 
 from __future__ import annotations
@@ -16,18 +21,24 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from referral_service.identity import service, totp
+from referral_service.identity import service
 from referral_service.identity.http import audit_fields, identity_config, requires, secret_key
+from referral_service.identity.passwords import generate_password
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
-from referral_service.identity.roles import Role, UnitKind
+from referral_service.identity.roles import ROLE_UNIT_KINDS, Role, UnitKind, role_conflicts
 from referral_service.problems import DomainError
+from referral_service.web.account import totp_provisioning
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
 from referral_service.web.forms import FormInput, form_input
 from referral_service.web.i18n import N_, translator_for
 from referral_service.web.render import Area, page, parse_uuid, see_other
 
 ADMIN_AREA = Area("/verwaltung", N_("area.admin"), frozenset({Role.ADMIN}))
+USERS_PATH = f"{ADMIN_AREA.path}/benutzer"
+UNITS_PATH = f"{ADMIN_AREA.path}/einheiten"
+_USER = "/benutzer/{user_id:uuid}"
+_UNIT = "/einheiten/{unit_id:uuid}"
 
 # The identity service's refusals, shown next to the field they concern.
 _USER_ERROR_FIELDS = {
@@ -38,6 +49,19 @@ _USER_ERROR_FIELDS = {
     "identity.role_conflict": "role",
     "identity.unit_not_found": "unit_id",
 }
+# On a user's page each form has its own place for messages (see admin/user.html).
+_GRANT_ERROR_FIELDS = {
+    "identity.role_unit_mismatch": "role",
+    "identity.role_conflict": "role",
+    "identity.self_administration": "role",
+}
+_REVOKE_ERROR_FIELDS = {
+    "identity.role_not_held": "revoke_role",
+    "identity.last_role": "revoke_role",
+    "identity.self_administration": "revoke_role",
+}
+_RESET_ERROR_FIELDS = {"identity.self_administration": "reset", "identity.password_policy": "reset"}
+_ACTIVE_ERROR_FIELDS = {"identity.self_administration": "active"}
 _UNIT_ERROR_FIELDS = {
     "identity.invalid_unit_code": "code",
     "identity.unit_code_taken": "code",
@@ -52,6 +76,7 @@ Caller = NamedDependency[Principal]
 def _refusal(
     request: Request[Any, Any, Any], data: FormInput, exc: DomainError, fields: dict[str, str]
 ) -> None:
+    """The service's refusal as a message next to the field (or form) it concerns."""
     key = f"admin.error.{exc.code}"
     data.error(
         fields.get(exc.code, "form"), key if translator_for(request).has(key) else N_("admin.error.generic")
@@ -110,6 +135,103 @@ async def _units_page(
     )
 
 
+def grantable_roles(held: frozenset[Role], unit_kind: UnitKind) -> list[Role]:
+    """The roles the service would grant on top of `held` in a unit of this kind (offered in the form;
+    the service checks again)."""
+    return [
+        role
+        for role in Role
+        if role not in held and unit_kind in ROLE_UNIT_KINDS[role] and not role_conflicts(held | {role})
+    ]
+
+
+async def _user_page(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    principal: Principal,
+    user_id: uuid.UUID,
+    *,
+    data: FormInput | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    view = await service.get_user(session, principal, user_id)
+    unit = await service.get_unit(session, principal, view.user.unit_id)
+    values: dict[str, Any] = {"display_name": view.user.display_name}
+    if data is not None:
+        values.update({k: v for k, v in data.values.items() if k not in {"password"}})
+    return page(
+        request,
+        "admin/user.html",
+        status_code=status_code,
+        context={
+            "view": view,
+            "u": view.user,
+            "unit": unit,
+            "roles": sorted(view.roles),
+            "grantable": [
+                (role.value, f"role.{role.value}")
+                for role in grantable_roles(view.roles, UnitKind(unit.kind))
+            ],
+            "is_self": view.user.id == principal.user_id,
+            "can_update": principal.has(Permission.IDENTITY_USER_UPDATE),
+            "errors": data.errors if data else {},
+            "values": values,
+        },
+    )
+
+
+async def _unit_page(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    principal: Principal,
+    unit_id: uuid.UUID,
+    *,
+    data: FormInput | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    unit = await service.get_unit(session, principal, unit_id)
+    parent = None
+    if unit.parent_id is not None:
+        visible = {u.id: u for u in await service.list_units(session, principal)}
+        parent = visible.get(unit.parent_id)
+    can_read_users = principal.has(Permission.IDENTITY_USER_READ)
+    users = await service.list_users(session, principal, unit_id=unit.id, limit=500) if can_read_users else []
+    values: dict[str, Any] = {"name": unit.name}
+    if data is not None:
+        values.update(data.values)
+    return page(
+        request,
+        "admin/unit.html",
+        status_code=status_code,
+        context={
+            "unit": unit,
+            "parent": parent,
+            "users": users,
+            "can_read_users": can_read_users,
+            "can_manage": principal.has(Permission.IDENTITY_UNIT_MANAGE),
+            "errors": data.errors if data else {},
+            "values": values,
+        },
+    )
+
+
+def _shown_once(
+    request: Request[Any, Any, Any],
+    template: str,
+    view: service.UserView,
+    state: State,
+    *,
+    status_code: int = 200,
+    extra: dict[str, Any] | None = None,
+) -> Response[Any]:
+    """A page that shows a new credential once: answered directly, never redirected, never stored."""
+    secret = view.new_totp_secret
+    context: dict[str, Any] = {"user": view.user, "roles": sorted(view.roles), **(extra or {})}
+    if secret is not None:
+        context.update(totp_provisioning(secret, view.user.username, identity_config(state).totp_issuer))
+    return page(request, template, status_code=status_code, context=context)
+
+
 class AdminPages(Controller):
     path = ADMIN_AREA.path
     include_in_schema = False
@@ -127,7 +249,7 @@ class AdminPages(Controller):
     ) -> Response[Any]:
         data = await form_input(request)
         username = data.text("username", required=True, max_length=64)
-        display_name = data.text("display_name", required=True)
+        display_name = data.text("display_name", required=True, max_length=120)
         unit_id = parse_uuid(data.text("unit_id", required=True, max_length=36))
         role = data.choice("role", Role)
         raw_password = data.form.get("password")
@@ -156,21 +278,8 @@ class AdminPages(Controller):
             await db_session.rollback()
             _refusal(request, data, exc, _USER_ERROR_FIELDS)
             return await _users_page(request, db_session, principal, data=data, status_code=exc.kind.value)
-        secret = view.new_totp_secret
         # Answered directly, not redirected: the second-factor secret is shown once and never in a URL.
-        return page(
-            request,
-            "admin/user_created.html",
-            status_code=201,
-            context={
-                "user": view.user,
-                "roles": sorted(view.roles),
-                "totp_secret": totp.to_base32(secret) if secret else None,
-                "totp_uri": totp.provisioning_uri(secret, view.user.username, config.totp_issuer)
-                if secret
-                else None,
-            },
-        )
+        return _shown_once(request, "admin/user_created.html", view, state, status_code=201)
 
     @post("/benutzer/{user_id:uuid}/aktiv", opt=requires(Permission.IDENTITY_USER_UPDATE), status_code=200)
     async def set_active(
@@ -183,6 +292,8 @@ class AdminPages(Controller):
     ) -> Response[Any]:
         data = await form_input(request)
         active = data.form.get("active") == "1"
+        # The form on a user's own page sends its answer back there; the one in the list to the list.
+        from_user_page = data.form.get("zurueck") == "benutzer"
         try:
             await service.set_active(
                 db_session,
@@ -196,9 +307,149 @@ class AdminPages(Controller):
             if exc.kind.value == 404:
                 raise
             await db_session.rollback()
+            if from_user_page:
+                _refusal(request, data, exc, _ACTIVE_ERROR_FIELDS)
+                return await _user_page(
+                    request, db_session, principal, user_id, data=data, status_code=exc.kind.value
+                )
             _refusal(request, data, exc, {})
             return await _users_page(request, db_session, principal, data=data, status_code=exc.kind.value)
-        return see_other(ADMIN_AREA.path, notice="benutzer_aktiviert" if active else "benutzer_deaktiviert")
+        notice = "benutzer_aktiviert" if active else "benutzer_deaktiviert"
+        return see_other(f"{USERS_PATH}/{user_id}" if from_user_page else ADMIN_AREA.path, notice=notice)
+
+    @get(_USER, opt=requires(Permission.IDENTITY_USER_READ))
+    async def user(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: Session,
+        principal: Caller,
+        user_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        return await _user_page(request, db_session, principal, user_id)
+
+    @post(_USER + "/name", opt=requires(Permission.IDENTITY_USER_UPDATE), status_code=200)
+    async def rename_user(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db_session: Session,
+        principal: Caller,
+        user_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        data = await form_input(request)
+        display_name = data.text("display_name", required=True, max_length=120)
+        if display_name is None:
+            return await _user_page(request, db_session, principal, user_id, data=data, status_code=422)
+        await service.rename(
+            db_session,
+            principal,
+            user_id,
+            display_name,
+            config=identity_config(state),
+            audit=audit_fields(request),
+        )
+        return see_other(f"{USERS_PATH}/{user_id}", notice="name_geaendert")
+
+    @post(_USER + "/rollen", opt=requires(Permission.IDENTITY_USER_UPDATE), status_code=200)
+    async def grant_role(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db_session: Session,
+        principal: Caller,
+        user_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        data = await form_input(request)
+        role = data.choice("role", Role)
+        if role is None:
+            return await _user_page(request, db_session, principal, user_id, data=data, status_code=422)
+        try:
+            view = await service.grant_role(
+                db_session,
+                principal,
+                user_id,
+                role,
+                config=identity_config(state),
+                secret=secret_key(state),
+                audit=audit_fields(request),
+            )
+        except DomainError as exc:
+            if exc.kind.value == 404:
+                raise
+            await db_session.rollback()
+            _refusal(request, data, exc, _GRANT_ERROR_FIELDS)
+            return await _user_page(
+                request, db_session, principal, user_id, data=data, status_code=exc.kind.value
+            )
+        if view.new_totp_secret is not None:
+            # The role needs a second factor the user did not have yet: shown once, here.
+            return _shown_once(request, "admin/role_granted.html", view, state, extra={"granted": role})
+        return see_other(f"{USERS_PATH}/{user_id}", notice="rolle_erteilt")
+
+    @post(_USER + "/rollen/entziehen", opt=requires(Permission.IDENTITY_USER_UPDATE), status_code=200)
+    async def revoke_role(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: Session,
+        principal: Caller,
+        user_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        data = await form_input(request)
+        role = data.choice("revoke_role", Role)
+        if role is None:
+            return await _user_page(request, db_session, principal, user_id, data=data, status_code=422)
+        try:
+            await service.revoke_role(db_session, principal, user_id, role, audit=audit_fields(request))
+        except DomainError as exc:
+            if exc.kind.value == 404:
+                raise
+            await db_session.rollback()
+            _refusal(request, data, exc, _REVOKE_ERROR_FIELDS)
+            return await _user_page(
+                request, db_session, principal, user_id, data=data, status_code=exc.kind.value
+            )
+        return see_other(f"{USERS_PATH}/{user_id}", notice="rolle_entzogen")
+
+    @post(_USER + "/passwort", opt=requires(Permission.IDENTITY_USER_UPDATE), status_code=200)
+    async def reset_password(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db_session: Session,
+        principal: Caller,
+        user_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        data = await form_input(request)
+        reset_totp = data.flag("reset_totp")
+        target = await service.get_user(db_session, principal, user_id)
+        password = generate_password(username=target.user.username)
+        try:
+            view = await service.reset_password(
+                db_session,
+                principal,
+                user_id,
+                password,
+                reset_totp=reset_totp,
+                config=identity_config(state),
+                secret=secret_key(state),
+                audit=audit_fields(request),
+            )
+        except DomainError as exc:
+            if exc.kind.value == 404:
+                raise
+            await db_session.rollback()
+            _refusal(request, data, exc, _RESET_ERROR_FIELDS)
+            return await _user_page(
+                request, db_session, principal, user_id, data=data, status_code=exc.kind.value
+            )
+        # Answered directly, not redirected: the new password is shown once and never in a URL.
+        return _shown_once(
+            request,
+            "admin/password_reset.html",
+            view,
+            state,
+            extra={"new_password": password, "totp_reset": reset_totp},
+        )
 
     @get("/einheiten", opt=requires(Permission.IDENTITY_UNIT_READ))
     async def units(
@@ -232,7 +483,40 @@ class AdminPages(Controller):
             await db_session.rollback()
             _refusal(request, data, exc, _UNIT_ERROR_FIELDS)
             return await _units_page(request, db_session, principal, data=data, status_code=exc.kind.value)
-        return see_other(f"{ADMIN_AREA.path}/einheiten", notice="einheit_angelegt")
+        return see_other(UNITS_PATH, notice="einheit_angelegt")
+
+    @get(_UNIT, opt=requires(Permission.IDENTITY_UNIT_READ))
+    async def unit(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: Session,
+        principal: Caller,
+        unit_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        return await _unit_page(request, db_session, principal, unit_id)
+
+    @post(_UNIT + "/name", opt=requires(Permission.IDENTITY_UNIT_MANAGE), status_code=200)
+    async def rename_unit(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db_session: Session,
+        principal: Caller,
+        unit_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        data = await form_input(request)
+        name = data.text("name", required=True)
+        if name is None:
+            return await _unit_page(request, db_session, principal, unit_id, data=data, status_code=422)
+        await service.rename_unit(
+            db_session,
+            principal,
+            unit_id,
+            name,
+            config=identity_config(state),
+            audit=audit_fields(request),
+        )
+        return see_other(f"{UNITS_PATH}/{unit_id}", notice="einheit_umbenannt")
 
 
-__all__ = ["ADMIN_AREA", "AdminPages"]
+__all__ = ["ADMIN_AREA", "AdminPages", "grantable_roles"]

@@ -1,8 +1,10 @@
-"""Auditor pages: the log's verification status (verify on demand) and the event search.
+"""Auditor pages: the log's verification status (verify on demand), the event search, and the
+inclusion proof of a single position.
 
 Like the auditor API, every read of the log is itself audited (`audit:checkpoint:read`,
-`audit:event:read`), and so is each verification run (`audit:log:verify`, with its result). Searches
-are POST forms, so that actor and target ids never appear in a URL or an access log.
+`audit:event:read`, `audit:proof:read`), and so is each verification run (`audit:log:verify`, with its
+result). Searches are POST forms, so that actor and target ids never appear in a URL or an access log;
+a log position is no such id, so the proof page is a GET form that can be bookmarked and linked to.
 """
 
 from __future__ import annotations
@@ -19,8 +21,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from referral_service.audit import repository
 from referral_service.audit.keys import AuditKeys
 from referral_service.audit.recorder import AuditOutcome, from_us, record_event
-from referral_service.audit.schemas import AuditEventOut
-from referral_service.audit.service import VerificationReport, verify_log
+from referral_service.audit.service import (
+    EventQuery,
+    LogDamagedError,
+    ProofUnavailableError,
+    VerificationReport,
+    check_inclusion,
+    search_events,
+    verify_log,
+)
 from referral_service.identity.http import audit_fields, requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
@@ -34,47 +43,42 @@ from referral_service.web.render import Area, page
 AUDIT_AREA = Area("/revision", N_("area.audit"), frozenset({Role.AUDITOR}))
 PAGE_SIZE = 200
 _ID_PATTERN = r"[A-Za-z0-9_.:\-]{1,64}"
+# Positions are 0-based and below 2**63 (a bigint); 18 digits keep any entry within that.
+_POSITION_DIGITS = 18
 
 
-def _event(row: Any) -> AuditEventOut:
-    return AuditEventOut(
-        id=row[0],
-        seq=row[13],
-        occurred_at=from_us(row[1]),
-        action=row[2],
-        outcome=row[3],
-        actor_kind=row[4],
-        actor_id=row[5],
-        actor_roles=[role for role in row[6].split(",") if role],
-        actor_unit_id=row[7],
-        target_type=row[8],
-        target_id=row[9],
-        request_id=row[10],
-        client_hash=row[11],
-        details=json.loads(row[12]),
-    )
+def _day_start(day: dt.date) -> dt.datetime:
+    """The start of a local calendar day (as an aware time)."""
+    return dt.datetime.combine(day, dt.time(), LOCAL_ZONE)
 
 
-def _micros(day: dt.date, *, end_of_day: bool = False) -> int:
-    """A local calendar day's start (or the next day's start) in microseconds since the epoch."""
-    start = dt.datetime.combine(day + dt.timedelta(days=1) if end_of_day else day, dt.time(), LOCAL_ZONE)
-    delta = start.astimezone(dt.UTC) - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def _criteria(data: FormInput) -> repository.EventFilter:
+def _query(data: FormInput) -> EventQuery:
     since = data.date("since")
     until = data.date("until")
     after = data.text("after_id", max_length=20, pattern=r"[0-9]{1,20}")
-    return repository.EventFilter(
+    return EventQuery(
         actor_id=data.text("actor_id", max_length=64, pattern=_ID_PATTERN),
         action=data.text("action", max_length=100, pattern=r"[a-z_]+:[a-z_]+:[a-z_]+"),
         target_type=data.text("target_type", max_length=50, pattern=r"[a-z_]{1,50}"),
         target_id=data.text("target_id", max_length=64, pattern=_ID_PATTERN),
-        since_us=_micros(since) if since else None,
-        until_us=_micros(until, end_of_day=True) if until else None,
+        since=_day_start(since) if since else None,
+        # The form's "until" day counts in full: the search ends where the next day starts.
+        until=_day_start(until + dt.timedelta(days=1)) if until else None,
         after_id=int(after) if after else None,
+        limit=PAGE_SIZE,
     )
+
+
+def _position(data: FormInput) -> int | None:
+    """The log position asked for: None when the form was not sent yet, or with an error when the
+    value is missing or not a position."""
+    text = data.text("position", required="position" in data.form, max_length=_POSITION_DIGITS + 1)
+    if text is None:
+        return None
+    if not text.isascii() or not text.isdigit() or len(text) > _POSITION_DIGITS:
+        data.error("position", N_("audit.proof.error.position"))
+        return None
+    return int(text)
 
 
 async def _overview(
@@ -171,7 +175,7 @@ class AuditPages(Controller):
         principal: NamedDependency[Principal],
     ) -> Response[Any]:
         data = await form_input(request)
-        criteria = _criteria(data)
+        query = _query(data)
         if not data.ok:
             return page(
                 request,
@@ -179,25 +183,64 @@ class AuditPages(Controller):
                 status_code=422,
                 context={"events": None, "errors": data.errors, "values": data.values},
             )
-        events = [_event(row) for row in await repository.find_events(db_session, criteria, PAGE_SIZE)]
-        await record_event(
-            db_session,
-            action="audit:event:read",
-            actor=principal.actor,
-            details={
-                "returned": len(events),
-                "filtered_by": sorted(name for name in criteria.__slots__ if getattr(criteria, name)),
-            },
-            **audit_fields(request),
-        )
+        found = await search_events(db_session, query, actor=principal.actor, audit=audit_fields(request))
         return page(
             request,
             "audit/events.html",
             context={
-                "events": events,
-                "next_after_id": events[-1].id if len(events) == PAGE_SIZE else None,
+                "events": found.events,
+                "next_after_id": found.next_after_id,
                 "values": data.values,
                 "details_text": lambda details: json.dumps(details, ensure_ascii=False, sort_keys=True),
+            },
+        )
+
+    @get("/nachweis", opt=requires(Permission.AUDIT_PROOF_READ))
+    async def inclusion_proof(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> Response[Any]:
+        """Prove one position against the newest signed checkpoint and show every step of the check."""
+        data = FormInput(request.query_params)
+        seq = _position(data)
+        latest = await repository.checkpoints_in_order(db_session, newest_first=True, limit=1)
+        check = None
+        damaged = False
+        status_code = 200 if data.ok else 422
+        if seq is not None:
+            try:
+                check = await check_inclusion(db_session, seq, state.audit_keys)
+            except LogDamagedError:
+                # Not the auditor's input but the log: say so, and point to the full verification.
+                damaged = True
+                status_code = 409
+            except ProofUnavailableError:
+                data.error("position", N_("audit.proof.error.unavailable"))
+                status_code = 404
+        if check is not None:
+            await record_event(
+                db_session,
+                action="audit:proof:read",
+                actor=principal.actor,
+                outcome=AuditOutcome.SUCCESS if check.verified else AuditOutcome.FAILURE,
+                target_type="audit_log",
+                target_id=str(check.proof.seq),
+                details={"tree_size": check.proof.tree_size, "verified": check.verified},
+                **audit_fields(request),
+            )
+        return page(
+            request,
+            "audit/proof.html",
+            status_code=status_code,
+            context={
+                "check": check,
+                "damaged": damaged,
+                "covered": latest[0].tree_size if latest else 0,
+                "errors": data.errors,
+                "values": data.values,
             },
         )
 

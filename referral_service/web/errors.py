@@ -7,6 +7,9 @@ the user's language. API clients and the permission-matrix test keep getting JSO
 
 A browser without a valid session is sent to the sign-in page; when it presented a session cookie,
 the session has ended (30 minutes idle, or signed out elsewhere), and the sign-in page says so.
+
+An unmatched path has no route and so no route handlers: `NOT_FOUND_HANDLERS` are registered on the
+app and give browsers the same 404 page, while `/api/...` and non-browser callers keep problem details.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from litestar.types import ExceptionHandlersMap
@@ -25,6 +28,7 @@ from referral_service.identity.tokens import SESSION_COOKIE
 from referral_service.problems import EXCEPTION_HANDLERS, DomainError
 from referral_service.web.i18n import translator_for
 from referral_service.web.render import page
+from referral_service.web.security import page_security_headers
 
 LOGIN_PATH = "/anmelden"
 EXPIRED_PARAMETER = "abgelaufen"
@@ -100,3 +104,16 @@ PAGE_EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: _http,
     Exception: _internal,
 }
+
+
+def _not_found(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    problem = EXCEPTION_HANDLERS[HTTPException](request, exc)
+    if request.url.path.startswith("/api/") or not wants_html(request):
+        return problem
+    response = error_page(request, 404, "route.not_found", {})
+    # The app's middleware runs per route, so a path without one gets the page's headers here.
+    response.headers.update(page_security_headers())
+    return response
+
+
+NOT_FOUND_HANDLERS: ExceptionHandlersMap = {NotFoundException: _not_found}

@@ -1,10 +1,11 @@
 """Translations for the web pages: German first (polite "Sie", gender-neutral terms), English second.
 
-Every user-visible text lives in `locales/<language>/<area>.json` (one file per working area, so that
-work on one area does not touch another's texts), each a flat mapping of keys to texts with `{name}`
-placeholders; a key may appear in only one file of a language. The language is the one chosen with the selector (a cookie), German otherwise;
-the browser's Accept-Language is deliberately not consulted, so that a shared office computer shows
-the authority's language until someone asks for English.
+Every user-visible text lives in `locales/<language>/<area>.json` (one file per working area, so
+that work on one area does not touch another's texts), each a flat mapping of keys to texts with
+`{name}` placeholders; a key may appear in only one file of a language. The language is the one
+chosen with the selector (a cookie), German otherwise; the browser's Accept-Language is deliberately
+not consulted, so that a shared office computer shows the authority's language until someone asks
+for English.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""A report as a page: period and scope chosen with a GET form, the tables as accessible HTML tables.
+"""A report as a page: period and scope chosen with a GET form, the tables as accessible HTML tables,
+each with a bar chart drawn on the server (`referral_service.web.charts`) beside it.
 
 The domains' report pages (`referral_service.referrals.pages`, `complaints.pages`) pass their report
 builder; the report is produced by `referral_service.reporting.service.produce_report`, which applies
@@ -12,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response
+from markupsafe import Markup
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referral_service.db import utcnow
@@ -20,10 +22,12 @@ from referral_service.identity.http import audit_fields
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import UnitKind
 from referral_service.problems import DomainError
-from referral_service.reporting.render import report_out
+from referral_service.reporting.render import TableOut, report_out
 from referral_service.reporting.service import ReportBuilder, ReportFormat, produce_report
+from referral_service.reporting.tables import ValueKind
+from referral_service.web.charts import Bar, bar_chart
 from referral_service.web.forms import FormInput
-from referral_service.web.i18n import N_, language_of
+from referral_service.web.i18n import N_, Translator, language_of, translator_for
 from referral_service.web.render import page, today
 
 _ERROR_FIELDS = {"report.unknown_directorate": "directorate", "report.invalid_period": "year"}
@@ -40,6 +44,40 @@ def format_value(value: int | float | None, kind: str, language: str) -> str:
     else:
         text = f"{int(value):,}".replace(",", "\N{NARROW NO-BREAK SPACE}")
     return text.replace(".", ",") if language == "de" else text
+
+
+def chart_column(table: TableOut) -> str | None:
+    """The column a table's chart shows: a two-way table's row totals, a median's hours, else the
+    first count. None for a table without such a column."""
+    kinds = {column.key: column.kind for column in table.columns}
+    if kinds.get("total") == ValueKind.COUNT:
+        return "total"
+    for wanted in (ValueKind.HOURS, ValueKind.COUNT):
+        found = next((column.key for column in table.columns if column.kind == wanted), None)
+        if found is not None:
+            return found
+    return None
+
+
+def table_chart(table: TableOut, number: int, t: Translator) -> Markup | None:
+    """A bar chart of one column over the table's rows (totals left out), or None when there is
+    nothing to compare (fewer than two rows)."""
+    key = chart_column(table)
+    rows = [row for row in table.rows if not row.total]
+    if key is None or len(rows) < 2:
+        return None
+    column = next(column for column in table.columns if column.key == key)
+    return bar_chart(
+        [
+            Bar(row.label, row.values.get(key), format_value(row.values.get(key), column.kind, t.language))
+            for row in rows
+        ],
+        chart_id=f"chart-{number}",
+        title=t("report.chart.title", table=table.title),
+        description=t("report.chart.description", column=column.label, table=table.title),
+        withheld_text=t("report.chart.withheld"),
+        maximum=1.0 if column.kind == ValueKind.SHARE else None,
+    )
 
 
 async def report_page(
@@ -107,6 +145,7 @@ async def report_page(
             "directorates": directorates,
             "csv_url": f"{api_path}?{urlencode({**csv_query, 'format': 'csv'})}",
             "cell": lambda value, kind: format_value(value, kind, language_of(request)),
+            "chart": lambda table, number: table_chart(table, number, translator_for(request)),
             "errors": data.errors,
             "values": data.values,
         },

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request
@@ -36,6 +37,12 @@ _HTML = {
     # (the back button after signing out must not bring them back).
     "Cache-Control": "no-store",
 }
+
+
+def page_security_headers() -> dict[str, str]:
+    """The headers of an HTML page, for a page answered where the middleware does not run (an
+    unmatched path: Litestar applies the app's middleware per route)."""
+    return {**_ALWAYS, **_HTML}
 
 
 def security_headers_middleware(app: ASGIApp) -> ASGIApp:
@@ -88,9 +95,12 @@ def public_form_token(request: Request[Any, Any, Any]) -> tuple[str, Cookie | No
     return token, form_cookie(token)
 
 
-async def check_public_form_token(request: Request[Any, Any, Any]) -> None:
-    """Raises `FormTokenError` unless the posted `_csrf` equals the form cookie."""
+async def check_public_form_token(
+    request: Request[Any, Any, Any], form: Mapping[str, Any] | None = None
+) -> None:
+    """Raises `FormTokenError` unless the posted `_csrf` equals the form cookie. A handler that read the
+    form itself (e.g. files, in memory) passes its fields, so that the body is not parsed twice."""
     expected = request.cookies.get(FORM_COOKIE) or ""
-    sent = (await request.form()).get(CSRF_FORM_FIELD)
+    sent = (form if form is not None else await request.form()).get(CSRF_FORM_FIELD)
     if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), expected.encode()):
         raise FormTokenError()

@@ -78,7 +78,23 @@ class LiveServer:
     base_url: str
     logins: dict[str, DemoLogin]
     log_path: Path
+    # The server's environment and command line, for running CLI commands against its database.
+    env: dict[str, str] = field(default_factory=dict)
+    command: list[str] = field(default_factory=list)
     _used_steps: dict[str, int] = field(default_factory=dict)
+
+    def cli(self, *args: str) -> str:
+        """Run `referral-service <args>` on the server's database (e.g. `audit checkpoint`); its output."""
+        done = subprocess.run(
+            [*self.command[:-1], *args],
+            env=self.env,
+            cwd=self.log_path.parent,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return done.stdout
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -142,7 +158,7 @@ def live_server(workdir: Path) -> Iterator[LiveServer]:
         base_url = f"http://localhost:{port}"
         _wait_until_live(f"http://127.0.0.1:{port}", process, log_path)
         logins = {login.username: login for login in demo_logins(DEVELOPMENT_SECRET_KEY)}
-        yield LiveServer(base_url, logins, log_path)
+        yield LiveServer(base_url, logins, log_path, env=env, command=command)
     finally:
         process.terminate()
         try:

@@ -1,5 +1,5 @@
-"""Auditor, report and administrator pages in a real browser: verification by HTMX, event search,
-reports, directory."""
+"""Auditor and report pages in a real browser: verification by HTMX, event search, reports.
+(The administrator's pages: test_account_admin.py.)"""
 
 from __future__ import annotations
 
@@ -42,12 +42,3 @@ def test_auditor_verifies_the_log_and_searches_events(page: Any, server: LiveSer
     assert page.locator("table caption").count() >= 1
     assert_accessible(page, "report-02-complaints-annual")
     sign_out(page)
-
-
-def test_administrator_sees_users_and_units(page: Any, server: LiveServer) -> None:
-    sign_in(page, server, "admin.sachsen")
-    assert page.url.endswith("/verwaltung")
-    assert_accessible(page, "admin-01-users")
-    page.get_by_role("link", name="Organisationseinheiten").click()
-    assert page.get_by_text("Polizeirevier Dresden-Nord").first.is_visible()
-    assert_accessible(page, "admin-02-units")

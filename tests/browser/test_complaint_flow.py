@@ -1,4 +1,5 @@
-"""Anonymous complaint -> office triage and statement -> decision -> the citizen reads the reply."""
+"""Anonymous complaint with a photo -> office triage and statement -> decision -> the citizen reads the
+reply; and a letter entered by the office."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ DESCRIPTION = "Bei der Kontrolle am Albertplatz wurde ich grundlos angeschrien."
 QUESTION = "Bitte nehmen Sie zur Kontrolle am Albertplatz Stellung."
 ANSWER = "Die Kontrolle verlief nach unserer Kenntnis ruhig."
 REPLY = "Ihre Beschwerde ist teilweise begründet. Wir haben mit den Beamten gesprochen."
+PHOTO = {
+    "name": "foto-albertplatz.png",
+    "mimeType": "image/png",
+    "buffer": b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
+}
+LETTER = "Ich beschwere mich über die Behandlung bei meiner Anzeige auf dem Revier."
 
 
 def test_anonymous_complaint_is_decided_and_the_citizen_reads_the_reply(
@@ -31,7 +38,9 @@ def test_anonymous_complaint_is_decided_and_the_citizen_reads_the_reply(
         label="\u00a0\u00a0\u00a0\u00a0Polizeirevier Dresden-Nord"
     )
     page.get_by_label("anonym, ohne Namen").check()
+    page.get_by_label("Dateien").set_input_files(PHOTO)
     page.get_by_role("button", name="Beschwerde absenden").click()
+    assert page.get_by_text(PHOTO["name"]).is_visible()  # the receipt names the attached file
     reference = page.inner_text("#reference")
     code = page.inner_text("#access-code")
     assert_accessible(page, "complaint-03-receipt")
@@ -49,6 +58,10 @@ def test_anonymous_complaint_is_decided_and_the_citizen_reads_the_reply(
     page.get_by_role("link", name=reference).click()
     assert page.get_by_text(DESCRIPTION).is_visible()
     assert_accessible(page, "complaint-06-office-case")
+    with page.expect_download() as download:
+        page.get_by_role("link", name=PHOTO["name"]).click()
+    assert download.value.suggested_filename.endswith(".png")
+    assert PHOTO["name"] not in download.value.url  # ids only in addresses
     triage = page.locator("#f-action-triage")
     triage.get_by_role("button", name="Erstbewertung speichern").click()
     assert page.get_by_text("Die Erstbewertung ist gespeichert.").is_visible()
@@ -94,8 +107,40 @@ def test_anonymous_complaint_is_decided_and_the_citizen_reads_the_reply(
     assert page.get_by_text("teilweise begründet").first.is_visible()
     assert ANSWER not in page.content()
     assert_accessible(page, "complaint-12-citizen-reads-reply")
+    page.locator("#f-attachments").set_input_files({**PHOTO, "name": "zweites-foto.png"})
+    page.get_by_role("button", name="Dateien hochladen").click()
+    assert page.get_by_text("Ihre Datei wurde hinzugefügt.").is_visible()
+    assert page.get_by_text("zweites-foto.png").is_visible()
     page.get_by_label("Ihre Nachricht").fill("Vielen Dank für die Antwort.")
     page.get_by_role("button", name="Nachricht senden").click()
     assert page.get_by_text("Ihre Nachricht wurde gesendet.").is_visible()
     page.get_by_role("button", name="Ansicht verlassen").click()
     assert page.get_by_text("Sie haben die Ansicht Ihrer Beschwerde verlassen.").is_visible()
+
+
+def test_the_office_enters_a_complaint_received_by_letter(page: Any, server: LiveServer) -> None:
+    sign_in(page, server, "complaints.handler")
+    page.get_by_role("link", name="Beschwerde erfassen").click()
+    assert page.get_by_role("heading", name="Beschwerde erfassen").is_visible()
+    assert_accessible(page, "complaint-entry-01-form")
+    page.get_by_role("button", name="Beschwerde speichern").click()
+    assert page.get_by_role("alert").is_visible()
+    assert_accessible(page, "complaint-entry-02-errors")
+    page.get_by_role("link", name="Eingangsweg: Bitte wählen Sie eine der Möglichkeiten aus.").click()
+    assert page.evaluate("() => document.activeElement.id") == "f-channel"
+    page.get_by_label("Brief").check()
+    page.get_by_label("Strafverfolgung").check()
+    page.get_by_label("Beschreibung").fill(LETTER)
+    page.get_by_label("Bürgerin oder Bürger").check()
+    page.get_by_role("textbox", name="Name (freiwillig)").fill("Erika Beispiel")
+    page.get_by_role("button", name="Beschwerde speichern").click()
+    assert page.get_by_role("heading", name="Beschwerde erfasst").is_visible()
+    reference = page.inner_text("#reference")
+    code = page.inner_text("#access-code")
+    assert reference.startswith("BS-")
+    assert code not in page.url
+    assert_accessible(page, "complaint-entry-03-receipt")
+    page.get_by_role("link", name=f"Beschwerde {reference} öffnen").click()
+    assert page.get_by_text(LETTER).is_visible()
+    assert page.get_by_text("Eingegangen (Brief)").is_visible()
+    sign_out(page)

@@ -47,6 +47,22 @@ def test_police_referral_is_accepted_contacted_and_closed(page: Any, server: Liv
     assert_accessible(page, "referral-05-police-list-sent")
     link.click()
     assert_accessible(page, "referral-06-police-detail")
+
+    # Until a branch accepts, the station may correct what it sent.
+    page.get_by_role("link", name="Angaben korrigieren").click()
+    assert page.get_by_label("Name").input_value() == "Mira Testperson"
+    assert_accessible(page, "referral-06a-correction")
+    page.get_by_label("Name").fill("")
+    page.get_by_role("button", name="Korrektur speichern").click()
+    assert page.get_by_role("alert").is_visible()
+    assert_accessible(page, "referral-06b-correction-errors")
+    page.get_by_role("link", name="Name: Bitte füllen Sie dieses Feld aus.").click()
+    page.get_by_label("Name").fill("Mira Testperson")
+    page.get_by_label("Sachverhalt").fill("Angriff an der Haltestelle; Prellungen am Arm.")
+    page.get_by_role("button", name="Korrektur speichern").click()
+    page.wait_for_url(f"**/polizei/vermittlungen/{referral_id}?meldung=angaben_korrigiert")
+    assert page.get_by_text("Prellungen am Arm.").is_visible()
+    assert_accessible(page, "referral-06c-police-detail-corrected")
     sign_out(page)
 
     sign_in(page, server, "volunteer.dresden")

@@ -6,7 +6,13 @@ import pytest
 
 from referral_service.identity.config import IdentityConfig, PasswordHashing
 from referral_service.identity.errors import PasswordPolicyError
-from referral_service.identity.passwords import check_policy, hash_password, needs_rehash, verify_password
+from referral_service.identity.passwords import (
+    check_policy,
+    generate_password,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from tests.identity.support import FAST_HASHING
 
 
@@ -53,3 +59,12 @@ def test_policy_refuses(password: str, problem: str) -> None:
 
 def test_policy_accepts_a_long_passphrase() -> None:
     check_policy("Twelve chars", IdentityConfig(), username="officer.dresden")
+
+
+def test_generated_passwords_meet_the_policy_and_differ() -> None:
+    generated = {generate_password(username="abc") for _ in range(200)}
+    assert len(generated) == 200
+    for password in generated:
+        check_policy(password, IdentityConfig(), username="abc")
+        assert "abc" not in password
+        assert not set(password) & set("01lo")  # nothing to misread when typed from a screen

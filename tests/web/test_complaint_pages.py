@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from complaints.domain import (
@@ -21,62 +19,21 @@ from complaints.domain import (
     Outcome,
     PublicStatus,
 )
-from complaints.models import Complaint
 from complaints.pages import COMPLAINANT_COOKIE
 from referral_service.identity.roles import Role
 from referral_service.web.i18n import catalogue
-from tests.complaints.support import ANSWER, DESCRIPTION, FACTS, NAME, PLACE, QUESTION, REPLY
+from tests.complaints.support import ANSWER, DESCRIPTION, FACTS, NAME, QUESTION, REPLY
 from tests.identity.support import DemoDirectory, FakeClock
+from tests.web.complaint_support import (
+    CODE,
+    REFERENCE,
+    anonymous_form,
+    count,
+    open_my_complaint,
+    submit,
+    submitted,
+)
 from tests.web.support import Client, assert_html, csrf_of, get_page, post_form, sign_in, text_of
-
-_REFERENCE = re.compile(r"BS-\d{4}-\d{6}")
-_CODE = re.compile(r"[0-9A-Z]{4}(?:-[0-9A-Z]{4}){5}")
-
-
-def anonymous_form(**overrides: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "complaint_type": "complaint",
-        "complainant_kind": "anonymous",
-        "category": "conduct_on_duty",
-        "description": DESCRIPTION,
-        "incident_date": "2026-11-20",
-        "place": PLACE,
-    }
-    values.update(overrides)
-    return values
-
-
-async def _count(engine: AsyncEngine) -> int:
-    async with engine.connect() as connection:
-        return int((await connection.execute(select(func.count()).select_from(Complaint))).scalar_one())
-
-
-async def submit(client: Client, **overrides: Any) -> Any:
-    form = await get_page(client, "/beschwerde")
-    assert_html(form)
-    return await post_form(
-        client, "/beschwerde", {"_csrf": csrf_of(form.text), **anonymous_form(**overrides)}
-    )
-
-
-async def submitted(client: Client, **overrides: Any) -> tuple[str, str]:
-    """Submit; returns (reference, access code) as the receipt shows them."""
-    receipt = await submit(client, **overrides)
-    assert_html(receipt, 201)
-    reference = _REFERENCE.search(receipt.text)
-    code = _CODE.search(receipt.text)
-    assert reference
-    assert code
-    return reference.group(0), code.group(0)
-
-
-async def open_my_complaint(client: Client, reference: str, code: str) -> Any:
-    form = await get_page(client, "/beschwerde/status")
-    return await post_form(
-        client,
-        "/beschwerde/status",
-        {"_csrf": csrf_of(form.text), "reference": reference, "access_code": code},
-    )
 
 
 def test_every_complaint_value_has_a_label_in_both_languages() -> None:
@@ -107,10 +64,10 @@ async def test_anonymous_complaint_gets_a_receipt_shown_once(
     assert response.headers["cache-control"] == "no-store"
     assert "Ihre Beschwerde ist eingegangen" in response.text
     assert "Bitte jetzt notieren oder ausdrucken" in response.text
-    assert _REFERENCE.search(response.text)
-    assert _CODE.search(response.text)
+    assert REFERENCE.search(response.text)
+    assert CODE.search(response.text)
     assert "data-print" in response.text  # the print button (shown by app.js)
-    assert await _count(engine) == 1
+    assert await count(engine) == 1
 
 
 async def test_the_form_is_validated_with_messages_next_to_the_fields(
@@ -131,14 +88,14 @@ async def test_the_form_is_validated_with_messages_next_to_the_fields(
     future = await submit(https_client, incident_date="2027-01-01")
     assert_html(future, 422)
     assert 'id="f-incident_date-error"' in future.text
-    assert await _count(engine) == 0
+    assert await count(engine) == 0
 
 
 async def test_the_form_needs_its_token(https_client: Client, engine: AsyncEngine) -> None:
     await get_page(https_client, "/beschwerde")
     response = await post_form(https_client, "/beschwerde", anonymous_form())
     assert_html(response, 400)
-    assert await _count(engine) == 0
+    assert await count(engine) == 0
 
 
 async def test_the_complainant_reads_the_status_writes_and_leaves(https_client: Client) -> None:

@@ -13,11 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "referral_service" / "web" / "templates"
 PAGE_MODULES = [
     *sorted(p for p in (ROOT / "referral_service" / "web").glob("*.py") if p.name != "i18n.py"),
-    *[
-        p
-        for p in (ROOT / "referral_service" / "referrals" / "pages.py", ROOT / "complaints" / "pages.py")
-        if p.exists()
-    ],
+    *sorted((ROOT / "complaints" / "pages").glob("*.py")),
+    *sorted((ROOT / "referral_service" / "referrals" / "pages").glob("*.py")),
 ]
 # `t("key")` in templates and code, `N_("key")` for keys written in code and translated later.
 _LITERAL_KEY = re.compile(r"""\b(?:t|N_)\(\s*["']([a-z0-9_.]+)["']""")

@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from referral_service.identity.roles import Role
@@ -23,66 +21,19 @@ from referral_service.referrals.domain import (
     SupportKind,
     Urgency,
 )
-from referral_service.referrals.models import Referral
 from referral_service.web.formatting import local_input_value
 from referral_service.web.i18n import catalogue
 from tests.identity.support import DemoDirectory, FakeClock
 from tests.referrals.support import CIRCUMSTANCES, VICTIM_NAME, VICTIM_PHONE
+from tests.web.referral_forms import (
+    CASE_LINK,
+    case_ids,
+    consent_form,
+    count_referrals,
+    refer,
+    referral_form,
+)
 from tests.web.support import HTML, Client, assert_html, csrf_of, get_page, post_form, sign_in, text_of
-
-_CASE_LINK = re.compile(r'href="/weisser-ring/faelle/([0-9a-f-]{36})"')
-
-
-def consent_form(clock: FakeClock, **overrides: str) -> dict[str, str]:
-    values = {
-        "consent_given_by": "victim",
-        "consent_given_at": local_input_value(clock.now() - dt.timedelta(minutes=10)),
-        "consent_form": "written",
-        "consent_scope": "on",
-    }
-    values.update(overrides)
-    return values
-
-
-def referral_form(clock: FakeClock, *, postcode: str = "01099", **overrides: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        **consent_form(clock),
-        "victim_name": VICTIM_NAME,
-        "postcode": postcode,
-        "phone": VICTIM_PHONE,
-        "city": "Dresden",
-        "language": "de",
-        "offence_category": "bodily_harm",
-        "incident_month": clock.now().strftime("%Y-%m"),
-        "circumstances": CIRCUMSTANCES,
-        "requested_support": ["personal_support", "accompaniment"],
-        "urgency": "high",
-    }
-    values.update(overrides)
-    return values
-
-
-async def _count(engine: AsyncEngine) -> int:
-    async with engine.connect() as connection:
-        return int((await connection.execute(select(func.count()).select_from(Referral))).scalar_one())
-
-
-async def refer(client: Client, clock: FakeClock, **overrides: Any) -> Any:
-    """An officer (already signed in) sends a referral through both steps."""
-    form = await get_page(client, "/polizei/vermittlungen/neu")
-    assert_html(form)
-    token = csrf_of(form.text)
-    details = await post_form(
-        client, "/polizei/vermittlungen/neu/einwilligung", {"_csrf": token, **consent_form(clock)}
-    )
-    assert_html(details)
-    return await post_form(
-        client, "/polizei/vermittlungen", {"_csrf": token, **referral_form(clock, **overrides)}
-    )
-
-
-async def case_ids(client: Client, path: str = "/weisser-ring") -> list[str]:
-    return _CASE_LINK.findall((await get_page(client, path)).text)
 
 
 def test_every_referral_value_has_a_label_in_both_languages() -> None:
@@ -135,7 +86,7 @@ async def test_the_consent_step_comes_first_and_is_required(
     skipped = await post_form(https_client, "/polizei/vermittlungen", {"_csrf": token, **without_consent})
     assert_html(skipped, 422)
     assert 'name="consent_given_by"' in skipped.text  # the consent fields come back, editable
-    assert await _count(engine) == 0
+    assert await count_referrals(engine) == 0
 
 
 async def test_details_are_validated_with_messages_next_to_the_fields(
@@ -156,7 +107,7 @@ async def test_details_are_validated_with_messages_next_to_the_fields(
     # The consent recorded in step 1 is kept (hidden) and shown, not asked again.
     assert 'type="hidden" name="consent_given_by" value="victim"' in page_text
     assert "Dokumentierte Einwilligung" in page_text
-    assert await _count(engine) == 0
+    assert await count_referrals(engine) == 0
 
 
 async def test_police_refer_and_follow_the_status_feedback_only(
@@ -176,7 +127,7 @@ async def test_police_refer_and_follow_the_status_feedback_only(
     detail = await get_page(https_client, f"/polizei/vermittlungen/{referral_id.group(1)}")
     assert_html(detail)
     assert VICTIM_NAME in detail.text  # until acceptance the station may check what it sent
-    assert await _count(engine) == 1
+    assert await count_referrals(engine) == 1
 
 
 async def test_branch_accepts_contacts_and_closes_and_the_police_see_the_outcome(
@@ -189,7 +140,7 @@ async def test_branch_accepts_contacts_and_closes_and_the_police_see_the_outcome
     await sign_in(https_client, routed, "volunteer.dresden", identity_clock)
     inbox = await get_page(https_client, "/weisser-ring")
     assert_html(inbox)
-    [case_id] = _CASE_LINK.findall(inbox.text)
+    [case_id] = CASE_LINK.findall(inbox.text)
     case = await get_page(https_client, f"/weisser-ring/faelle/{case_id}")
     assert_html(case)
     assert "Kontaktdaten sind erst nach der Annahme sichtbar." in case.text
@@ -280,7 +231,7 @@ async def test_unrouted_referrals_reach_the_state_office_which_routes_them(
     assert (await get_page(https_client, "/")).headers["location"] == "/weisser-ring/landesbuero"
     queue = await get_page(https_client, "/weisser-ring/landesbuero")
     assert_html(queue)
-    [case_id] = _CASE_LINK.findall(queue.text)
+    [case_id] = CASE_LINK.findall(queue.text)
     case = await get_page(https_client, f"/weisser-ring/faelle/{case_id}")
     assert "Einer Außenstelle zuordnen" in case.text
     token = csrf_of(case.text)

@@ -1,0 +1,284 @@
+"""The office's case page: what the caller may do, the timeline, and one helper for every action on it.
+
+Every action form posts to its own route; `office_action` reads the form, runs the use case and goes
+back to the case page with a confirmation, or shows the case page again with the refusal next to the
+field (or the action) it concerns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from complaints import schemas
+from complaints.config import OFFICE_TIMEZONE
+from complaints.domain import (
+    OPEN_STATES,
+    TRANSITIONS,
+    Category,
+    ComplaintAction,
+    ComplaintStatus,
+    ForwardReason,
+    MessageVisibility,
+    NoDecisionReason,
+    Outcome,
+)
+from complaints.pages.common import (
+    OFFICE_AREA,
+    OFFICE_ROLES,
+    attempt,
+    error_key,
+    options,
+    police_units,
+    size_text,
+    unit_options,
+)
+from complaints.service import office
+from complaints.service.common import ComplaintContext
+from referral_service.identity import service as identity_service
+from referral_service.identity.permissions import Permission
+from referral_service.identity.principal import Principal
+from referral_service.problems import DomainError
+from referral_service.web.forms import FormInput, form_input
+from referral_service.web.i18n import N_, language_of
+from referral_service.web.render import page, see_other
+
+
+def case_path(complaint_id: uuid.UUID) -> str:
+    return f"{OFFICE_AREA.path}/beschwerden/{complaint_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeActions:
+    assign: bool
+    triage: bool
+    request_statement: bool
+    approve_disclosure: bool
+    resume: bool
+    draft: bool
+    decide: bool
+    close: bool
+    forward: bool
+    withdraw: bool
+    message: bool
+
+
+def _can(
+    principal: Principal, permission: Permission, status: ComplaintStatus, action: ComplaintAction
+) -> bool:
+    return principal.has(permission) and status in TRANSITIONS[action][0]
+
+
+def office_actions(principal: Principal, detail: schemas.ComplaintDetail) -> OfficeActions:
+    status = detail.status
+    is_open = status in OPEN_STATES
+    return OfficeActions(
+        assign=principal.has(Permission.COMPLAINT_COMPLAINT_ASSIGN) and is_open,
+        triage=principal.has(Permission.COMPLAINT_COMPLAINT_TRIAGE)
+        and status in {ComplaintStatus.RECEIVED, ComplaintStatus.TRIAGE},
+        request_statement=_can(
+            principal,
+            Permission.COMPLAINT_COMPLAINT_REQUEST_STATEMENT,
+            status,
+            ComplaintAction.REQUEST_STATEMENT,
+        ),
+        approve_disclosure=principal.has(Permission.COMPLAINT_COMPLAINT_APPROVE_DISCLOSURE)
+        and is_open
+        and detail.complainant is not None,
+        resume=_can(principal, Permission.COMPLAINT_COMPLAINT_TRIAGE, status, ComplaintAction.RESUME),
+        draft=principal.has(Permission.COMPLAINT_COMPLAINT_DRAFT_DECISION) and status in office.DRAFTABLE,
+        decide=_can(principal, Permission.COMPLAINT_COMPLAINT_DECIDE, status, ComplaintAction.DECIDE),
+        close=_can(principal, Permission.COMPLAINT_COMPLAINT_CLOSE, status, ComplaintAction.CLOSE),
+        forward=_can(principal, Permission.COMPLAINT_COMPLAINT_TRIAGE, status, ComplaintAction.FORWARD),
+        withdraw=_can(principal, Permission.COMPLAINT_COMPLAINT_TRIAGE, status, ComplaintAction.WITHDRAW),
+        message=principal.has(Permission.COMPLAINT_COMPLAINT_MESSAGE),
+    )
+
+
+def _moment(day: dt.date) -> dt.datetime:
+    # A date without a time sorts after the events with a time on the same (office) day.
+    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=OFFICE_TIMEZONE)
+
+
+def timeline(
+    detail: schemas.ComplaintDetail, messages: Sequence[schemas.OfficeMessage], units: dict[str, str]
+) -> list[dict[str, Any]]:
+    """What happened when, newest last: receipt, statement requests, messages, draft, decision, end."""
+    events: list[dict[str, Any]] = [
+        {"at": detail.received_at, "key": N_("complaint.timeline.received"), "channel": detail.channel}
+    ]
+    for request in detail.statement_requests:
+        unit = units.get(str(request.unit_id), "")
+        events.append(
+            {
+                "at": _moment(request.requested_on),
+                "date_only": True,
+                "key": N_("complaint.timeline.requested"),
+                "unit": unit,
+            }
+        )
+        if request.disclosure_approved_at:
+            events.append(
+                {
+                    "at": request.disclosure_approved_at,
+                    "key": N_("complaint.timeline.disclosed"),
+                    "unit": unit,
+                }
+            )
+        if request.answered_at:
+            events.append({"at": request.answered_at, "key": N_("complaint.timeline.answered"), "unit": unit})
+    for message in messages:
+        if message.author_kind == "complainant":
+            key = N_("complaint.timeline.message_in")
+        elif message.visibility is MessageVisibility.COMPLAINANT:
+            key = N_("complaint.timeline.message_out")
+        else:
+            key = N_("complaint.timeline.note")
+        events.append({"at": message.created_at, "key": key})
+    if detail.draft and detail.draft.drafted_at:
+        events.append({"at": detail.draft.drafted_at, "key": N_("complaint.timeline.draft")})
+    if detail.decided_at:
+        events.append(
+            {"at": detail.decided_at, "key": N_("complaint.timeline.decided"), "outcome": detail.outcome}
+        )
+    if detail.closed_at:
+        events.append({"at": detail.closed_at, "key": f"complaint.timeline.end.{detail.status}"})
+    return sorted(events, key=lambda event: event["at"])
+
+
+def _form_values(detail: schemas.ComplaintDetail) -> dict[str, Any]:
+    """The action forms prefilled from the complaint (and its decision draft)."""
+    values: dict[str, Any] = {
+        "category": detail.category.value,
+        "police_unit_id": str(detail.police_unit_id) if detail.police_unit_id else "",
+        "identity_confidential": detail.identity_confidential,
+        "complete": True,
+        "unit_id": str(detail.police_unit_id) if detail.police_unit_id else "",
+        "visibility": MessageVisibility.COMPLAINANT.value,
+    }
+    if detail.draft:
+        values.update(
+            outcome=detail.draft.outcome.value,
+            no_decision_reason=detail.draft.no_decision_reason.value
+            if detail.draft.no_decision_reason
+            else "",
+            criminal_investigation=detail.draft.criminal_investigation,
+            disciplinary_proceedings=detail.draft.disciplinary_proceedings,
+            reply=detail.draft.reply or "",
+        )
+    return values
+
+
+async def case_page(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    ctx: ComplaintContext,
+    principal: Principal,
+    complaint_id: uuid.UUID,
+    *,
+    data: FormInput | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    detail = await office.read(session, ctx, principal, complaint_id)
+    messages = await office.messages(session, ctx, principal, complaint_id)
+    actions = office_actions(principal, detail)
+    units = await police_units(session, principal)
+    unit_names = {unit.id: unit.name for unit in units}
+    members: list[tuple[str, str]] = []
+    if actions.assign:
+        users = await identity_service.list_users(session, principal, unit_id=principal.unit_id, active=True)
+        members = [(str(view.user.id), view.user.display_name) for view in users if view.roles & OFFICE_ROLES]
+    values = _form_values(detail)
+    if data is not None:
+        values.update(data.values)
+    return page(
+        request,
+        "complaints/office_case.html",
+        status_code=status_code,
+        context={
+            "complaint": detail,
+            "messages": messages,
+            "timeline": timeline(detail, messages, unit_names),
+            "actions": actions,
+            "unit_names": unit_names,
+            "police_units": unit_options(units),
+            "members": members,
+            "categories": options("complaint.category", list(Category)),
+            "outcomes": options("complaint.outcome", list(Outcome)),
+            "no_decision_reasons": options("complaint.no_decision_reason", list(NoDecisionReason)),
+            "forward_reasons": options("complaint.forward_reason", list(ForwardReason)),
+            "visibilities": options("complaint.visibility", list(MessageVisibility)),
+            "fmt_size": lambda size: size_text(size, language_of(request)),
+            "errors": data.errors if data else {},
+            "values": values,
+        },
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CaseCall:
+    """Who acts on which complaint: what every action handler passes on."""
+
+    request: Request[Any, Any, Any]
+    session: AsyncSession
+    ctx: ComplaintContext
+    principal: Principal
+    complaint_id: uuid.UUID
+
+
+async def office_action(
+    call: CaseCall,
+    *,
+    action: str,
+    read: Callable[[FormInput], Any],
+    run: Callable[[Any], Awaitable[object]],
+    notice: str | Callable[[Any], str],
+    error_fields: Mapping[str, str] | None = None,
+) -> Response[Any]:
+    """Read the action's form, run the use case, and go back to the case page (notice or errors).
+
+    `read` returns the use case's argument (None for a mere button); `run` is only called when the form
+    was complete, so it may rely on what `read` checked.
+
+    A refusal is shown next to a field: by its error code, or by the field the service names in its
+    `errors`, as `error_fields` maps them; otherwise next to the action (`action-<name>`).
+    """
+    data = await form_input(call.request)
+    argument = read(data)
+    status_code = 422
+    if data.ok:
+        fields = error_fields or {}
+
+        def refused(exc: DomainError) -> str:
+            named = exc.extra.get("errors")
+            return fields.get(exc.code) or next(
+                (fields[str(item.get("field"))] for item in named or [] if str(item.get("field")) in fields),
+                f"action-{action}",
+            )
+
+        done = await attempt(
+            call.session,
+            data,
+            lambda: run(argument),
+            refused=refused,
+            message=lambda exc: error_key(call.request, exc),
+        )
+        if not isinstance(done, DomainError):
+            confirmation = notice if isinstance(notice, str) else notice(argument)
+            return see_other(case_path(call.complaint_id), notice=confirmation)
+        status_code = done.kind.value
+    return await case_page(
+        call.request,
+        call.session,
+        call.ctx,
+        call.principal,
+        call.complaint_id,
+        data=data,
+        status_code=status_code,
+    )

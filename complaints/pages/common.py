@@ -1,0 +1,109 @@
+"""What the complaint pages share: their areas, dependency types, option lists and police units."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from litestar import Request
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from complaints.service.common import ComplaintContext
+from referral_service.identity import service as identity_service
+from referral_service.identity.principal import Principal
+from referral_service.identity.roles import Role, UnitKind
+from referral_service.problems import DomainError
+from referral_service.web.forms import FormInput
+from referral_service.web.i18n import N_, translator_for
+from referral_service.web.render import Area
+
+T = TypeVar("T")
+
+OFFICE_ROLES = frozenset({Role.COMPLAINTS_HANDLER, Role.COMPLAINTS_LEAD})
+OFFICE_AREA = Area("/beschwerdestelle", N_("area.complaints_office"), OFFICE_ROLES)
+STATEMENTS_AREA = Area("/stellungnahmen", N_("area.statement_requests"), frozenset({Role.POLICE_SUPERVISOR}))
+REPORT_AREA = Area(
+    "/berichte/beschwerden",
+    N_("area.report_complaints"),
+    frozenset({Role.COMPLAINTS_LEAD, Role.AUDITOR}),
+    home=False,
+)
+AREAS = [OFFICE_AREA, STATEMENTS_AREA, REPORT_AREA]
+
+LIST_LIMIT = 300
+
+Session = NamedDependency[AsyncSession]
+Context = NamedDependency[ComplaintContext]
+Caller = NamedDependency[Principal]
+Id = FromPath[uuid.UUID]
+
+
+def options(prefix: str, values: Sequence[Any]) -> list[tuple[str, str]]:
+    """(value, catalogue key) pairs for the `options()` of the templates."""
+    return [(str(value), f"{prefix}.{value}") for value in values]
+
+
+def error_key(request: Request[Any, Any, Any], exc: DomainError) -> str:
+    """The catalogue's message for a refusal, by its stable code, or a generic one."""
+    key = f"complaint.error.{exc.code}"
+    return key if translator_for(request).has(key) else N_("complaint.error.generic")
+
+
+def size_text(size_bytes: int, language: str) -> str:
+    """A file's size as people read it: "480 KB", "2,4 MB" (German decimal comma)."""
+    if size_bytes < 1024 * 1024:
+        return f"{max(1, math.ceil(size_bytes / 1024))} KB"
+    megabytes = size_bytes / (1024 * 1024)
+    text = f"{megabytes:.0f}" if megabytes.is_integer() else f"{megabytes:.1f}"
+    return (text.replace(".", ",") if language == "de" else text) + " MB"
+
+
+async def attempt(
+    session: AsyncSession,
+    data: FormInput,
+    step: Callable[[], Awaitable[T]],
+    *,
+    refused: Callable[[DomainError], str],
+    message: Callable[[DomainError], str],
+) -> T | DomainError:
+    """Run one use case with what a form gave; a refusal is rolled back and noted on the form.
+
+    Returns the use case's result, or the refusal (its `kind` is the status to re-render the form
+    with). "Not found" is not a form error: it propagates and becomes the 404 page.
+    """
+    try:
+        return await step()
+    except DomainError as exc:
+        if exc.kind.value == 404:
+            raise
+        await session.rollback()
+        data.error(refused(exc), message(exc))
+        return exc
+
+
+@dataclass(frozen=True, slots=True)
+class PoliceUnit:
+    id: str
+    name: str
+    is_station: bool
+
+
+async def police_units(session: AsyncSession, principal: Principal | None) -> list[PoliceUnit]:
+    """Police directorates and stations, in tree order, for "police unit concerned"."""
+    units = await identity_service.list_units(session, principal)
+    kinds = {UnitKind.POLICE_DIRECTORATE.value, UnitKind.POLICE_STATION.value}
+    return [
+        PoliceUnit(str(unit.id), unit.name, unit.kind == UnitKind.POLICE_STATION.value)
+        for unit in units
+        if unit.kind in kinds
+    ]
+
+
+def unit_options(units: Sequence[PoliceUnit]) -> list[tuple[str, str]]:
+    # Stations indented under their directorate (no-break spaces: screen readers do not read them).
+    return [(unit.id, ("\N{NO-BREAK SPACE}" * 4 if unit.is_station else "") + unit.name) for unit in units]

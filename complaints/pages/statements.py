@@ -1,0 +1,125 @@
+"""What a police supervisor sees of the statement requests addressed to their unit, and the answer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from complaints import schemas
+from complaints.pages.common import (
+    LIST_LIMIT,
+    STATEMENTS_AREA,
+    Caller,
+    Context,
+    Id,
+    Session,
+    attempt,
+    error_key,
+)
+from complaints.service import statements
+from complaints.service.common import ComplaintContext
+from referral_service.identity.http import requires
+from referral_service.identity.permissions import Permission
+from referral_service.identity.principal import Principal
+from referral_service.problems import DomainError
+from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
+from referral_service.web.forms import FormInput, form_input
+from referral_service.web.render import page, see_other
+
+
+async def _request_page(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    ctx: ComplaintContext,
+    principal: Principal,
+    request_id: uuid.UUID,
+    *,
+    data: FormInput | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    view = await statements.read_for_unit(session, ctx, principal, request_id)
+    return page(
+        request,
+        "complaints/statement_request.html",
+        status_code=status_code,
+        context={
+            "item": view,
+            "can_answer": view.answered_at is None
+            and principal.has(Permission.COMPLAINT_STATEMENT_REQUEST_ANSWER),
+            "errors": data.errors if data else {},
+            "values": data.values if data else {},
+        },
+    )
+
+
+class StatementRequestPages(Controller):
+    """What a police supervisor sees of the statement requests addressed to their unit."""
+
+    path = STATEMENTS_AREA.path
+    include_in_schema = False
+    exception_handlers = PAGE_EXCEPTION_HANDLERS
+
+    @get("", opt=requires(Permission.COMPLAINT_STATEMENT_REQUEST_READ))
+    async def requests(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: Session,
+        complaint_context: Context,
+        principal: Caller,
+    ) -> Response[Any]:
+        rows = await statements.list_for_unit(
+            db_session, complaint_context, principal, open_only=False, limit=LIST_LIMIT, offset=0
+        )
+        return page(
+            request,
+            "complaints/statements_list.html",
+            context={
+                "open_rows": sorted((r for r in rows if r.answered_at is None), key=lambda r: r.deadline),
+                "done_rows": [r for r in rows if r.answered_at is not None],
+            },
+        )
+
+    @get("/{request_id:uuid}", opt=requires(Permission.COMPLAINT_STATEMENT_REQUEST_READ))
+    async def statement_request(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: Session,
+        complaint_context: Context,
+        principal: Caller,
+        request_id: Id,
+    ) -> Response[Any]:
+        return await _request_page(request, db_session, complaint_context, principal, request_id)
+
+    @post(
+        "/{request_id:uuid}/antwort",
+        opt=requires(Permission.COMPLAINT_STATEMENT_REQUEST_ANSWER),
+        status_code=200,
+    )
+    async def answer(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: Session,
+        complaint_context: Context,
+        principal: Caller,
+        request_id: Id,
+    ) -> Response[Any]:
+        data = await form_input(request)
+        text = data.text("answer", required=True, max_length=schemas.MAX_TEXT)
+        status_code = 422
+        if text is not None:
+            answered = await attempt(
+                db_session,
+                data,
+                lambda: statements.answer(db_session, complaint_context, principal, request_id, text),
+                refused=lambda exc: "answer",
+                message=lambda exc: error_key(request, exc),
+            )
+            if not isinstance(answered, DomainError):
+                return see_other(f"{STATEMENTS_AREA.path}/{request_id}", notice="stellungnahme_gesendet")
+            status_code = answered.kind.value
+        return await _request_page(
+            request, db_session, complaint_context, principal, request_id, data=data, status_code=status_code
+        )

@@ -1,0 +1,134 @@
+"""What the referral pages share: their areas, the referral context, and the shape of a form that runs
+one use case on a referral (`Step`): read the form, run the use case, then send the browser on with a
+confirmation (Post/Redirect/Get) or show the page again with the messages next to the fields."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
+
+from referral_service.identity import service as identity_service
+from referral_service.identity.http import requires
+from referral_service.identity.permissions import Permission
+from referral_service.identity.principal import Principal
+from referral_service.identity.roles import Role, UnitKind
+from referral_service.problems import DomainError
+from referral_service.referrals import service
+from referral_service.web.forms import FormInput, form_input
+from referral_service.web.i18n import N_, translator_for
+from referral_service.web.render import Area, see_other
+
+POLICE_ROLES = frozenset({Role.POLICE_OFFICER, Role.POLICE_SUPERVISOR})
+WR_CASE_ROLES = frozenset({Role.WR_VOLUNTEER, Role.WR_BRANCH_LEAD})
+
+POLICE_AREA = Area("/polizei", N_("area.police"), POLICE_ROLES)
+WR_AREA = Area("/weisser-ring", N_("area.wr"), WR_CASE_ROLES)
+STATE_OFFICE_AREA = Area(
+    "/weisser-ring/landesbuero", N_("area.wr_state_office"), frozenset({Role.WR_STATE_OFFICE})
+)
+REPORT_AREA = Area(
+    "/berichte/kooperation",
+    N_("area.report_cooperation"),
+    frozenset({Role.WR_STATE_OFFICE, Role.AUDITOR}),
+    home=False,
+)
+
+LIST_LIMIT = 300
+Ctx = NamedDependency[service.ReferralContext]
+
+
+def options(prefix: str, values: Sequence[Any]) -> list[tuple[str, str]]:
+    """(value, catalogue key) pairs; the template translates the key."""
+    return [(str(value), f"{prefix}.{value}") for value in values]
+
+
+def is_police(principal: Principal) -> bool:
+    return principal.has_role(*POLICE_ROLES)
+
+
+async def unit_names(ctx: service.ReferralContext, kind: UnitKind | None = None) -> dict[uuid.UUID, str]:
+    units = await identity_service.list_units(ctx.session, ctx.principal, kind=kind)
+    return {unit.id: unit.name for unit in units}
+
+
+class PageRenderer(Protocol):
+    """Draws a referral's page again, with the form's values and messages."""
+
+    def __call__(
+        self,
+        request: Request[Any, Any, Any],
+        ctx: service.ReferralContext,
+        referral_id: uuid.UUID,
+        *,
+        data: FormInput | None = None,
+        status_code: int = 200,
+    ) -> Awaitable[Response[Any]]: ...
+
+
+def _nothing(data: FormInput) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A form on a referral's page that runs one use case (the service checks scope and state again)."""
+
+    name: str  # the form's section on the page is `f-action-<name>`
+    path: str  # relative to the controller, with `{referral_id:uuid}`
+    permission: Permission
+    run: Callable[[service.ReferralContext, uuid.UUID, Any], Awaitable[object]]
+    notice: str  # the confirmation shown after the redirect
+    read: Callable[[FormInput], Any] = _nothing  # the use case's input, or None with errors in the form
+    done: str = "/weisser-ring/faelle/{id}"  # where the browser goes on success
+    error_fields: Mapping[str, str] = field(default_factory=dict)  # refusal code -> field it concerns
+    error_field: str = ""  # where other refusals are shown; default `action-<name>`
+
+
+async def perform(
+    request: Request[Any, Any, Any],
+    ctx: service.ReferralContext,
+    referral_id: uuid.UUID,
+    step: Step,
+    render: PageRenderer,
+) -> Response[Any]:
+    """Read the step's form, run its use case, and go on (with a notice) or back to the page (with errors).
+
+    A refusal by the service is shown next to the field it concerns, else at the step's form; its text
+    comes from the catalogue by the error's stable code. "Not found" stays a 404 page.
+    """
+    data = await form_input(request)
+    argument = step.read(data)
+    status_code = 422
+    if data.ok:
+        try:
+            await step.run(ctx, referral_id, argument)
+        except DomainError as exc:
+            if exc.kind.value == 404:
+                raise
+            await ctx.session.rollback()
+            key = f"referral.error.{exc.code}"
+            where = step.error_fields.get(exc.code, step.error_field or f"action-{step.name}")
+            data.error(where, key if translator_for(request).has(key) else N_("referral.error.generic"))
+            status_code = exc.kind.value
+        else:
+            return see_other(step.done.format(id=referral_id), notice=step.notice)
+    return await render(request, ctx, referral_id, data=data, status_code=status_code)
+
+
+def step_handler(step: Step, render: PageRenderer) -> HTTPRouteHandler:
+    """The POST route of a step, declaring the step's permission."""
+
+    async def handler(
+        self: Controller, request: Request[Any, Any, Any], ctx: Ctx, referral_id: FromPath[uuid.UUID]
+    ) -> Response[Any]:
+        return await perform(request, ctx, referral_id, step, render)
+
+    handler.__name__ = handler.__qualname__ = step.name
+    return post(step.path, opt=requires(step.permission), status_code=200)(handler)

@@ -1,0 +1,263 @@
+"""The referring station's pages: the list with status feedback, a new referral with the consent step,
+a referral's page (feedback, its timeline, and the content until a branch accepts it), the correction of
+the content before acceptance, and the record of a consent withdrawal."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
+from litestar.params import FromPath
+
+from referral_service.identity.http import requires
+from referral_service.identity.permissions import Permission
+from referral_service.identity.roles import Role
+from referral_service.problems import DomainError, ErrorKind
+from referral_service.referrals import service
+from referral_service.referrals.controllers import detail, feedback, provide_referral_context, summary
+from referral_service.referrals.domain import OPEN_STATES, ReferralStatus
+from referral_service.referrals.errors import ConsentInvalidError, ReferralInvalidError
+from referral_service.referrals.models import Referral
+from referral_service.referrals.pages import forms
+from referral_service.referrals.pages.common import (
+    LIST_LIMIT,
+    POLICE_AREA,
+    WR_AREA,
+    Ctx,
+    Step,
+    is_police,
+    step_handler,
+    unit_names,
+)
+from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
+from referral_service.web.forms import FormInput, form_input
+from referral_service.web.i18n import N_
+from referral_service.web.render import page, see_other
+
+_REFERRAL = "/vermittlungen/{referral_id:uuid}"
+# The form carries the moment of the content it showed, so that a correction made meanwhile by a
+# colleague is not silently overwritten.
+VERSION_FIELD = "stand"
+
+
+def _version(referral: Referral) -> str:
+    return referral.updated_at.isoformat()
+
+
+async def referral_page(
+    request: Request[Any, Any, Any],
+    ctx: service.ReferralContext,
+    referral_id: uuid.UUID,
+    *,
+    data: FormInput | None = None,
+    status_code: int = 200,
+    refusal: str | None = None,
+) -> Response[Any]:
+    referral = await service.feedback(ctx, referral_id)
+    correctable = service.correctable(referral)
+    content = None
+    if correctable:
+        # Until a branch accepts, the station may still read (and correct) what it sent; audited.
+        content = detail(await service.open_referral(ctx, referral_id), ctx.principal, ctx.policy)
+    return page(
+        request,
+        "referrals/police_detail.html",
+        status_code=status_code,
+        context={
+            "summary": summary(referral, ctx.policy),
+            "feedback": feedback(referral, ctx.policy),
+            "timeline": await service.timeline(ctx, referral_id),
+            "content": content,
+            "can_correct": correctable and ctx.principal.has(Permission.REFERRAL_REFERRAL_UPDATE),
+            "can_withdraw": ctx.principal.has(Permission.REFERRAL_REFERRAL_WITHDRAW_CONSENT)
+            and ReferralStatus(referral.status) in OPEN_STATES,
+            "refusal": refusal,
+            "errors": data.errors if data else {},
+            "values": data.values if data else {},
+        },
+    )
+
+
+def _correction_page(
+    request: Request[Any, Any, Any],
+    referral_id: uuid.UUID,
+    version: str,
+    values: dict[str, Any],
+    *,
+    data: FormInput | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    return page(
+        request,
+        "referrals/correction.html",
+        status_code=status_code,
+        context={
+            "referral_id": referral_id,
+            "version": version,
+            "values": values,
+            "errors": data.errors if data else {},
+            **forms.content_options(),
+        },
+    )
+
+
+async def _refused(
+    request: Request[Any, Any, Any], ctx: service.ReferralContext, referral_id: uuid.UUID
+) -> Response[Any]:
+    """No longer correctable (accepted or withdrawn meanwhile): the page says so, with the API's 409."""
+    return await referral_page(
+        request,
+        ctx,
+        referral_id,
+        status_code=ErrorKind.CONFLICT.value,
+        refusal=N_("police.correct.refused"),
+    )
+
+
+WITHDRAW = Step(
+    name="withdraw",
+    path=_REFERRAL + "/einwilligung-widerrufen",
+    permission=Permission.REFERRAL_REFERRAL_WITHDRAW_CONSENT,
+    read=forms.read_withdrawal,
+    run=lambda ctx, referral_id, _: service.withdraw_consent(ctx, referral_id),
+    notice="einwilligung_widerrufen",
+    done="/polizei/vermittlungen/{id}",
+    error_field="confirm",
+)
+
+
+class PolicePages(Controller):
+    """The referring station: new referrals with the consent step, status feedback, corrections."""
+
+    path = "/polizei"
+    include_in_schema = False
+    exception_handlers = PAGE_EXCEPTION_HANDLERS
+    dependencies = {"ctx": Provide(provide_referral_context)}
+
+    @get("", opt=requires(Permission.REFERRAL_REFERRAL_LIST))
+    async def station(self, request: Request[Any, Any, Any], ctx: Ctx) -> Response[Any]:
+        if not is_police(ctx.principal):
+            return see_other(WR_AREA.path)
+        referrals = await service.list_referrals(ctx, None, LIST_LIMIT, 0)
+        stations = await unit_names(ctx)
+        rows = [
+            {
+                "summary": summary(referral, ctx.policy),
+                "feedback": feedback(referral, ctx.policy),
+                "station": stations.get(referral.referring_station_id, ""),
+            }
+            for referral in referrals
+        ]
+        return page(
+            request,
+            "referrals/police_list.html",
+            context={
+                "rows": rows,
+                "show_station": len({row["station"] for row in rows}) > 1
+                or ctx.principal.has_role(Role.POLICE_SUPERVISOR),
+                "unit_name": stations.get(ctx.principal.unit_id, ""),
+            },
+        )
+
+    @get("/vermittlungen/neu", opt=requires(Permission.REFERRAL_REFERRAL_CREATE))
+    async def consent_step(self, request: Request[Any, Any, Any], ctx: Ctx) -> Response[Any]:
+        return page(request, "referrals/new_consent.html", context=forms.form_context(None, ctx))
+
+    @post(
+        "/vermittlungen/neu/einwilligung", opt=requires(Permission.REFERRAL_REFERRAL_CREATE), status_code=200
+    )
+    async def consent_given(self, request: Request[Any, Any, Any], ctx: Ctx) -> Response[Any]:
+        data = await form_input(request)
+        consent = forms.read_consent(data, ctx)
+        if consent is None:
+            return page(
+                request, "referrals/new_consent.html", status_code=422, context=forms.form_context(data, ctx)
+            )
+        return page(
+            request,
+            "referrals/new_details.html",
+            context=forms.form_context(data, ctx, consent=consent, consent_editable=False),
+        )
+
+    @post("/vermittlungen", opt=requires(Permission.REFERRAL_REFERRAL_CREATE), status_code=200)
+    async def create(self, request: Request[Any, Any, Any], ctx: Ctx) -> Response[Any]:
+        data = await form_input(request)
+        consent = forms.read_consent(data, ctx)
+        create = forms.read_referral(data, consent)
+        if create is not None:
+            try:
+                referral = await service.create_referral(ctx, create)
+            except ConsentInvalidError:
+                await ctx.session.rollback()
+                data.error("consent_given_at", N_("referral.error.consent_invalid"))
+            except ReferralInvalidError:
+                await ctx.session.rollback()
+                data.error("incident_month", N_("referral.error.incident"))
+            else:
+                notice = "vermittlung_aussenstelle" if referral.branch_id else "vermittlung_landesbuero"
+                return see_other(POLICE_AREA.path, notice=notice)
+        consent_editable = consent is None or any(name.startswith("consent_") for name in data.errors)
+        return page(
+            request,
+            "referrals/new_details.html",
+            status_code=422,
+            context=forms.form_context(data, ctx, consent=consent, consent_editable=consent_editable),
+        )
+
+    @get(_REFERRAL, opt=requires(Permission.REFERRAL_FEEDBACK_READ))
+    async def referral(
+        self, request: Request[Any, Any, Any], ctx: Ctx, referral_id: FromPath[uuid.UUID]
+    ) -> Response[Any]:
+        return await referral_page(request, ctx, referral_id)
+
+    @get(_REFERRAL + "/korrigieren", opt=requires(Permission.REFERRAL_REFERRAL_UPDATE))
+    async def correction_form(
+        self, request: Request[Any, Any, Any], ctx: Ctx, referral_id: FromPath[uuid.UUID]
+    ) -> Response[Any]:
+        referral = await service.feedback(ctx, referral_id)
+        if not service.correctable(referral):
+            return await _refused(request, ctx, referral_id)
+        opened = await service.open_referral(ctx, referral_id)
+        current = detail(opened, ctx.principal, ctx.policy)
+        return _correction_page(
+            request, referral_id, _version(opened.referral), forms.correction_values(current)
+        )
+
+    @post(_REFERRAL + "/korrigieren", opt=requires(Permission.REFERRAL_REFERRAL_UPDATE), status_code=200)
+    async def correct(
+        self, request: Request[Any, Any, Any], ctx: Ctx, referral_id: FromPath[uuid.UUID]
+    ) -> Response[Any]:
+        data = await form_input(request)
+        referral = await service.feedback(ctx, referral_id)
+        if not service.correctable(referral):
+            return await _refused(request, ctx, referral_id)
+        opened = await service.open_referral(ctx, referral_id)  # audited: what the changes are taken against
+        current = detail(opened, ctx.principal, ctx.policy)
+        version = _version(opened.referral)
+        if data.form.get(VERSION_FIELD) != version:
+            data.error("form", N_("police.correct.stale"))
+            values = forms.correction_values(current)
+            return _correction_page(request, referral_id, version, values, data=data, status_code=409)
+        correction = forms.read_correction(data, current)
+        if correction is not None and correction.empty:
+            return see_other(f"/polizei/vermittlungen/{referral_id}", notice="keine_aenderung")
+        if correction is not None:
+            try:
+                await service.update_referral(ctx, referral_id, correction.update, clear=correction.clear)
+            except DomainError as exc:
+                if exc.kind is ErrorKind.NOT_FOUND:
+                    raise
+                await ctx.session.rollback()
+                if exc.kind is ErrorKind.CONFLICT:
+                    return await _refused(request, ctx, referral_id)
+                if exc.code == ReferralInvalidError.code:
+                    data.error("incident_month", N_("referral.error.incident"))
+                else:
+                    data.error("form", N_("referral.error.invalid"))
+            else:
+                return see_other(f"/polizei/vermittlungen/{referral_id}", notice="angaben_korrigiert")
+        return _correction_page(request, referral_id, version, data.values, data=data, status_code=422)
+
+    withdraw_consent = step_handler(WITHDRAW, referral_page)

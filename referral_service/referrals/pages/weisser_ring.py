@@ -1,0 +1,292 @@
+"""The WEISSER RING's pages: the branch inbox, the state office's queue, and the case page with its
+timeline and the forms for the next steps (each a `Step`: the service checks scope and state again)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+from litestar.di import Provide
+from litestar.params import FromPath
+
+from referral_service.identity import service as identity_service
+from referral_service.identity.http import requires
+from referral_service.identity.permissions import Permission
+from referral_service.identity.principal import Principal
+from referral_service.identity.roles import Role, UnitKind
+from referral_service.referrals import service
+from referral_service.referrals.controllers import detail, provide_referral_context, summary
+from referral_service.referrals.domain import (
+    CLOSE_FROM,
+    OPEN_STATES,
+    TRANSITIONS,
+    CloseOutcome,
+    ContactChannel,
+    DeclineReason,
+    ReferralAction,
+    ReferralStatus,
+    SupportKind,
+    Urgency,
+)
+from referral_service.referrals.models import Referral
+from referral_service.referrals.pages import forms
+from referral_service.referrals.pages.common import (
+    LIST_LIMIT,
+    POLICE_AREA,
+    STATE_OFFICE_AREA,
+    WR_AREA,
+    WR_CASE_ROLES,
+    Ctx,
+    Step,
+    is_police,
+    options,
+    step_handler,
+    unit_names,
+)
+from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
+from referral_service.web.forms import FormInput
+from referral_service.web.render import page, see_other
+
+_CASE = "/faelle/{referral_id:uuid}"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseActions:
+    """Which forms the case page offers this user now (the service checks again on submit)."""
+
+    accept: bool
+    decline: bool
+    assign: bool
+    contact: bool
+    close_outcomes: list[CloseOutcome]
+    route: bool
+    withdraw: bool
+
+
+def _allowed(referral: Referral, action: ReferralAction) -> bool:
+    return ReferralStatus(referral.status) in TRANSITIONS[action][0]
+
+
+def _case_actions(principal: Principal, referral: Referral) -> CaseActions:
+    own_branch = referral.branch_id is not None and referral.branch_id == principal.unit_id
+    status = ReferralStatus(referral.status)
+    can_close = principal.has(Permission.REFERRAL_REFERRAL_CLOSE) and _allowed(referral, ReferralAction.CLOSE)
+    return CaseActions(
+        accept=own_branch
+        and principal.has(Permission.REFERRAL_REFERRAL_ACCEPT)
+        and _allowed(referral, ReferralAction.ACCEPT),
+        decline=own_branch
+        and principal.has(Permission.REFERRAL_REFERRAL_DECLINE)
+        and _allowed(referral, ReferralAction.DECLINE),
+        assign=own_branch
+        and principal.has(Permission.REFERRAL_REFERRAL_ASSIGN)
+        and _allowed(referral, ReferralAction.ASSIGN),
+        contact=principal.has(Permission.REFERRAL_REFERRAL_RECORD_CONTACT)
+        and _allowed(referral, ReferralAction.RECORD_FIRST_CONTACT),
+        close_outcomes=[o for o in CloseOutcome if status in CLOSE_FROM[o]] if can_close else [],
+        route=principal.has(Permission.REFERRAL_REFERRAL_ROUTE) and _allowed(referral, ReferralAction.ROUTE),
+        withdraw=principal.has(Permission.REFERRAL_REFERRAL_WITHDRAW_CONSENT) and status in OPEN_STATES,
+    )
+
+
+async def case_page(
+    request: Request[Any, Any, Any],
+    ctx: service.ReferralContext,
+    referral_id: uuid.UUID,
+    *,
+    data: FormInput | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    opened = await service.open_referral(ctx, referral_id)
+    referral = opened.referral
+    actions = _case_actions(ctx.principal, referral)
+    members: list[tuple[str, str]] = []
+    if actions.assign:
+        users = await identity_service.list_users(
+            ctx.session, ctx.principal, unit_id=referral.branch_id, active=True
+        )
+        members = [
+            (str(view.user.id), view.user.display_name) for view in users if view.roles & WR_CASE_ROLES
+        ]
+    branches = sorted(
+        (await unit_names(ctx, UnitKind.WR_BRANCH)).items() if actions.route else [],
+        key=lambda item: item[1],
+    )
+    return page(
+        request,
+        "referrals/wr_case.html",
+        status_code=status_code,
+        context={
+            "case": detail(opened, ctx.principal, ctx.policy),
+            "timeline": await service.timeline(ctx, referral_id),
+            "actions": actions,
+            "members": members,
+            "branches": [(str(unit_id), name) for unit_id, name in branches],
+            "assigned_to_me": referral.assignee_id == ctx.principal.user_id,
+            "channels": options("referral.channel", list(ContactChannel)),
+            "outcomes": options("referral.outcome", actions.close_outcomes),
+            "supports": options("referral.support", list(SupportKind)),
+            "decline_reasons": options("referral.decline_reason", list(DeclineReason)),
+            "errors": data.errors if data else {},
+            "values": data.values if data else {},
+        },
+    )
+
+
+def _inbox_rows(referrals: Sequence[Referral], ctx: service.ReferralContext) -> list[dict[str, Any]]:
+    rows = [{"summary": summary(r, ctx.policy), "referral": r} for r in referrals]
+
+    def urgency(row: dict[str, Any]) -> tuple[int, int, dt.datetime]:
+        due = row["summary"].deadlines
+        overdue = due.accept_overdue or due.first_contact_overdue
+        return (
+            0 if overdue else 1,
+            0 if row["summary"].urgency is Urgency.HIGH else 1,
+            row["summary"].submitted_at,
+        )
+
+    return sorted(rows, key=urgency)
+
+
+# The next steps on a case, one form each.
+ACCEPT = Step(
+    name="accept",
+    path=_CASE + "/annehmen",
+    permission=Permission.REFERRAL_REFERRAL_ACCEPT,
+    run=lambda ctx, referral_id, _: service.accept(ctx, referral_id),
+    notice="angenommen",
+)
+DECLINE = Step(
+    name="decline",
+    path=_CASE + "/ablehnen",
+    permission=Permission.REFERRAL_REFERRAL_DECLINE,
+    read=forms.read_decline_reason,
+    run=service.decline,
+    notice="abgelehnt",
+    done=WR_AREA.path,
+)
+ASSIGN = Step(
+    name="assign",
+    path=_CASE + "/zuweisen",
+    permission=Permission.REFERRAL_REFERRAL_ASSIGN,
+    read=forms.read_assignee,
+    run=service.assign,
+    notice="zugewiesen",
+    error_fields={"referral.invalid_assignee": "assignee_id"},
+)
+CONTACT_ATTEMPT = Step(
+    name="contact_attempt",
+    path=_CASE + "/kontaktversuch",
+    permission=Permission.REFERRAL_REFERRAL_RECORD_CONTACT,
+    read=forms.read_contact_attempt,
+    run=service.record_contact_attempt,
+    notice="kontaktversuch",
+)
+FIRST_CONTACT = Step(
+    name="first_contact",
+    path=_CASE + "/erstkontakt",
+    permission=Permission.REFERRAL_REFERRAL_RECORD_CONTACT,
+    read=forms.read_first_contact,
+    run=service.record_first_contact,
+    notice="erstkontakt",
+)
+CLOSE = Step(
+    name="close",
+    path=_CASE + "/abschliessen",
+    permission=Permission.REFERRAL_REFERRAL_CLOSE,
+    read=forms.read_close,
+    run=service.close,
+    notice="abgeschlossen",
+    error_fields={"referral.support_required": "support_given"},
+)
+ROUTE = Step(
+    name="route",
+    path=_CASE + "/weiterleiten",
+    permission=Permission.REFERRAL_REFERRAL_ROUTE,
+    read=forms.read_branch,
+    run=service.route,
+    notice="weitergeleitet",
+    done=STATE_OFFICE_AREA.path,
+    error_fields={"referral.unknown_branch": "branch_id"},
+)
+WITHDRAW = Step(
+    name="withdraw",
+    path=_CASE + "/einwilligung-widerrufen",
+    permission=Permission.REFERRAL_REFERRAL_WITHDRAW_CONSENT,
+    read=forms.read_withdrawal,
+    run=lambda ctx, referral_id, _: service.withdraw_consent(ctx, referral_id),
+    notice="einwilligung_widerrufen",
+)
+
+
+class WeisserRingPages(Controller):
+    """Branch inbox, case page with its steps, and the state office's queue."""
+
+    path = "/weisser-ring"
+    include_in_schema = False
+    exception_handlers = PAGE_EXCEPTION_HANDLERS
+    dependencies = {"ctx": Provide(provide_referral_context)}
+
+    @get("", opt=requires(Permission.REFERRAL_REFERRAL_LIST))
+    async def inbox(self, request: Request[Any, Any, Any], ctx: Ctx) -> Response[Any]:
+        if is_police(ctx.principal):
+            return see_other(POLICE_AREA.path)
+        if not ctx.principal.has_role(*WR_CASE_ROLES):
+            return see_other(STATE_OFFICE_AREA.path)
+        referrals = await service.list_referrals(ctx, None, LIST_LIMIT, 0)
+        by_status: dict[str, list[Referral]] = {"new": [], "open": [], "done": []}
+        for referral in referrals:
+            status = ReferralStatus(referral.status)
+            group = (
+                "new" if status is ReferralStatus.SUBMITTED else "open" if status in OPEN_STATES else "done"
+            )
+            by_status[group].append(referral)
+        members: dict[uuid.UUID, str] = {}
+        if ctx.principal.has_role(Role.WR_BRANCH_LEAD):
+            users = await identity_service.list_users(
+                ctx.session, ctx.principal, unit_id=ctx.principal.unit_id
+            )
+            members = {view.user.id: view.user.display_name for view in users}
+        context = {
+            "new_rows": _inbox_rows(by_status["new"], ctx),
+            "open_rows": _inbox_rows(by_status["open"], ctx),
+            "done_rows": [{"summary": summary(r, ctx.policy), "referral": r} for r in by_status["done"]],
+            "members": members,
+            "unit_names": await unit_names(ctx),
+        }
+        template = (
+            "referrals/_wr_inbox.html"
+            if request.headers.get("hx-request") == "true"
+            else "referrals/wr_inbox.html"
+        )
+        return page(request, template, context=context)
+
+    @get("/landesbuero", opt=requires(Permission.REFERRAL_REFERRAL_ROUTE))
+    async def state_office(self, request: Request[Any, Any, Any], ctx: Ctx) -> Response[Any]:
+        referrals = await service.list_referrals(ctx, [ReferralStatus(s) for s in OPEN_STATES], LIST_LIMIT, 0)
+        return page(
+            request,
+            "referrals/state_office.html",
+            context={"rows": _inbox_rows(referrals, ctx), "unit_names": await unit_names(ctx)},
+        )
+
+    @get(_CASE, opt=requires(Permission.REFERRAL_REFERRAL_READ))
+    async def case(
+        self, request: Request[Any, Any, Any], ctx: Ctx, referral_id: FromPath[uuid.UUID]
+    ) -> Response[Any]:
+        if is_police(ctx.principal):
+            return see_other(f"/polizei/vermittlungen/{referral_id}")
+        return await case_page(request, ctx, referral_id)
+
+    accept = step_handler(ACCEPT, case_page)
+    decline = step_handler(DECLINE, case_page)
+    assign = step_handler(ASSIGN, case_page)
+    contact_attempt = step_handler(CONTACT_ATTEMPT, case_page)
+    first_contact = step_handler(FIRST_CONTACT, case_page)
+    close = step_handler(CLOSE, case_page)
+    route = step_handler(ROUTE, case_page)
+    withdraw_consent = step_handler(WITHDRAW, case_page)
