@@ -1,0 +1,30 @@
+"""Pages the scenario tests do not pass through: the WEISSER RING state office queue and the page a
+browser gets for an address that does not exist. Both must pass axe like every other page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.pages import sign_in, sign_out
+from tests.browser.support import LiveServer, assert_accessible
+
+pytestmark = pytest.mark.browser
+
+
+def test_state_office_queue_is_accessible(page: Any, server: LiveServer) -> None:
+    sign_in(page, server, "stateoffice.sachsen")
+    page.goto(server.url("/weisser-ring/landesbuero"))
+    assert page.locator("h1").count() == 1
+    assert_accessible(page, "wr-state-office-queue")
+    sign_out(page)
+
+
+def test_unknown_address_shows_the_error_page_in_the_browser(page: Any, server: LiveServer) -> None:
+    response = page.goto(server.url("/gibt-es-nicht"))
+    assert response is not None
+    assert response.status == 404
+    assert page.get_by_role("heading", name="Seite nicht gefunden").is_visible()
+    assert page.get_by_role("link", name="Zur Startseite").is_visible()
+    assert_accessible(page, "not-found")
