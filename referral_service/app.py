@@ -42,6 +42,7 @@ from referral_service.retention.policy import RETENTION_INTERVAL_SECONDS, Retent
 from referral_service.retention.providers import RetentionProvider
 from referral_service.retention.runner import run_retention
 from referral_service.settings import Settings
+from referral_service.stores import store_registry
 from referral_service.web import (
     WEB_AREAS,
     Area,
@@ -141,9 +142,13 @@ def create_app(
         }
     )
 
+    stores, redis = store_registry(settings)
+
     async def dispose_engine() -> None:
         await runner.stop()
         await engine.dispose()
+        if redis is not None:
+            await redis.__aexit__(None, None, None)  # closes the Redis connection pool
 
     app = Litestar(
         route_handlers=[
@@ -172,6 +177,7 @@ def create_app(
         on_startup=[runner.start],
         on_shutdown=[dispose_engine],
         request_max_body_size=settings.max_request_body_bytes,
+        stores=stores,
         openapi_config=OpenAPIConfig(
             title="Referral and complaints service",
             version=API_VERSION,

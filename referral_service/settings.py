@@ -60,6 +60,10 @@ class Settings:
     # DESIGN §9: personal data is erased this many days after a case was closed.
     retention_referral_days: int = 365
     retention_complaint_days: int = 1095
+    # Counters several instances must share (the public rate limits) live in Redis when this is set;
+    # otherwise in each process's memory (fine for one process, the embedded default).
+    redis_url: str | None = field(default=None, repr=False)
+    redis_namespace: str = "referral-service"
 
     @property
     def is_production(self) -> bool:
@@ -89,6 +93,8 @@ _VARIABLES = (
     "AUDIT_CHECKPOINT_INTERVAL_SECONDS",
     "RETENTION_REFERRAL_DAYS",
     "RETENTION_COMPLAINT_DAYS",
+    "REDIS_URL",
+    "REDIS_NAMESPACE",
 )
 
 # Variables a production deployment must set explicitly; defaults exist only for development.
@@ -143,7 +149,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         retention_referral_days=_int(env, "RETENTION_REFERRAL_DAYS", 365, minimum=1, maximum=36_500),
         retention_complaint_days=_int(env, "RETENTION_COMPLAINT_DAYS", 1095, minimum=1, maximum=36_500),
+        redis_url=_redis_url(env.get("REDIS_URL")),
+        redis_namespace=env.get("REDIS_NAMESPACE", "referral-service"),
     )
+
+
+def _redis_url(url: str | None) -> str | None:
+    if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"{ENV_PREFIX}REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    return url
 
 
 def _async_driver_url(url: str) -> str:

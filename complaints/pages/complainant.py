@@ -194,6 +194,8 @@ class ComplainantAttachmentPages(Controller):
     async def attach(
         self, request: Request[Any, Any, Any], db_session: Session, complaint_context: Context
     ) -> Response[Any]:
+        if not request.cookies.get(COMPLAINANT_COOKIE):
+            return _ended()  # before reading up to 50 MB of files for nobody
         posted = await read_posted_form(request)
         await check_public_form_token(request, posted.fields)
         complainant = await _complainant(request, db_session, complaint_context)

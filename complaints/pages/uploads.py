@@ -9,7 +9,7 @@ and split into fields and files here. The form token is then checked against the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ from complaints.pages.common import error_key, size_text
 from referral_service.problems import DomainError
 from referral_service.web.forms import FormInput
 from referral_service.web.i18n import language_of
+from referral_service.web.security import FORM_COOKIE, FormTokenError
 
 MULTIPART = "multipart/form-data"
 # The file input of the complaint form and of the complainant's page.
@@ -65,14 +66,18 @@ async def read_posted_form(request: Request[Any, Any, Any]) -> PostedForm:
     boundary = params.get("boundary")
     if not boundary:
         raise ClientException("multipart boundary missing in Content-Type")
-    body = await request.body()
+    if not request.cookies.get(FORM_COOKIE):
+        # No form cookie, no valid token: refuse before reading up to the body cap into memory.
+        raise FormTokenError()
     fields: list[tuple[str, Any]] = []
     files: dict[str, list[UploadedFile]] = {}
     try:
         with PushMultipartParser(boundary.encode("latin-1"), max_segment_count=_MAX_PARTS) as parser:
             segment: MultipartSegment | None = None
             content = bytearray()
-            for chunk in (body, b""):  # an empty chunk ends the input
+            # Fed as it arrives (Litestar enforces the router's body cap on the stream); an empty
+            # chunk ends the input.
+            async for chunk in _with_end(request.stream()):
                 for part in parser.parse(chunk):
                     if isinstance(part, MultipartSegment):
                         segment, content = part, bytearray()
@@ -83,10 +88,19 @@ async def read_posted_form(request: Request[Any, Any, Any]) -> PostedForm:
                             item = UploadedFile(segment.filename, segment.content_type, bytes(content))
                             files.setdefault(segment.name, []).append(item)
                         else:
-                            fields.append((segment.name, content.decode(segment.charset or "utf-8")))
+                            # Always UTF-8, whatever charset a part claims: an exotic codec could
+                            # smuggle in text (lone surrogates) that breaks later steps.
+                            fields.append((segment.name, content.decode("utf-8")))
     except (ParserError, ParserLimitReached, UnicodeError, LookupError, ValueError) as exc:
         raise ClientException("Invalid multipart/form-data") from exc
     return PostedForm(FormMultiDict(fields), files)
+
+
+async def _with_end(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async for chunk in stream:
+        if chunk:
+            yield chunk
+    yield b""
 
 
 def attachment_limits(request: Request[Any, Any, Any], config: ComplaintsConfig) -> dict[str, Any]:

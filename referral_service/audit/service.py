@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
+import hmac
 import json
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -265,7 +266,7 @@ async def check_inclusion(session: AsyncSession, seq: int, keys: AuditKeys) -> I
         signed_at=signed.timestamp if signature_valid and signed is not None else None,
         signature_valid=signature_valid,
         path_valid=verify_inclusion(stored_leaf, seq, checkpoint.tree_size, proof, checkpoint.root_hash),
-        entry_authentic=keys.position_mac(seq, stored_leaf) == mac,
+        entry_authentic=hmac.compare_digest(keys.position_mac(seq, stored_leaf), mac),
         event_unchanged=event is not None and leaf_hash(canonical_event_bytes(event_row)) == stored_leaf,
     )
 

@@ -168,9 +168,28 @@ async def confirm_totp_enrolment(
     user = await _own_user(session, principal)
     if user.totp_pending_secret is None:
         raise TotpNotPendingError()
+    # Throttled and audited like a sign-in: a stolen session must not be able to guess its way into
+    # replacing the user's second factor.
+    keys = [throttle.account_key(secret, user.username, config.account_throttle)]
+    lock = await throttle.remaining_lock(session, keys, config.now())
+    if lock is not None:
+        raise LoginThrottledError(throttle.retry_after_seconds(lock))
     key = totp.decrypt_secret(user.totp_pending_secret, user_id=user.id, service_secret=secret, pending=True)
     step = totp.matching_step(key, code, config.now(), config.totp_window_steps)
     if step is None:
+        for throttle_key in keys:
+            await throttle.record_failure(session, throttle_key, config.now())
+        await record_event(
+            session,
+            action="identity:totp:enrol",
+            actor=principal.actor,
+            outcome=AuditOutcome.FAILURE,
+            target_type="user",
+            target_id=str(user.id),
+            details={"reason": "bad_code"},
+            **audit,
+        )
+        await session.commit()
         raise TotpCodeError()
     now = config.now()
     user.totp_secret = totp.encrypt_secret(key, user_id=user.id, service_secret=secret)

@@ -210,6 +210,7 @@ class AccountPages(Controller):
     ) -> Response[Any]:
         data = await form_input(request)
         code = data.text("totp_code", required=True, max_length=10, pattern=r"[0-9 ]{6,10}")
+        status_code, headers = 422, None
         if code is not None:
             try:
                 await account.confirm_totp_enrolment(
@@ -222,7 +223,11 @@ class AccountPages(Controller):
                     audit=audit_fields(request),
                 )
             except TotpCodeError:
+                # Counted against the sign-in throttle and audited (committed by the service).
                 data.error("totp_code", N_("account.error.totp_code"))
+            except LoginThrottledError as exc:
+                data.error("totp_code", N_("account.error.throttled"))
+                status_code, headers = 429, exc.headers
             except TotpNotPendingError:
                 data.error("totp_password", N_("account.error.totp_not_pending"))
                 return await _account_page(request, db_session, principal, data=data, status_code=409)
@@ -233,7 +238,8 @@ class AccountPages(Controller):
         return page(
             request,
             "account/totp.html",
-            status_code=422,
+            status_code=status_code,
+            headers=headers,
             context={"replacing": own.totp_enabled, "errors": data.errors, "values": {}},
         )
 

@@ -55,7 +55,11 @@ def _day_start(day: dt.date) -> dt.datetime:
 def _query(data: FormInput) -> EventQuery:
     since = data.date("since")
     until = data.date("until")
-    after = data.text("after_id", max_length=20, pattern=r"[0-9]{1,20}")
+    # At most 18 digits: every such number fits the log's 64-bit positions.
+    after = data.text("after_id", max_length=18, pattern=r"[0-9]{1,18}")
+    if until is not None and until >= dt.date.max:
+        data.error("until", N_("form.error.date"))
+        until = None
     return EventQuery(
         actor_id=data.text("actor_id", max_length=64, pattern=_ID_PATTERN),
         action=data.text("action", max_length=100, pattern=r"[a-z_]+:[a-z_]+:[a-z_]+"),
@@ -220,15 +224,22 @@ class AuditPages(Controller):
             except ProofUnavailableError:
                 data.error("position", N_("audit.proof.error.unavailable"))
                 status_code = 404
-        if check is not None:
+        if seq is not None and (check is not None or damaged):
+            # A damaged log found here is recorded too: the auditor's discovery leaves a trace.
             await record_event(
                 db_session,
                 action="audit:proof:read",
                 actor=principal.actor,
-                outcome=AuditOutcome.SUCCESS if check.verified else AuditOutcome.FAILURE,
+                outcome=AuditOutcome.SUCCESS
+                if check is not None and check.verified
+                else AuditOutcome.FAILURE,
                 target_type="audit_log",
-                target_id=str(check.proof.seq),
-                details={"tree_size": check.proof.tree_size, "verified": check.verified},
+                target_id=str(seq),
+                details=(
+                    {"tree_size": check.proof.tree_size, "verified": check.verified}
+                    if check is not None
+                    else {"verified": False, "reason": "log_damaged"}
+                ),
                 **audit_fields(request),
             )
         return page(

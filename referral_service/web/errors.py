@@ -28,7 +28,7 @@ from referral_service.identity.tokens import SESSION_COOKIE
 from referral_service.problems import EXCEPTION_HANDLERS, DomainError
 from referral_service.web.i18n import translator_for
 from referral_service.web.render import page
-from referral_service.web.security import page_security_headers
+from referral_service.web.security import page_security_headers, response_security_headers
 
 LOGIN_PATH = "/anmelden"
 EXPIRED_PARAMETER = "abgelaufen"
@@ -109,9 +109,10 @@ PAGE_EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 def _not_found(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     problem = EXCEPTION_HANDLERS[HTTPException](request, exc)
     if request.url.path.startswith("/api/") or not wants_html(request):
+        # The app's middleware runs per route; a path without one gets the headers here.
+        problem.headers.update(response_security_headers())
         return problem
     response = error_page(request, 404, "route.not_found", {})
-    # The app's middleware runs per route, so a path without one gets the page's headers here.
     response.headers.update(page_security_headers())
     return response
 

@@ -112,7 +112,7 @@ class FormInput:
             return None
         try:
             return parse_local_datetime(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: year 1 moved into UTC
             self.errors[name] = N_("form.error.datetime")
             return None
 

@@ -39,6 +39,11 @@ _HTML = {
 }
 
 
+def response_security_headers() -> dict[str, str]:
+    """The headers every response gets, for one answered where the middleware does not run."""
+    return dict(_ALWAYS)
+
+
 def page_security_headers() -> dict[str, str]:
     """The headers of an HTML page, for a page answered where the middleware does not run (an
     unmatched path: Litestar applies the app's middleware per route)."""

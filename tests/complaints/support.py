@@ -131,3 +131,9 @@ async def audit_events(engine: AsyncEngine, prefix: str = "complaint:") -> list[
             .order_by(col(AuditEvent.id))
         )
         return list((await session.exec(stmt)).all())
+
+
+def problem(response: Any) -> tuple[int, str]:
+    """Status and stable code of a problem-details answer."""
+    assert response.headers["content-type"].startswith("application/problem+json"), response.text
+    return response.status_code, str(response.json()["code"])

@@ -27,6 +27,7 @@ from tests.complaints.support import (
     complainant_headers,
     count_rows,
     named_payload,
+    problem,
     submit,
 )
 from tests.identity.support import AuthHeaders, DemoDirectory
@@ -43,11 +44,6 @@ PDF = b"%PDF-1.4\n% Geheimes Beweisfoto 4711\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 MB = 1024 * 1024
-
-
-def problem(response: Any) -> tuple[int, str]:
-    assert response.headers["content-type"].startswith("application/problem+json"), response.text
-    return response.status_code, str(response.json()["code"])
 
 
 BAD_SUBMISSIONS: list[tuple[str, dict[str, Any], tuple[int, str]]] = [

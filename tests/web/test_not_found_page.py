@@ -55,3 +55,5 @@ async def test_api_clients_keep_problem_details(
     body = response.json()
     assert body["code"] == "route.not_found"
     assert body["instance"] == path
+    # No route means no route middleware: the security headers are still there.
+    assert response.headers["x-content-type-options"] == "nosniff"

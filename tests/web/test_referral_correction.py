@@ -69,6 +69,16 @@ async def _updates(engine: AsyncEngine, referral_id: str) -> list[list[str]]:
         return [json.loads(details)["fields"] for (details,) in rows]
 
 
+async def _reads(engine: AsyncEngine, referral_id: str) -> int:
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            select(AuditEvent.id).where(
+                AuditEvent.action == "referral:referral:read", AuditEvent.target_id == referral_id
+            )
+        )
+        return len(rows.all())
+
+
 async def _accept(client: Client, directory: DemoDirectory, clock: FakeClock, referral_id: str) -> None:
     client.cookies.clear()
     await sign_in(client, directory, "volunteer.dresden", clock)
@@ -186,6 +196,7 @@ async def test_wrong_values_are_shown_next_to_the_fields_and_nothing_is_saved(
     assert 'value="0109"' in refused.text  # what was typed comes back, to be fixed
     assert "Die Postleitzahl besteht aus 5 Ziffern." in refused.text
     # The service's own check: the incident date must lie in the incident month.
+    reads_before = await _reads(engine, referral_id)
     outside = await post_form(
         https_client, path, correction(form.text, identity_clock, incident_date="2001-02-03")
     )
@@ -193,6 +204,8 @@ async def test_wrong_values_are_shown_next_to_the_fields_and_nothing_is_saved(
     assert 'id="f-incident_month-error"' in outside.text
     assert "das Tatdatum muss im Tatmonat liegen" in outside.text
     assert await _updates(engine, referral_id) == []
+    # The refused correction is undone, but the decrypted read it was checked against stays audited.
+    assert await _reads(engine, referral_id) == reads_before + 1
     detail = await get_page(https_client, f"/polizei/vermittlungen/{referral_id}")
     assert VICTIM_NAME in detail.text
 

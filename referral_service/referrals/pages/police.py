@@ -245,11 +245,12 @@ class PolicePages(Controller):
             return see_other(f"/polizei/vermittlungen/{referral_id}", notice="keine_aenderung")
         if correction is not None:
             try:
-                await service.update_referral(ctx, referral_id, correction.update, clear=correction.clear)
+                # A savepoint: a refused correction is undone, the audited read above is kept.
+                async with ctx.session.begin_nested():
+                    await service.update_referral(ctx, referral_id, correction.update, clear=correction.clear)
             except DomainError as exc:
                 if exc.kind is ErrorKind.NOT_FOUND:
                     raise
-                await ctx.session.rollback()
                 if exc.kind is ErrorKind.CONFLICT:
                     return await _refused(request, ctx, referral_id)
                 if exc.code == ReferralInvalidError.code:
