@@ -200,6 +200,32 @@ async def test_wrong_current_passwords_count_towards_the_sign_in_throttle(
     assert await _page_sign_in(https_client, officer.username, officer.password) == 429
 
 
+async def test_confirmation_codes_cannot_be_guessed_with_a_stolen_session(
+    https_client: Client, demo_directory: DemoDirectory, identity_clock: FakeClock, engine: AsyncEngine
+) -> None:
+    volunteer = demo_directory.account(Role.WR_VOLUNTEER)
+    await sign_in(https_client, demo_directory, Role.WR_VOLUNTEER, identity_clock)
+    token = csrf_of((await get_page(https_client, "/konto")).text)
+    started = await post_form(
+        https_client, "/konto/zweiter-faktor", {"_csrf": token, "totp_password": volunteer.password}
+    )
+    assert_html(started)
+    secret = _shown_secret(started.text)
+    confirm = "/konto/zweiter-faktor/bestaetigen"
+    for _ in range(5):
+        wrong = await post_form(https_client, confirm, {"_csrf": token, "totp_code": "000000"})
+        assert_html(wrong, 422)
+    # Every wrong code is audited, and they count towards the sign-in throttle: now even the right
+    # code is refused for a while.
+    failures = [e for e in await _events(engine) if e == ("identity:totp:enrol", "failure")]
+    assert len(failures) == 5
+    code = totp.current_code(secret, identity_clock.now())
+    locked = await post_form(https_client, confirm, {"_csrf": token, "totp_code": code})
+    assert_html(locked, 429)
+    assert "retry-after" in locked.headers
+    assert "Zweiter Faktor nicht eingerichtet" in text_of((await get_page(https_client, "/konto")).text)
+
+
 async def test_a_user_sets_up_a_second_factor_confirmed_by_a_code(
     https_client: Client, demo_directory: DemoDirectory, identity_clock: FakeClock, engine: AsyncEngine
 ) -> None:

@@ -92,6 +92,15 @@ async def test_the_auditor_searches_events_with_a_post_form(
         {"_csrf": token, "action": "identity:session:login", "until": "2000-01-01"},
     )
     assert "Keine Ereignisse gefunden." in long_ago.text
+    # Values at the edges of what dates and log positions can hold are form errors, not failures.
+    last_day = await post_form(https_client, "/revision/ereignisse", {"_csrf": token, "until": "9999-12-31"})
+    assert_html(last_day, 422)
+    assert 'id="f-until-error"' in last_day.text
+    # The paging position is a hidden field; a forged one beyond 64 bits is refused, not run.
+    forged = await post_form(
+        https_client, "/revision/ereignisse", {"_csrf": token, "after_id": "99999999999999999999"}
+    )
+    assert_html(forged, 422)
 
 
 async def test_the_auditor_proves_one_position(

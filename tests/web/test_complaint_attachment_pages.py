@@ -277,6 +277,13 @@ async def test_malformed_or_tokenless_uploads_are_refused_without_a_trace(
             b'--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\n\xff\xfe\r\n--xyz--\r\n',
         ),
         ("multipart/form-data", b"no boundary"),
+        (
+            # A part claiming a codec that turns its bytes into a lone surrogate: read as UTF-8
+            # regardless, so it is just a wrong token, not a crash further on.
+            "multipart/form-data; boundary=xyz",
+            b'--xyz\r\nContent-Disposition: form-data; name="_csrf"\r\n'
+            b"Content-Type: text/plain; charset=raw_unicode_escape\r\n\r\n\\ud800\r\n--xyz--\r\n",
+        ),
     ):
         response = await https_client.post(
             "/beschwerde", content=body, headers={**HTML, "Content-Type": content_type}

@@ -81,6 +81,14 @@ async def test_the_consent_step_comes_first_and_is_required(
     )
     assert_html(future, 422)
     assert "nicht in der Zukunft" in future.text
+    # The first minute of year 1, local time, lies before what UTC can hold: an error on the field.
+    year_one = await post_form(
+        https_client,
+        "/polizei/vermittlungen/neu/einwilligung",
+        {"_csrf": token, **consent_form(identity_clock, consent_given_at="0001-01-01T00:00")},
+    )
+    assert_html(year_one, 422)
+    assert 'id="f-consent_given_at-error"' in year_one.text
     # Skipping the step does not help: the final post checks the consent again.
     without_consent = {k: v for k, v in referral_form(identity_clock).items() if not k.startswith("consent_")}
     skipped = await post_form(https_client, "/polizei/vermittlungen", {"_csrf": token, **without_consent})
