@@ -1,7 +1,8 @@
 """Complaint policy in one frozen object: deadlines, calendar, limits, access-code hashing and throttling.
 
-`create_app(settings, complaints_config=...)` takes it; tests pass a controllable clock, cheap hashing
-and generous rate limits. Defaults are the production values.
+`create_app(settings)` builds it from the settings (`ComplaintsConfig.from_settings`: deadlines, holiday
+state, rate limits); tests pass their own with a controllable clock, cheap hashing and generous rate
+limits. Defaults are the production values.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Literal
 from complaints.working_days import State, WorkingDayCalendar
 from referral_service.db import utcnow
 from referral_service.identity.config import Clock, PasswordHashing, ThrottlePolicy
+from referral_service.settings import Settings
 
 RateUnit = Literal["second", "minute", "hour", "day"]
 
@@ -45,8 +47,8 @@ class ComplaintsConfig:
     # Per client address, in front of the public routes (Litestar's rate-limit middleware).
     intake_rate_limit: tuple[RateUnit, int] = ("hour", 20)
     access_rate_limit: tuple[RateUnit, int] = ("minute", 60)
-    # The embedded default keeps counts in memory per instance; several instances need a shared store
-    # registered under these names (e.g. litestar.stores.redis.RedisStore), see README.
+    # Litestar store names; in Redis when REFERRAL_REDIS_URL is set (referral_service/stores.py), else
+    # in each process's memory.
     intake_rate_limit_store: str = "complaints_intake_rate_limit"
     access_rate_limit_store: str = "complaints_access_rate_limit"
 
@@ -55,6 +57,17 @@ class ComplaintsConfig:
     max_json_body_bytes: int = 512 * 1024
     max_attachment_bytes: int = 10 * 1024 * 1024
     max_attachments: int = 5
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ComplaintsConfig:
+        """What operators configure through REFERRAL_COMPLAINT_* variables; the rest keeps its defaults."""
+        return cls(
+            state=State(settings.complaint_holiday_state),
+            answer_deadline_working_days=settings.complaint_answer_deadline_working_days,
+            statement_deadline_working_days=settings.complaint_statement_deadline_working_days,
+            intake_rate_limit=("hour", settings.complaint_submissions_per_hour),
+            access_rate_limit=("minute", settings.complaint_access_attempts_per_minute),
+        )
 
     def now(self) -> dt.datetime:
         return self.clock()

@@ -116,9 +116,9 @@ def create_app(
     engine = create_engine(settings)
     audit_keys = load_audit_keys(settings)
     case_keys = CaseKeys(lambda: load_key_provider(settings))
-    referral_policy = referral_policy or ReferralPolicy()
+    referral_policy = referral_policy or ReferralPolicy.from_settings(settings)
     identity_config = identity_config or IdentityConfig()
-    complaints_config = complaints_config or ComplaintsConfig()
+    complaints_config = complaints_config or ComplaintsConfig.from_settings(settings)
     runner = JobRunner(
         [
             *background_jobs(settings, engine, audit_keys, referral_policy, identity_config),

@@ -60,6 +60,17 @@ class Settings:
     # DESIGN §9: personal data is erased this many days after a case was closed.
     retention_referral_days: int = 365
     retention_complaint_days: int = 1095
+    # DESIGN §4: a branch accepts within 24 h and makes first contact within 72 h of submission.
+    referral_accept_deadline_hours: int = 24
+    referral_contact_deadline_hours: int = 72
+    # DESIGN §5: the complaints office answers within 20 working days; police statements within 10.
+    # Working days follow the public holidays of one federal state (ISO 3166-2:DE code).
+    complaint_answer_deadline_working_days: int = 20
+    complaint_statement_deadline_working_days: int = 10
+    complaint_holiday_state: str = "SN"
+    # Per client address, in front of the public complaint routes.
+    complaint_submissions_per_hour: int = 20
+    complaint_access_attempts_per_minute: int = 60
     # Counters several instances must share (the public rate limits) live in Redis when this is set;
     # otherwise in each process's memory (fine for one process, the embedded default).
     redis_url: str | None = field(default=None, repr=False)
@@ -95,6 +106,13 @@ _VARIABLES = (
     "RETENTION_COMPLAINT_DAYS",
     "REDIS_URL",
     "REDIS_NAMESPACE",
+    "ACCEPT_DEADLINE_HOURS",
+    "CONTACT_DEADLINE_HOURS",
+    "COMPLAINT_ANSWER_DEADLINE_WORKING_DAYS",
+    "COMPLAINT_STATEMENT_DEADLINE_WORKING_DAYS",
+    "COMPLAINT_HOLIDAY_STATE",
+    "COMPLAINT_SUBMISSIONS_PER_HOUR",
+    "COMPLAINT_ACCESS_ATTEMPTS_PER_MINUTE",
 )
 
 # Variables a production deployment must set explicitly; defaults exist only for development.
@@ -149,9 +167,39 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         retention_referral_days=_int(env, "RETENTION_REFERRAL_DAYS", 365, minimum=1, maximum=36_500),
         retention_complaint_days=_int(env, "RETENTION_COMPLAINT_DAYS", 1095, minimum=1, maximum=36_500),
+        referral_accept_deadline_hours=_int(env, "ACCEPT_DEADLINE_HOURS", 24, minimum=1, maximum=720),
+        referral_contact_deadline_hours=_int(env, "CONTACT_DEADLINE_HOURS", 72, minimum=1, maximum=2160),
+        complaint_answer_deadline_working_days=_int(
+            env, "COMPLAINT_ANSWER_DEADLINE_WORKING_DAYS", 20, minimum=1, maximum=250
+        ),
+        complaint_statement_deadline_working_days=_int(
+            env, "COMPLAINT_STATEMENT_DEADLINE_WORKING_DAYS", 10, minimum=1, maximum=250
+        ),
+        complaint_holiday_state=_holiday_state(env.get("COMPLAINT_HOLIDAY_STATE", "SN")),
+        complaint_submissions_per_hour=_int(
+            env, "COMPLAINT_SUBMISSIONS_PER_HOUR", 20, minimum=1, maximum=100_000
+        ),
+        complaint_access_attempts_per_minute=_int(
+            env, "COMPLAINT_ACCESS_ATTEMPTS_PER_MINUTE", 60, minimum=1, maximum=100_000
+        ),
         redis_url=_redis_url(env.get("REDIS_URL")),
         redis_namespace=env.get("REDIS_NAMESPACE", "referral-service"),
     )
+
+
+# The federal states by ISO 3166-2:DE code (their holiday rules live in complaints/working_days.py).
+FEDERAL_STATES = frozenset(
+    {"BW", "BY", "BE", "BB", "HB", "HH", "HE", "MV", "NI", "NW", "RP", "SL", "SN", "ST", "SH", "TH"}
+)
+
+
+def _holiday_state(code: str) -> str:
+    code = code.strip().upper()
+    if code not in FEDERAL_STATES:
+        raise SettingsError(
+            f"{ENV_PREFIX}COMPLAINT_HOLIDAY_STATE must be a federal state code such as SN or BY"
+        )
+    return code
 
 
 def _redis_url(url: str | None) -> str | None:

@@ -79,6 +79,10 @@ def test_production_refuses_sqlite() -> None:
         ("REFERRAL_SECRET_KEY", "not base64!", "base64"),
         ("REFERRAL_SECRET_KEY", base64.b64encode(b"short").decode(), "32 bytes"),
         ("REFERRAL_DATABASE_URL", "mysql://x/y", "PostgreSQL or SQLite"),
+        ("REFERRAL_ACCEPT_DEADLINE_HOURS", "0", "out of range"),
+        ("REFERRAL_COMPLAINT_HOLIDAY_STATE", "XX", "federal state"),
+        ("REFERRAL_COMPLAINT_SUBMISSIONS_PER_HOUR", "many", "integer"),
+        ("REFERRAL_REDIS_URL", "http://cache", "redis://"),
     ],
 )
 def test_bad_values_are_refused_without_echoing_them(name: str, value: str, message: str) -> None:

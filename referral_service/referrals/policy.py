@@ -13,6 +13,7 @@ from referral_service.identity.roles import Role
 from referral_service.referrals.domain import EscalationLevel, ReferralStatus
 from referral_service.referrals.models import Referral
 from referral_service.referrals.schemas import Deadlines
+from referral_service.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,14 @@ class ReferralPolicy:
     # Consent is documented at the time of the referral; older than this, the officer must confirm it anew.
     consent_max_age: dt.timedelta = dt.timedelta(days=30)
     clock: Callable[[], dt.datetime] = field(default=utcnow)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReferralPolicy:
+        """The deadlines operators configure (REFERRAL_ACCEPT_DEADLINE_HOURS, ..._CONTACT_...)."""
+        return cls(
+            accept_within=dt.timedelta(hours=settings.referral_accept_deadline_hours),
+            contact_within=dt.timedelta(hours=settings.referral_contact_deadline_hours),
+        )
 
 
 class ContentAccess(Enum):

@@ -1,0 +1,67 @@
+"""Deadlines, holiday calendar and public rate limits come from the environment at start-up, so an
+operator can set them without code (REFERRAL_ACCEPT_DEADLINE_HOURS, REFERRAL_COMPLAINT_*)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from litestar.testing import AsyncTestClient
+
+from complaints.config import ComplaintsConfig
+from complaints.working_days import State
+from referral_service.app import create_app
+from referral_service.referrals.policy import ReferralPolicy
+from referral_service.settings import FEDERAL_STATES, load_settings
+from tests.complaints.support import PUBLIC, anonymous_payload, problem, submit
+
+
+def test_defaults_are_the_designed_deadlines() -> None:
+    settings = load_settings({})
+    policy = ReferralPolicy.from_settings(settings)
+    assert (policy.accept_within, policy.contact_within) == (dt.timedelta(hours=24), dt.timedelta(hours=72))
+    config = ComplaintsConfig.from_settings(settings)
+    assert config.state is State.SAXONY
+    assert config.calendar.is_working_day(dt.date(2027, 1, 6))
+    assert (config.answer_deadline_working_days, config.statement_deadline_working_days) == (20, 10)
+    assert (config.intake_rate_limit, config.access_rate_limit) == (("hour", 20), ("minute", 60))
+
+
+def test_operators_set_them_through_the_environment() -> None:
+    settings = load_settings(
+        {
+            "REFERRAL_ACCEPT_DEADLINE_HOURS": "12",
+            "REFERRAL_CONTACT_DEADLINE_HOURS": "48",
+            "REFERRAL_COMPLAINT_ANSWER_DEADLINE_WORKING_DAYS": "30",
+            "REFERRAL_COMPLAINT_STATEMENT_DEADLINE_WORKING_DAYS": "5",
+            "REFERRAL_COMPLAINT_HOLIDAY_STATE": "by",
+            "REFERRAL_COMPLAINT_SUBMISSIONS_PER_HOUR": "3",
+            "REFERRAL_COMPLAINT_ACCESS_ATTEMPTS_PER_MINUTE": "7",
+        }
+    )
+    policy = ReferralPolicy.from_settings(settings)
+    assert (policy.accept_within, policy.contact_within) == (dt.timedelta(hours=12), dt.timedelta(hours=48))
+    config = ComplaintsConfig.from_settings(settings)
+    assert config.state is State.BAVARIA
+    # Epiphany is a public holiday in Bavaria, not in Saxony.
+    assert not config.calendar.is_working_day(dt.date(2027, 1, 6))
+    assert (config.answer_deadline_working_days, config.statement_deadline_working_days) == (30, 5)
+    assert (config.intake_rate_limit, config.access_rate_limit) == (("hour", 3), ("minute", 7))
+
+
+def test_every_holiday_calendar_can_be_chosen() -> None:
+    assert {state.value for state in State} == set(FEDERAL_STATES)
+
+
+async def test_the_running_service_applies_the_configured_limit(database_url: str, tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "REFERRAL_DATABASE_URL": database_url,
+            "REFERRAL_VAR_DIR": str(tmp_path / "var"),
+            "REFERRAL_BACKGROUND_JOBS": "false",
+            "REFERRAL_COMPLAINT_SUBMISSIONS_PER_HOUR": "1",
+        }
+    )
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        await submit(client)
+        assert problem(await client.post(PUBLIC, json=anonymous_payload())) == (429, "request.rate_limited")
