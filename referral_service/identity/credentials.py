@@ -22,7 +22,7 @@ from referral_service.identity.config import IdentityConfig
 from referral_service.identity.models import ApiToken, AuthSession, OrgUnit, RoleAssignment, User
 from referral_service.identity.permissions import permissions_for
 from referral_service.identity.principal import AuthMethod, Credential, Principal
-from referral_service.identity.roles import UnitKind
+from referral_service.identity.roles import Role, UnitKind
 from referral_service.identity.tokens import new_api_token, new_csrf_token, new_session_token, token_digest
 
 
@@ -36,14 +36,28 @@ async def load_principal(session: AsyncSession, user_id: uuid.UUID, method: Auth
     if not user.active:
         return None
     roles = await repository.roles_of(session, user.id)
-    if not roles:
+    return _principal(user.id, user.username, user.active, unit.id, unit.path, unit.kind, roles, method)
+
+
+def _principal(
+    user_id: uuid.UUID,
+    username: str,
+    active: bool,
+    unit_id: uuid.UUID,
+    unit_path: str,
+    unit_kind: str,
+    roles: set[Role],
+    method: AuthMethod,
+) -> Principal | None:
+    """The one rule for every way in: an active user with at least one known role, else None."""
+    if not active or not roles:
         return None
     return Principal(
-        user_id=user.id,
-        username=user.username,
-        unit_id=unit.id,
-        unit_path=unit.path,
-        unit_kind=UnitKind(unit.kind),
+        user_id=user_id,
+        username=username,
+        unit_id=unit_id,
+        unit_path=unit_path,
+        unit_kind=UnitKind(unit_kind),
         roles=frozenset(roles),
         permissions=permissions_for(roles),
         auth_method=method,
@@ -137,18 +151,7 @@ async def _presented(
     cred_id, revoked_at, expires_at, touched_at, csrf = first[:5]
     user_id, username, active, unit_id, unit_path, unit_kind = first[5:11]
     roles = repository.known_roles(row[11] for row in rows if row[11] is not None)
-    principal = None
-    if active and roles:
-        principal = Principal(
-            user_id=user_id,
-            username=username,
-            unit_id=unit_id,
-            unit_path=unit_path,
-            unit_kind=UnitKind(unit_kind),
-            roles=frozenset(roles),
-            permissions=permissions_for(roles),
-            auth_method=method,
-        )
+    principal = _principal(user_id, username, active, unit_id, unit_path, unit_kind, roles, method)
     return _Presented(cred_id, revoked_at, expires_at, touched_at, csrf, principal)
 
 
