@@ -40,12 +40,36 @@ async def _reauthenticate(
 ) -> None:
     """Confirm the current password before a credential change. Throttled like a sign-in, so a stolen
     session cannot be used to guess the password."""
+    keys = await _unless_locked(session, user, config, secret)
+    if await verify_password(user.password_hash, password, config.password_hashing):
+        return
+    await _count_failure(session, keys, user, action, "bad_password", principal, config, audit)
+    raise ReauthenticationError()
+
+
+async def _unless_locked(
+    session: AsyncSession, user: User, config: IdentityConfig, secret: bytes
+) -> list[throttle.ThrottleKey]:
+    """The user's sign-in throttle keys; LoginThrottledError while they are locked."""
     keys = [throttle.account_key(secret, user.username, config.account_throttle)]
     lock = await throttle.remaining_lock(session, keys, config.now())
     if lock is not None:
         raise LoginThrottledError(throttle.retry_after_seconds(lock))
-    if await verify_password(user.password_hash, password, config.password_hashing):
-        return
+    return keys
+
+
+async def _count_failure(
+    session: AsyncSession,
+    keys: list[throttle.ThrottleKey],
+    user: User,
+    action: str,
+    reason: str,
+    principal: Principal,
+    config: IdentityConfig,
+    audit: AuditFields,
+) -> None:
+    """A wrong password or code: counted against the sign-in throttle and audited, committed at once
+    (the caller then raises, which would roll back anything left in the transaction)."""
     for key in keys:
         await throttle.record_failure(session, key, config.now())
     await record_event(
@@ -55,11 +79,10 @@ async def _reauthenticate(
         outcome=AuditOutcome.FAILURE,
         target_type="user",
         target_id=str(user.id),
-        details={"reason": "bad_password"},
+        details={"reason": reason},
         **audit,
     )
     await session.commit()
-    raise ReauthenticationError()
 
 
 async def _own_user(session: AsyncSession, principal: Principal) -> User:
@@ -170,26 +193,11 @@ async def confirm_totp_enrolment(
         raise TotpNotPendingError()
     # Throttled and audited like a sign-in: a stolen session must not be able to guess its way into
     # replacing the user's second factor.
-    keys = [throttle.account_key(secret, user.username, config.account_throttle)]
-    lock = await throttle.remaining_lock(session, keys, config.now())
-    if lock is not None:
-        raise LoginThrottledError(throttle.retry_after_seconds(lock))
+    keys = await _unless_locked(session, user, config, secret)
     key = totp.decrypt_secret(user.totp_pending_secret, user_id=user.id, service_secret=secret, pending=True)
     step = totp.matching_step(key, code, config.now(), config.totp_window_steps)
     if step is None:
-        for throttle_key in keys:
-            await throttle.record_failure(session, throttle_key, config.now())
-        await record_event(
-            session,
-            action="identity:totp:enrol",
-            actor=principal.actor,
-            outcome=AuditOutcome.FAILURE,
-            target_type="user",
-            target_id=str(user.id),
-            details={"reason": "bad_code"},
-            **audit,
-        )
-        await session.commit()
+        await _count_failure(session, keys, user, "identity:totp:enrol", "bad_code", principal, config, audit)
         raise TotpCodeError()
     now = config.now()
     user.totp_secret = totp.encrypt_secret(key, user_id=user.id, service_secret=secret)
