@@ -9,7 +9,7 @@ and split into fields and files here. The form token is then checked against the
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,9 +75,9 @@ async def read_posted_form(request: Request[Any, Any, Any]) -> PostedForm:
         with PushMultipartParser(boundary.encode("latin-1"), max_segment_count=_MAX_PARTS) as parser:
             segment: MultipartSegment | None = None
             content = bytearray()
-            # Fed as it arrives (Litestar enforces the router's body cap on the stream); an empty
-            # chunk ends the input.
-            async for chunk in _with_end(request.stream()):
+            # Fed as it arrives. Litestar enforces the router's body cap on the stream and ends it
+            # with an empty chunk, which is what tells the parser the input is complete.
+            async for chunk in request.stream():
                 for part in parser.parse(chunk):
                     if isinstance(part, MultipartSegment):
                         segment, content = part, bytearray()
@@ -94,13 +94,6 @@ async def read_posted_form(request: Request[Any, Any, Any]) -> PostedForm:
     except (ParserError, ParserLimitReached, UnicodeError, LookupError, ValueError) as exc:
         raise ClientException("Invalid multipart/form-data") from exc
     return PostedForm(FormMultiDict(fields), files)
-
-
-async def _with_end(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    async for chunk in stream:
-        if chunk:
-            yield chunk
-    yield b""
 
 
 def attachment_limits(request: Request[Any, Any, Any], config: ComplaintsConfig) -> dict[str, Any]:
