@@ -84,7 +84,17 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings({"REFERRAL_DATABASE_URL": database_url, "REFERRAL_VAR_DIR": str(tmp_path / "var")})
+    """Without background jobs: tests run the jobs' work themselves (sequencing, checkpoints,
+    escalation, retention) when they need it; a job loop racing them at start-up makes results a
+    matter of timing. The jobs themselves are tested with settings of their own (tests/test_jobs.py,
+    tests/audit/test_log.py)."""
+    return load_settings(
+        {
+            "REFERRAL_DATABASE_URL": database_url,
+            "REFERRAL_VAR_DIR": str(tmp_path / "var"),
+            "REFERRAL_BACKGROUND_JOBS": "false",
+        }
+    )
 
 
 @pytest.fixture

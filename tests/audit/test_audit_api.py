@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
@@ -13,16 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from referral_service.audit.merkle import verify_inclusion
 from referral_service.audit.service import create_checkpoint
 from referral_service.identity.roles import Role
-from referral_service.settings import Settings
 from tests.audit.test_log import write_events
 from tests.identity.support import AuthHeaders
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """No background jobs: these tests sequence and checkpoint the log themselves; the app's start-up
-    checkpoint job racing them made the newest checkpoint a matter of timing."""
-    return dataclasses.replace(settings, background_jobs=False)
 
 
 async def test_auditor_searches_events_and_reading_is_audited(

@@ -3,8 +3,6 @@ complaint clocks, and no background jobs (each test runs the retention job itsel
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,20 +13,9 @@ from referral_service.db import create_session_factory
 from referral_service.identity.config import IdentityConfig
 from referral_service.referrals.policy import ReferralPolicy
 from referral_service.referrals.routing import seed_demo_routes
-from referral_service.settings import Settings, load_settings
+from referral_service.settings import Settings
 from tests.complaints.support import complaints_test_config
 from tests.identity.support import DemoDirectory, FakeClock
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings(
-        {
-            "REFERRAL_DATABASE_URL": database_url,
-            "REFERRAL_VAR_DIR": str(tmp_path / "var"),
-            "REFERRAL_BACKGROUND_JOBS": "false",
-        }
-    )
 
 
 @pytest.fixture

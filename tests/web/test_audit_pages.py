@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
-import pytest
 from litestar import Litestar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,19 +13,11 @@ from referral_service.audit.models import AuditEvent
 from referral_service.audit.service import create_checkpoint, prove_inclusion, sequence_pending
 from referral_service.db import create_session_factory
 from referral_service.identity.roles import Role
-from referral_service.settings import Settings
 from tests.audit.test_log import tamper
 from tests.identity.support import DemoDirectory, FakeClock
 from tests.web.support import Client, assert_html, csrf_of, get_page, post_form, sign_in, text_of
 
 PROOF = "/revision/nachweis"
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """No background jobs: the tests sequence and checkpoint the log themselves, and a checkpoint job
-    racing them at start-up would make "no checkpoint yet" a matter of timing."""
-    return dataclasses.replace(settings, background_jobs=False)
 
 
 async def _actions(engine: AsyncEngine) -> list[str]:
