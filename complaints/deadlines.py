@@ -1,4 +1,4 @@
-"""The office's answer deadline in working days, paused while statements are outstanding (DESIGN §5).
+"""The office's answer deadline in working days, paused while statements are outstanding.
 
 The clock starts the day after receipt (the day itself does not count) and counts working days of the
 configured state (`complaints.working_days`). Each statement request pauses it from the day after the

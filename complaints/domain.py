@@ -1,4 +1,4 @@
-"""The complaint vocabulary and state machine (DESIGN §5). No I/O here.
+"""The complaint vocabulary and state machine. No I/O here.
 
 English names in code; the German terms the Saxon complaints office uses appear once, as labels.
 """

@@ -1,4 +1,4 @@
-"""Complaint tables. Personal data is encrypted under the complaint's data key (DESIGN §5, §7); plain
+"""Complaint tables. Personal data is encrypted under the complaint's data key; plain
 columns are what scope, workflow, deadlines and the annual statistics need.
 
 Messages, statement requests and attachments belong to their complaint's case and use its data key,

@@ -1,4 +1,4 @@
-"""The complaints office's annual report, in the shape the Saxon office publishes (DESIGN §8).
+"""The complaints office's annual report, in the shape the Saxon office publishes.
 
 Computed from plain columns only (channel, category, complainant group, outcome codes, follow-up flags,
 dates); nothing is decrypted. Like an office's own annual statistics it counts three cohorts:

@@ -2,7 +2,7 @@
 single-purpose modules of their own). Staff queries are scoped by the acting principal inside the
 WHERE clause, so a complaint outside the caller's scope is simply not found.
 
-Scope (DESIGN §3): the lead of the complaints office sees every complaint, a handler the complaints
+Scope: the lead of the complaints office sees every complaint, a handler the complaints
 assigned to them, everyone else nothing. A statement request is seen by the police unit it is
 addressed to, and by nobody else outside the office.
 """

@@ -1,4 +1,4 @@
-"""Retention of complaints (DESIGN §9): personal data goes a set time after the complaint was closed.
+"""Retention of complaints: personal data goes a set time after the complaint was closed.
 
 A complaint is finished when it is closed, forwarded or withdrawn (`closed_at` is set then). Its data
 key also encrypts its messages, statement requests and attachments, so destroying that one key makes

@@ -89,7 +89,7 @@ def background_jobs(
 
 
 def retention_providers(settings: Settings) -> list[RetentionProvider]:
-    """Every domain's retention provider, with the configured periods (DESIGN §9)."""
+    """Every domain's retention provider, with the configured periods."""
     policy = RetentionPolicy.from_settings(settings)
     return [ReferralRetention(policy.referral_period), ComplaintRetention(policy.complaint_period)]
 

@@ -57,13 +57,13 @@ class Settings:
     background_jobs: bool = True
     audit_checkpoint_interval_seconds: int = 300
     audit_sequence_interval_seconds: float = 1.0
-    # DESIGN §9: personal data is erased this many days after a case was closed.
+    # personal data is erased this many days after a case was closed.
     retention_referral_days: int = 365
     retention_complaint_days: int = 1095
-    # DESIGN §4: a branch accepts within 24 h and makes first contact within 72 h of submission.
+    # a branch accepts within 24 h and makes first contact within 72 h of submission.
     referral_accept_deadline_hours: int = 24
     referral_contact_deadline_hours: int = 72
-    # DESIGN §5: the complaints office answers within 20 working days; police statements within 10.
+    # the complaints office answers within 20 working days; police statements within 10.
     # Working days follow the public holidays of one federal state (ISO 3166-2:DE code).
     complaint_answer_deadline_working_days: int = 20
     complaint_statement_deadline_working_days: int = 10

@@ -1,4 +1,4 @@
-"""The dependency direction of DESIGN §2, checked on the import statements of every module.
+"""The dependency direction (docs/architecture.md), checked on the import statements of every module.
 
 crypto <- kernel (referral_service.*) <- domains (referral_service.referrals, complaints) <- app.
 """

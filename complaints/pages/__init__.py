@@ -1,4 +1,4 @@
-"""Web pages of the complaint domain (DESIGN §5, §10), one module per audience:
+"""Web pages of the complaint domain, one module per audience:
 
 - `public`: the complaint form without an account (with attachments) and its receipt;
 - `complainant`: reference + access code -> status, replies, messages and further files;

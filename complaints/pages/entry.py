@@ -1,5 +1,5 @@
 """Complaints that arrive by letter, e-mail, phone or in person, entered by the office ("Beschwerde
-erfassen"): the public form's fields plus the channel (DESIGN §5).
+erfassen"): the public form's fields plus the channel.
 
 As on the public form, the answer to the post shows the new reference and access code once, here for
 the office to pass on to the complainant (by letter, for instance); only their hash is stored. The

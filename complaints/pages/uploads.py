@@ -1,7 +1,7 @@
 """Forms with files (`multipart/form-data`), read in memory, and the attachment checks before storing.
 
 Litestar's form parser spools a file larger than 1 MiB to a temporary file on disk, where it would
-lie in plaintext; attachments are personal data and only ever stored encrypted (DESIGN §7). These
+lie in plaintext; attachments are personal data and only ever stored encrypted. These
 forms are therefore read whole into memory, bounded by the body cap of the router that mounts them,
 and split into fields and files here. The form token is then checked against the fields read here
 (`check_public_form_token(request, form.fields)`), never by a second parse of the body.

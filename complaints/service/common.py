@@ -75,7 +75,7 @@ async def audit_read(
     fields: Sequence[str],
     details: Mapping[str, Any] | None = None,
 ) -> None:
-    """A read of decrypted personal data: which record, which fields (DESIGN §6)."""
+    """A read of decrypted personal data: which record, which fields."""
     if not fields:
         return
     await audit(

@@ -1,4 +1,4 @@
-"""Receiving complaints: from the public form (no account) and entered by the office (DESIGN §5).
+"""Receiving complaints: from the public form (no account) and entered by the office.
 
 Both ways give the complainant a reference and a one-time access code. Validation happens before
 anything is written, and the whole submission is one transaction: a refused complaint leaves no row,

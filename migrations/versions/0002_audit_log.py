@@ -22,7 +22,7 @@ AUDIT_TABLES = ("audit_events", "audit_log", "audit_checkpoints")
 
 
 def _create_append_only_triggers() -> None:
-    """The database itself refuses to change or remove audit rows, whoever asks (DESIGN §6)."""
+    """The database itself refuses to change or remove audit rows, whoever asks."""
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             """

@@ -1,1 +1,1 @@
-"""Tamper-evident audit log (DESIGN §6)."""
+"""Tamper-evident audit log."""

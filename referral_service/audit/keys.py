@@ -1,4 +1,4 @@
-"""The audit log's own keys, separate from the data keys (DESIGN §6).
+"""The audit log's own keys, separate from the data keys.
 
 One Ed25519 key signs checkpoints; a MAC key derived from it authenticates each log position. Whoever
 can write the database but not read this key file cannot forge, move or re-sign log entries.

@@ -1,4 +1,4 @@
-"""Audit tables (DESIGN §6). All three are append-only: the migrations install triggers that refuse
+"""Audit tables. All three are append-only: the migrations install triggers that refuse
 UPDATE and DELETE (and TRUNCATE on PostgreSQL).
 
 - `audit_events`: written by `record()` in the transaction of the change it records. Its id orders

@@ -1,4 +1,4 @@
-"""Sequencing, checkpoints, inclusion proofs and verification of the audit log (DESIGN §6).
+"""Sequencing, checkpoints, inclusion proofs and verification of the audit log.
 
 Writers only insert events in their own transactions; nobody waits on a log-wide lock across a commit.
 A single sequencer at a time (PostgreSQL advisory lock; SQLite's write lock) then appends the committed

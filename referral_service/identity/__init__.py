@@ -1,4 +1,4 @@
-"""Identity and access (DESIGN §3): organisation units, users, roles, permissions, authentication, guards.
+"""Identity and access: organisation units, users, roles, permissions, authentication, guards.
 
 What other parts of the service use:
 

@@ -56,7 +56,7 @@ SAXON_UNITS: list[tuple[str, str, UnitKind, str | None]] = [
 ]
 
 # Postcode ranges (inclusive, five-digit strings) served by each WR branch, keyed by branch unit code.
-# Sample data for routing (DESIGN §4): a postcode outside every range goes to the state office queue.
+# Sample data for routing: a postcode outside every range goes to the state office queue.
 SAXON_WR_BRANCH_POSTCODES: dict[str, list[tuple[str, str]]] = {
     "wr-dresden": [("01001", "01479"), ("01705", "01833")],
     "wr-meissen": [("01558", "01694")],

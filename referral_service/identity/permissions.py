@@ -1,4 +1,4 @@
-"""Every permission of the service, and the one mapping that grants them to roles (DESIGN §3).
+"""Every permission of the service, and the one mapping that grants them to roles.
 
 Permissions are named `"<domain>:<resource>:<action>"` and kept sorted by value (a test checks it).
 Every route declares the one permission it needs (`opt={"permission": Permission.X}`) or is marked
@@ -91,7 +91,7 @@ _WR_CASEWORK = frozenset(
         P.REFERRAL_REFERRAL_DECLINE,
         P.REFERRAL_REFERRAL_RECORD_CONTACT,
         P.REFERRAL_REFERRAL_CLOSE,
-        # DESIGN §4: the victim may withdraw consent towards WEISSER RING as well as the police.
+        # the victim may withdraw consent towards WEISSER RING as well as the police.
         P.REFERRAL_REFERRAL_WITHDRAW_CONSENT,
     }
 )

@@ -1,4 +1,4 @@
-"""Roles and organisation-unit kinds (DESIGN §3), and the rules that tie them together.
+"""Roles and organisation-unit kinds, and the rules that tie them together.
 
 The rules here are separation-of-duty safeguards, checked whenever a role is granted:
 
@@ -48,7 +48,7 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-# DESIGN §3: a second factor is mandatory for the roles with the widest view or the most power.
+# a second factor is mandatory for the roles with the widest view or the most power.
 TOTP_REQUIRED_ROLES: frozenset[Role] = frozenset(
     {Role.ADMIN, Role.AUDITOR, Role.COMPLAINTS_LEAD, Role.WR_STATE_OFFICE}
 )

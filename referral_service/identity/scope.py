@@ -1,4 +1,4 @@
-"""Object scope as SQL filters, for use inside repository queries (DESIGN §3).
+"""Object scope as SQL filters, for use inside repository queries.
 
 A record outside the caller's scope must be "not found", never "forbidden": put the filter into the
 same WHERE clause that looks the record up, so there is no code path that loads it first.

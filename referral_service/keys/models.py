@@ -1,4 +1,4 @@
-"""Wrapped per-case data keys (DESIGN §7). One row per referral or complaint."""
+"""Wrapped per-case data keys. One row per referral or complaint."""
 
 from __future__ import annotations
 

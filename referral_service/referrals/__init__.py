@@ -1,1 +1,1 @@
-"""Referrals from police stations to WEISSER RING branches (DESIGN §4)."""
+"""Referrals from police stations to WEISSER RING branches."""

@@ -1,4 +1,4 @@
-"""HTTP for referrals (DESIGN §10). Translation only: the use cases live in service.py."""
+"""HTTP for referrals. Translation only: the use cases live in service.py."""
 
 from __future__ import annotations
 

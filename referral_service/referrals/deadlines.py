@@ -1,4 +1,4 @@
-"""Deadline escalation (DESIGN §4): not accepted in time -> the branch lead; no first contact in time ->
+"""Deadline escalation: not accepted in time -> the branch lead; no first contact in time ->
 the state office. Run by every instance's background loop (one at a time, by advisory lock) and by
 `referral-service referrals escalate` for cron-driven deployments."""
 

@@ -1,4 +1,4 @@
-"""The referral vocabulary and state machine (DESIGN §4). No I/O here."""
+"""The referral vocabulary and state machine. No I/O here."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ class ConsentForm(StrEnum):
 
 
 class ConsentScope(StrEnum):
-    """What the victim agreed to; only this scope allows a referral (DESIGN §4)."""
+    """What the victim agreed to; only this scope allows a referral."""
 
     TRANSFER_TO_WR_FOR_CONTACT_AND_SUPPORT = "transfer_to_wr_for_contact_and_support"
 

@@ -1,5 +1,5 @@
 """Referral tables. Personal data is encrypted per case; plain columns are what statistics, routing,
-scope and deadlines need (DESIGN §4, §7)."""
+scope and deadlines need."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Deadlines, consent rules and who may see which part of a referral (DESIGN §3, §4)."""
+"""Deadlines, consent rules and who may see which part of a referral."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from referral_service.settings import Settings
 
 @dataclass(frozen=True, slots=True)
 class ReferralPolicy:
-    # DESIGN §4: accept within 24 h, first contact within 72 h of submission (the Bavarian model's 3 days).
+    # accept within 24 h, first contact within 72 h of submission (the Bavarian model's 3 days).
     accept_within: dt.timedelta = dt.timedelta(hours=24)
     contact_within: dt.timedelta = dt.timedelta(hours=72)
     # Consent is documented at the time of the referral; older than this, the officer must confirm it anew.

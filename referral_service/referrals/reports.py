@@ -1,4 +1,4 @@
-"""The cooperation-agreement report of police and WEISSER RING (DESIGN §8), from plain columns only.
+"""The cooperation-agreement report of police and WEISSER RING, from plain columns only.
 
 All figures describe one cohort: the referrals *submitted* in the period by the police units in scope,
 with what has happened to them by the time the report is made. Nothing is decrypted; the queries read

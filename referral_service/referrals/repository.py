@@ -1,4 +1,4 @@
-"""All SQL of the referral domain, scoped by the acting principal (DESIGN §3).
+"""All SQL of the referral domain, scoped by the acting principal.
 
 A referral outside the caller's scope is simply not found: the scope is part of the WHERE clause that
 looks the record up.

@@ -1,4 +1,4 @@
-"""Retention of referrals (DESIGN §9): personal data goes a set time after the case ended.
+"""Retention of referrals: personal data goes a set time after the case ended.
 
 A referral ends when it is closed (supported, declined by the victim, unreachable) or when consent is
 withdrawn (which already destroyed its data at the time; the job only catches anything left over).

@@ -1,4 +1,4 @@
-"""The postcode routing table: which WEISSER RING branch serves a victim's postcode (DESIGN §4)."""
+"""The postcode routing table: which WEISSER RING branch serves a victim's postcode."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Referral use cases: the state machine, consent, routing, encryption and audit (DESIGN §4).
+"""Referral use cases: the state machine, consent, routing, encryption and audit.
 
 Every use case runs in the request's transaction: the change, its transition record and its audit
 event commit together or not at all. Transitions lock the referral row first (PostgreSQL `FOR UPDATE`,

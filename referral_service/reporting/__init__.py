@@ -1,4 +1,4 @@
-"""Cooperation-agreement and annual reports (DESIGN §8): the parts that belong to no domain.
+"""Cooperation-agreement and annual reports: the parts that belong to no domain.
 
 Small-cell suppression, the report model and its JSON/CSV rendering, periods and scopes, and the
 register of joint cooperation activities. Each domain aggregates its own cases (`reports.py`).

@@ -1,4 +1,4 @@
-"""The register of joint cooperation activities of police and WEISSER RING (DESIGN §8).
+"""The register of joint cooperation activities of police and WEISSER RING.
 
 Deliberately without free text: an event is its date, kind, organising units and number of
 participants, so the register can never hold a name.

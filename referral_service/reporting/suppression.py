@@ -1,4 +1,4 @@
-"""Small-cell suppression with complementary suppression (DESIGN §8).
+"""Small-cell suppression with complementary suppression.
 
 A report publishes counts bound by additive relations: a row total is the sum of its cells, a column
 total the sum of its column, the grand total the sum of either. A count from 1 to 4 is *sensitive* and

@@ -37,7 +37,7 @@ ProviderFactory = Callable[[Settings], Sequence[RetentionProvider]]
 def retention_group(providers_for: ProviderFactory, case_kinds: Sequence[str]) -> click.Group:
     @click.group()
     def retention() -> None:
-        """Erase personal data past its retention period, or of one case on request (DESIGN §9)."""
+        """Erase personal data past its retention period, or of one case on request."""
 
     @retention.command("run")
     @click.option(

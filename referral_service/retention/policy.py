@@ -1,4 +1,4 @@
-"""Retention periods (DESIGN §9), from the settings: how long after closure personal data is kept."""
+"""Retention periods, from the settings: how long after closure personal data is kept."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Server-rendered pages (DESIGN §2, §10): layout, translations, security headers, sign-in.
+"""Server-rendered pages: layout, translations, security headers, sign-in.
 
 Domain-free on purpose: the pages of a domain live beside it (`referral_service/referrals/pages/`,
 `complaints/pages/`) and use this package's `page()`, forms and error handling;

@@ -1,4 +1,4 @@
-"""Complaint retention (DESIGN §9): three years after closure the complaint, its messages, statement
+"""Complaint retention: three years after closure the complaint, its messages, statement
 requests and attachments lose their personal data (one key shreds them all), the complainant's access
 ends, statistics stay, each erasure is audited; on both engines."""
 

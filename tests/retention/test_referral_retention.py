@@ -1,4 +1,4 @@
-"""Referral retention (DESIGN §9): a year after closure the personal data is gone for good, statistics
+"""Referral retention: a year after closure the personal data is gone for good, statistics
 stay, each erasure is audited, and running again changes nothing; on both engines."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The police correct a referral's content on its page, only until a branch accepts it (DESIGN §3)."""
+"""The police correct a referral's content on its page, only until a branch accepts it."""
 
 from __future__ import annotations
 
