@@ -33,11 +33,25 @@ def ensure_environment() -> None:
     if not (BIN / "python").exists():
         print("creating .venv ...", file=sys.stderr)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("installing dependencies into .venv ...", file=sys.stderr)
-    pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "--editable", f"{ROOT}[dev]"], check=True)
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
+    print("upgrading pip in .venv ...", file=sys.stderr)
+    subprocess.run([*pip, "--quiet", "--upgrade", "pip"], check=True)
+    # pip's own progress (one line per package), so a first install of a few minutes is not silent.
+    print("installing the service and its dev dependencies into .venv ...", file=sys.stderr)
+    subprocess.run([*pip, "--progress-bar", "off", "--editable", f"{ROOT}[dev]"], check=True)
     stamp.write_text(wanted)
+    print("installed; later runs reuse .venv until pyproject.toml changes", file=sys.stderr)
+
+
+def test_defaults(argv: list[str]) -> list[str]:
+    """The suite runs on every core (pytest-xdist); the browser tests stay on one worker, which
+    starts the one live server they share. `-n 0`, `-n 1` or `-p no:xdist` run it in one process."""
+    if argv[0] != "test":
+        return []
+    chosen = ("-n", "--numprocesses", "no:xdist", "-pno:xdist")
+    if any(arg.startswith(chosen) for arg in argv[1:]):
+        return []
+    return ["-n", "auto", "--dist", "loadgroup"]
 
 
 def main(argv: list[str]) -> int:
@@ -51,7 +65,11 @@ def main(argv: list[str]) -> int:
         return 2
     ensure_environment()
     os.chdir(ROOT)
-    return subprocess.call([*commands[argv[0]], *argv[1:]])
+    command = [*commands[argv[0]], *test_defaults(argv), *argv[1:]]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Become the command (no child process): signals sent to dev.py, e.g. SIGTERM, reach the server.
+    os.execv(command[0], command)
 
 
 if __name__ == "__main__":

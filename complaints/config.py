@@ -1,21 +1,24 @@
 """Complaint policy in one frozen object: deadlines, calendar, limits, access-code hashing and throttling.
 
-`create_app(settings)` builds it from the settings (`ComplaintsConfig.from_settings`: deadlines, holiday
-state, rate limits); tests pass their own with a controllable clock, cheap hashing and generous rate
-limits. Defaults are the production values.
+It is the complaint domain's settings: `ComplaintsConfig.from_environ` reads what operators configure
+(deadlines, holiday state, rate limits, retention period) when the application is built; tests pass
+their own with a controllable clock, cheap hashing and generous rate limits. Defaults are the
+production values.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from complaints.working_days import State, WorkingDayCalendar
 from referral_service.db import utcnow
 from referral_service.identity.config import Clock, PasswordHashing, ThrottlePolicy
-from referral_service.settings import Settings
+from referral_service.retention.policy import retention_period
+from referral_service.settings import ENV_PREFIX, SettingsError, int_variable, variable
 
 RateUnit = Literal["second", "minute", "hour", "day"]
 
@@ -58,15 +61,30 @@ class ComplaintsConfig:
     max_attachment_bytes: int = 10 * 1024 * 1024
     max_attachments: int = 5
 
+    # Personal data of a finished complaint is erased this long after it was closed.
+    retention_period: dt.timedelta = dt.timedelta(days=1095)
+
     @classmethod
-    def from_settings(cls, settings: Settings) -> ComplaintsConfig:
-        """What operators configure through REFERRAL_COMPLAINT_* variables; the rest keeps its defaults."""
+    def from_environ(cls, environ: Mapping[str, str]) -> ComplaintsConfig:
+        """What operators configure through REFERRAL_COMPLAINT_* variables and
+        REFERRAL_RETENTION_COMPLAINT_DAYS; the rest keeps its defaults."""
         return cls(
-            state=State(settings.complaint_holiday_state),
-            answer_deadline_working_days=settings.complaint_answer_deadline_working_days,
-            statement_deadline_working_days=settings.complaint_statement_deadline_working_days,
-            intake_rate_limit=("hour", settings.complaint_submissions_per_hour),
-            access_rate_limit=("minute", settings.complaint_access_attempts_per_minute),
+            state=_holiday_state(variable(environ, "COMPLAINT_HOLIDAY_STATE") or State.SAXONY.value),
+            answer_deadline_working_days=int_variable(
+                environ, "COMPLAINT_ANSWER_DEADLINE_WORKING_DAYS", 20, minimum=1, maximum=250
+            ),
+            statement_deadline_working_days=int_variable(
+                environ, "COMPLAINT_STATEMENT_DEADLINE_WORKING_DAYS", 10, minimum=1, maximum=250
+            ),
+            intake_rate_limit=(
+                "hour",
+                int_variable(environ, "COMPLAINT_SUBMISSIONS_PER_HOUR", 20, minimum=1, maximum=100_000),
+            ),
+            access_rate_limit=(
+                "minute",
+                int_variable(environ, "COMPLAINT_ACCESS_ATTEMPTS_PER_MINUTE", 60, minimum=1, maximum=100_000),
+            ),
+            retention_period=retention_period(environ, "RETENTION_COMPLAINT_DAYS", 1095),
         )
 
     def now(self) -> dt.datetime:
@@ -81,3 +99,12 @@ class ComplaintsConfig:
     @property
     def calendar(self) -> WorkingDayCalendar:
         return WorkingDayCalendar(self.state, self.extra_closures)
+
+
+def _holiday_state(code: str) -> State:
+    try:
+        return State(code.strip().upper())
+    except ValueError:
+        raise SettingsError(
+            f"{ENV_PREFIX}COMPLAINT_HOLIDAY_STATE must be a federal state code such as SN or BY"
+        ) from None

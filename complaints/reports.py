@@ -23,10 +23,13 @@ from sqlalchemy import ColumnElement, func, not_, or_, select, true
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from complaints.audit_actions import ComplaintAuditAction
 from complaints.domain import CATEGORY_LABELS, OUTCOME_LABELS, Category, Channel, ComplaintStatus, Outcome
 from complaints.models import Complaint
+from referral_service.identity.permissions import Permission
 from referral_service.reporting.periods import Period
 from referral_service.reporting.scope import ReportScope, ScopeKind
+from referral_service.reporting.service import DomainReport
 from referral_service.reporting.sql import elapsed_at_most
 from referral_service.reporting.suppression import Protection, Relation, SuppressionProblem, add_part
 from referral_service.reporting.tables import COUNT_AND_SHARE, Report, Table, count_row
@@ -267,3 +270,13 @@ def _partition_table(
             count_row(protection, "total", total_label, total_name, total_name, total=True),
         ),
     )
+
+
+ANNUAL_REPORT = DomainReport(
+    name="complaints-annual",
+    kind=KIND,
+    builder=complaints_annual_report,
+    read_action=ComplaintAuditAction.REPORT_READ,
+    permission=Permission.REPORT_COMPLAINTS_ANNUAL_READ,
+    summary="Annual report of the complaints office (a quarter on request)",
+)

@@ -10,15 +10,15 @@ category, channel, complainant group, outcome codes, follow-up flags and dates s
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from complaints.audit_actions import ComplaintAuditAction
 from complaints.domain import TERMINAL_STATES, ComplaintStatus
 from complaints.models import (
     ComplainantSession,
@@ -27,10 +27,10 @@ from complaints.models import (
     ComplaintMessage,
     StatementRequest,
 )
+from referral_service.audit.actions import AuditAction
 from referral_service.keys.fields import encrypted_columns
-from referral_service.keys.models import DataKeyRecord
 from referral_service.keys.service import CaseKeys
-from referral_service.retention.providers import CaseNotFoundError, CaseStillOpenError, Erasure
+from referral_service.retention.providers import DATA_KEYS, CaseRetention, Erasure
 from referral_service.retention.shredding import shred
 
 CASE_KIND = "complaint"
@@ -38,7 +38,6 @@ CASE_KIND = "complaint"
 ERASED_ACCESS_CODE_HASH = "erased"
 
 _c = Complaint.__table__  # type: ignore[attr-defined]
-_k = DataKeyRecord.__table__  # type: ignore[attr-defined]
 _sessions = ComplainantSession.__table__  # type: ignore[attr-defined]
 _RELATED: Sequence[type[Any]] = (ComplaintMessage, StatementRequest, ComplaintAttachment)
 _TERMINAL = sorted(status.value for status in TERMINAL_STATES)
@@ -49,90 +48,59 @@ def _any_ciphertext(model: type[Any]) -> ColumnElement[bool]:
     return or_(*(table.c[name].is_not(None) for name in encrypted_columns(model)))
 
 
-def _holds_personal_data() -> ColumnElement[bool]:
-    related = [
-        exists().where(m.__table__.c.complaint_id == _c.c.id, _any_ciphertext(m))  # type: ignore[attr-defined]
-        for m in _RELATED
-    ]
-    return or_(
-        _k.c.wrapped.is_not(None),
-        _any_ciphertext(Complaint),
-        _c.c.access_code_hash != ERASED_ACCESS_CODE_HASH,
-        exists().where(_sessions.c.complaint_id == _c.c.id),
-        *related,
-    )
-
-
-def _due(cutoff: dt.datetime) -> ColumnElement[bool]:
-    return and_(_c.c.status.in_(_TERMINAL), _c.c.closed_at < cutoff, _holds_personal_data())
-
-
 @dataclass(frozen=True, slots=True)
-class ComplaintRetention:
+class ComplaintRetention(CaseRetention):
     period: dt.timedelta
     case_kind: str = CASE_KIND
+    erase_action: AuditAction = ComplaintAuditAction.RETENTION_ERASE
 
-    async def count_due(self, session: AsyncSession, closed_before: dt.datetime) -> int:
-        stmt = (
-            select(func.count())
-            .select_from(_c.outerjoin(_k, _k.c.id == _c.c.data_key_id))
-            .where(_due(closed_before))
+    model = Complaint
+    still_open = "The complaint is still open: close, forward or withdraw it first, then erase it."
+
+    def ended_at(self) -> ColumnElement[dt.datetime]:
+        return _c.c.closed_at  # type: ignore[no-any-return]
+
+    def ended_before(self, cutoff: dt.datetime) -> ColumnElement[bool]:
+        return and_(_c.c.status.in_(_TERMINAL), _c.c.closed_at < cutoff)
+
+    def holds_personal_data(self) -> ColumnElement[bool]:
+        related = [
+            exists().where(m.__table__.c.complaint_id == _c.c.id, _any_ciphertext(m))  # type: ignore[attr-defined]
+            for m in _RELATED
+        ]
+        return or_(
+            DATA_KEYS.c.wrapped.is_not(None),
+            _any_ciphertext(Complaint),
+            _c.c.access_code_hash != ERASED_ACCESS_CODE_HASH,
+            exists().where(_sessions.c.complaint_id == _c.c.id),
+            *related,
         )
-        return int((await session.execute(stmt)).scalar_one())
 
-    async def due(self, session: AsyncSession, closed_before: dt.datetime, limit: int) -> list[uuid.UUID]:
-        stmt = (
-            select(_c.c.id)
-            .select_from(_c.outerjoin(_k, _k.c.id == _c.c.data_key_id))
-            .where(_due(closed_before))
-            .order_by(_c.c.closed_at, _c.c.id)
-            .limit(limit)
-        )
-        return list((await session.execute(stmt)).scalars().all())
+    def ended(self, case: Complaint) -> dt.datetime | None:
+        return case.closed_at if ComplaintStatus(case.status) in TERMINAL_STATES else None
 
-    async def erase(
-        self,
-        session: AsyncSession,
-        keys: CaseKeys,
-        case_id: uuid.UUID,
-        *,
-        closed_before: dt.datetime | None,
-    ) -> Erasure | None:
-        complaint = await session.get(Complaint, case_id, with_for_update=True, populate_existing=True)
-        if complaint is None:
-            raise CaseNotFoundError()
-        finished = ComplaintStatus(complaint.status) in TERMINAL_STATES and complaint.closed_at is not None
-        if not finished:
-            if closed_before is None:
-                raise CaseStillOpenError(
-                    "The complaint is still open: close, forward or withdraw it first, then erase it."
-                )
-            return None
-        assert complaint.closed_at is not None
-        if closed_before is not None and complaint.closed_at >= closed_before:
-            return None
-
+    async def erase_case(self, session: AsyncSession, keys: CaseKeys, case: Complaint) -> Erasure | None:
         related: list[Any] = []
         for model in _RELATED:
-            stmt = select(model).where(col(model.complaint_id) == case_id).with_for_update()
+            stmt = select(model).where(col(model.complaint_id) == case.id).with_for_update()
             related.extend((await session.execute(stmt)).scalars().all())
         # One key for the complaint and everything attached to it.
-        shredded = await shred(session, keys, complaint.data_key_id, [complaint])
+        shredded = await shred(session, keys, case.data_key_id, [case])
         attached = await shred(session, keys, None, related)
         unlinked: list[str] = []
-        if complaint.access_code_hash != ERASED_ACCESS_CODE_HASH:
-            complaint.access_code_hash = ERASED_ACCESS_CODE_HASH
+        if case.access_code_hash != ERASED_ACCESS_CODE_HASH:
+            case.access_code_hash = ERASED_ACCESS_CODE_HASH
             unlinked.append("access_code")
-        session.add(complaint)
+        session.add(case)
         await session.flush()
-        ended = await session.execute(delete(_sessions).where(_sessions.c.complaint_id == case_id))
+        ended = await session.execute(delete(_sessions).where(_sessions.c.complaint_id == case.id))
         if ended.rowcount:  # type: ignore[attr-defined]
             unlinked.append("complainant_sessions")
         fields = tuple(sorted({*shredded.fields, *attached.fields}))
         if not shredded.key_destroyed and not fields and not unlinked:
             return None
         return Erasure(
-            case_id=case_id,
+            case_id=case.id,
             key_destroyed=shredded.key_destroyed,
             fields=fields,
             related_rows=attached.rows,

@@ -1,6 +1,12 @@
-"""The application factory: `create_app(settings) -> Litestar`. The only module that imports every domain."""
+"""The application factory: `create_app(settings) -> Litestar`.
+
+The kernel's routes, pages and jobs, plus whatever each installed domain declares
+(`referral_service.domains`); this module names no domain.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
@@ -9,16 +15,16 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from complaints.config import ComplaintsConfig
-from complaints.controllers import complaint_routers
-from complaints.pages import AREAS as COMPLAINT_AREAS
-from complaints.pages import complaint_page_routers
-from complaints.report_controllers import ComplaintsAnnualReportController
-from complaints.retention import ComplaintRetention
-from referral_service.audit.controllers import AuditController
 from referral_service.audit.keys import AuditKeys, load_audit_keys
 from referral_service.audit.service import create_checkpoint, sequence_pending
 from referral_service.db import create_engine, create_session_factory, provide_db_session, utcnow
+from referral_service.domains import (
+    AppContext,
+    domain_settings,
+    installed_domains,
+    retention_providers,
+    template_folders,
+)
 from referral_service.health.controllers import HealthController
 from referral_service.identity.config import IdentityConfig
 from referral_service.identity.controllers import IDENTITY_CONTROLLERS
@@ -29,16 +35,10 @@ from referral_service.jobs import JobRunner, PeriodicJob
 from referral_service.keys.service import CaseKeys, load_key_provider
 from referral_service.logging import configure_logging, get_logger
 from referral_service.problems import EXCEPTION_HANDLERS
-from referral_service.referrals.controllers import ReferralController
-from referral_service.referrals.deadlines import escalate_overdue
-from referral_service.referrals.pages import AREAS as REFERRAL_AREAS
-from referral_service.referrals.pages import referral_page_handlers
-from referral_service.referrals.policy import ReferralPolicy
-from referral_service.referrals.report_controllers import CooperationReportController
-from referral_service.referrals.retention import ReferralRetention
 from referral_service.reporting.controllers import ActivityController
+from referral_service.reporting.http import report_handler
 from referral_service.request_context import request_context_middleware
-from referral_service.retention.policy import RETENTION_INTERVAL_SECONDS, RetentionPolicy
+from referral_service.retention.policy import RETENTION_INTERVAL_SECONDS
 from referral_service.retention.providers import RetentionProvider
 from referral_service.retention.runner import run_retention
 from referral_service.settings import Settings
@@ -50,6 +50,7 @@ from referral_service.web import (
     template_config,
     web_route_handlers,
 )
+from referral_service.web.audit_api import AuditController
 from referral_service.web.errors import NOT_FOUND_HANDLERS
 
 log = get_logger(__name__)
@@ -57,12 +58,8 @@ log = get_logger(__name__)
 API_VERSION = "1"
 
 
-def background_jobs(
-    settings: Settings,
-    engine: AsyncEngine,
-    audit_keys: AuditKeys,
-    referral_policy: ReferralPolicy,
-    identity_config: IdentityConfig,
+def kernel_jobs(
+    settings: Settings, engine: AsyncEngine, audit_keys: AuditKeys, identity_config: IdentityConfig
 ) -> list[PeriodicJob]:
     async def purge_login_throttle() -> int:
         # Every typed username leaves a throttle row; forget them once their failures no longer count.
@@ -74,7 +71,6 @@ def background_jobs(
 
     return [
         PeriodicJob("login-throttle-purge", 3600, purge_login_throttle),
-        PeriodicJob("referral-deadlines", 300, lambda: escalate_overdue(engine, referral_policy)),
         PeriodicJob(
             "audit-sequencer",
             settings.audit_sequence_interval_seconds,
@@ -88,15 +84,10 @@ def background_jobs(
     ]
 
 
-def retention_providers(settings: Settings) -> list[RetentionProvider]:
-    """Every domain's retention provider, with the configured periods."""
-    policy = RetentionPolicy.from_settings(settings)
-    return [ReferralRetention(policy.referral_period), ComplaintRetention(policy.complaint_period)]
-
-
-def retention_job(settings: Settings, engine: AsyncEngine, case_keys: CaseKeys) -> PeriodicJob:
+def retention_job(
+    engine: AsyncEngine, case_keys: CaseKeys, providers: Sequence[RetentionProvider]
+) -> PeriodicJob:
     """Daily in every instance; leadership per batch keeps two instances from erasing at once."""
-    providers = retention_providers(settings)
     return PeriodicJob(
         "retention",
         RETENTION_INTERVAL_SECONDS,
@@ -108,27 +99,31 @@ def create_app(
     settings: Settings,
     *,
     identity_config: IdentityConfig | None = None,
-    referral_policy: ReferralPolicy | None = None,
-    complaints_config: ComplaintsConfig | None = None,
+    domain_overrides: Mapping[str, object] | None = None,
 ) -> Litestar:
-    """Build the application. Raises `RouteDeclarationError` if any route declares no access rule."""
+    """Build the application. `domain_overrides`: a domain's settings object by domain name, instead of
+    the one read from the environment. Raises `SettingsError` for a bad domain variable and
+    `RouteDeclarationError` if any route declares no access rule."""
     configure_logging(settings)
+    domains = installed_domains()
+    configured = domain_settings(settings, domain_overrides)
     engine = create_engine(settings)
     audit_keys = load_audit_keys(settings)
     case_keys = CaseKeys(lambda: load_key_provider(settings))
-    referral_policy = referral_policy or ReferralPolicy.from_settings(settings)
     identity_config = identity_config or IdentityConfig()
-    complaints_config = complaints_config or ComplaintsConfig.from_settings(settings)
+    context = AppContext(settings=settings, engine=engine)
+    parts = [domain.build(context, configured[domain.name]) for domain in domains]
     runner = JobRunner(
         [
-            *background_jobs(settings, engine, audit_keys, referral_policy, identity_config),
-            retention_job(settings, engine, case_keys),
+            *kernel_jobs(settings, engine, audit_keys, identity_config),
+            *(job for part in parts for job in part.jobs),
+            retention_job(engine, case_keys, retention_providers(settings, configured)),
         ]
         if settings.background_jobs
         else []
     )
     # Working areas of the web pages, per role; the start page sends each user to theirs.
-    web_areas: list[Area] = [*REFERRAL_AREAS, *COMPLAINT_AREAS, *WEB_AREAS]
+    web_areas: list[Area] = [*(area for part in parts for area in part.areas), *WEB_AREAS]
     state = State(
         {
             "settings": settings,
@@ -137,8 +132,8 @@ def create_app(
             "audit_keys": audit_keys,
             "case_keys": case_keys,
             "identity": identity_config,
-            "referral_policy": referral_policy,
             "web_areas": web_areas,
+            **{name: value for part in parts for name, value in part.state.items()},
         }
     )
 
@@ -155,14 +150,11 @@ def create_app(
             HealthController,
             AuditController,
             *IDENTITY_CONTROLLERS,
-            ReferralController,
-            CooperationReportController,
-            ComplaintsAnnualReportController,
+            *(handler for part in parts for handler in part.route_handlers),
+            *(report_handler(report) for domain in domains for report in domain.reports),
             ActivityController,
-            *complaint_routers(complaints_config),
             *web_route_handlers(),
-            *referral_page_handlers(),
-            *complaint_page_routers(complaints_config),
+            *(handler for part in parts for handler in part.page_handlers),
         ],
         state=state,
         # Deny by default: every route passes this guard (see referral_service/identity/guards.py).
@@ -173,7 +165,7 @@ def create_app(
         },
         exception_handlers={**EXCEPTION_HANDLERS, **NOT_FOUND_HANDLERS},
         middleware=[request_context_middleware, security_headers_middleware],
-        template_config=template_config(),
+        template_config=template_config(template_folders()),
         on_startup=[runner.start],
         on_shutdown=[dispose_engine],
         request_max_body_size=settings.max_request_body_bytes,

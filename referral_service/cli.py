@@ -1,8 +1,12 @@
-"""The `referral-service` command line. Every command reads its settings from the environment."""
+"""The `referral-service` command line. Every command reads its settings from the environment.
+
+The kernel's command groups, plus each installed domain's group, reports and retention providers.
+"""
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -10,16 +14,14 @@ from referral_service import schema
 from referral_service.audit.cli import audit
 from referral_service.cli_support import load_cli_settings as _settings
 from referral_service.cli_support import run_async
-from referral_service.db import create_engine
+from referral_service.db import create_engine, create_session_factory
+from referral_service.domains import domain_settings, installed_domains, retention_providers
 from referral_service.identity.cli import demo as identity_demo
 from referral_service.identity.cli import seed_and_describe, users
 from referral_service.keys.cli import keys
-from referral_service.referrals.cli import referrals
 from referral_service.reporting.cli import report_group
-from referral_service.reporting.service import ReportBuilder
 from referral_service.retention.cli import retention_group
-from referral_service.retention.providers import RetentionProvider
-from referral_service.settings import Settings
+from referral_service.settings import Settings, SettingsError
 
 
 async def _migrate(settings: Settings, revision: str) -> str | None:
@@ -37,7 +39,18 @@ def prepare_embedded_database(settings: Settings) -> None:
     run_async(lambda: _migrate(settings, "head"))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _CommandLine(click.Group):
+    """A domain reads its settings when a command needs them: a bad value is a clear one-line error
+    there too, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_CommandLine, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="referral-service")
 def main() -> None:
     """Victim-support referrals and the police complaints office.
@@ -60,11 +73,12 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     from referral_service.app import create_app
 
     settings = _settings()
+    domain_settings(settings)  # a bad domain variable stops the start before the database is touched
     if not settings.is_production:
         prepare_embedded_database(settings)
         # A newcomer gets a usable organisation at once; the logins are printed on every start.
         click.echo(seed_and_describe(settings, only_if_empty=True), err=True)
-        seed_demo_routing(settings, only_if_empty=True)
+        seed_domain_demos(settings, only_if_empty=True)
     bind_host = host or settings.host
     bind_port = port or settings.port
     click.echo(f"referral-service ({settings.environment}) on http://{bind_host}:{bind_port}", err=True)
@@ -102,18 +116,16 @@ def migrate(revision: str) -> None:
     click.echo(f"database at revision {current}")
 
 
-def seed_demo_routing(settings: Settings, *, only_if_empty: bool) -> None:
-    """The demo's postcode routing table (referrals domain), beside the demo organisation (identity)."""
-    from referral_service.db import create_session_factory
-    from referral_service.referrals.repository import count_postcode_routes
-    from referral_service.referrals.routing import seed_demo_routes
+def seed_domain_demos(settings: Settings, *, only_if_empty: bool) -> None:
+    """Each domain's demo data (e.g. a postcode routing table), beside the demo organisation (identity)."""
 
     async def work() -> None:
         engine = create_engine(settings)
         try:
             async with create_session_factory(engine)() as session, session.begin():
-                if not only_if_empty or await count_postcode_routes(session) == 0:
-                    await seed_demo_routes(session)
+                for domain in installed_domains():
+                    if domain.seed_demo is not None:
+                        await domain.seed_demo(session, only_if_empty)
         finally:
             await engine.dispose()
 
@@ -126,33 +138,23 @@ def demo(context: click.Context) -> None:
     """Create the Saxon sample organisation, one user per role and the postcode routing table
     (idempotent; refused in production)."""
     context.invoke(identity_demo)
-    seed_demo_routing(_settings(), only_if_empty=False)
+    seed_domain_demos(_settings(), only_if_empty=False)
 
 
-main.add_command(audit)
-main.add_command(keys)
-main.add_command(users)
-main.add_command(referrals)
+def _add_commands(group: click.Group) -> None:
+    for command in (audit, keys, users):
+        group.add_command(command)
+    domains = installed_domains()
+    for domain in domains:
+        if domain.cli is not None:
+            group.add_command(domain.cli)
+    group.add_command(report_group([report for domain in domains for report in domain.reports]), "report")
+    # A provider's case kind does not depend on the configuration, so the defaults name them all.
+    case_kinds = [provider.case_kind for provider in retention_providers(Settings())]
+    group.add_command(retention_group(retention_providers, case_kinds), "retention")
 
 
-def _retention_providers(settings: Settings) -> list[RetentionProvider]:
-    from referral_service.app import retention_providers
-
-    return retention_providers(settings)
-
-
-def _report_builders() -> dict[str, tuple[str, ReportBuilder]]:
-    from complaints import reports as complaint_reports
-    from referral_service.referrals import reports as referral_reports
-
-    return {
-        "cooperation": (referral_reports.KIND, referral_reports.cooperation_report),
-        "complaints-annual": (complaint_reports.KIND, complaint_reports.complaints_annual_report),
-    }
-
-
-main.add_command(report_group(_report_builders()), "report")
-main.add_command(retention_group(_retention_providers, ["referral", "complaint"]), "retention")
+_add_commands(main)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

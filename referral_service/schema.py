@@ -12,14 +12,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import migrations
+from referral_service.leadership import await_leadership
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
-# Any constant works; it only has to be the same in every instance that may migrate at once.
-_MIGRATION_LOCK_ID = 0x52_53_4D_49_47  # "RSMIG"
 
 
 def alembic_config() -> Config:
@@ -58,9 +57,9 @@ def _current_revision(connection: Connection) -> str | None:
 
 
 def _run(connection: Connection, action: str, revision: str | None) -> None:
-    if connection.dialect.name == "postgresql" and action != "check":
+    if action != "check":
         # Several instances may start at once; only one migrates, the others then find head.
-        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+        await_leadership(connection, "schema-migration")
     config = alembic_config()
     config.attributes["connection"] = connection
     if action == "upgrade":

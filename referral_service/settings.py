@@ -3,6 +3,9 @@
 Nothing here runs at import time: `load_settings(environ)` is called by the CLI (or a test) and the
 result is handed to `create_app(settings)`. Production fails closed: every secret must be configured
 explicitly, development values are refused.
+
+These are the kernel's settings. Each domain reads its own REFERRAL_* variables from `Settings.environ`
+(its `Domain.load_settings`), with the readers below, so a bad value fails the same way.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import TypeVar
 
 ENV_PREFIX = "REFERRAL_"
@@ -57,24 +61,13 @@ class Settings:
     background_jobs: bool = True
     audit_checkpoint_interval_seconds: int = 300
     audit_sequence_interval_seconds: float = 1.0
-    # personal data is erased this many days after a case was closed.
-    retention_referral_days: int = 365
-    retention_complaint_days: int = 1095
-    # a branch accepts within 24 h and makes first contact within 72 h of submission.
-    referral_accept_deadline_hours: int = 24
-    referral_contact_deadline_hours: int = 72
-    # the complaints office answers within 20 working days; police statements within 10.
-    # Working days follow the public holidays of one federal state (ISO 3166-2:DE code).
-    complaint_answer_deadline_working_days: int = 20
-    complaint_statement_deadline_working_days: int = 10
-    complaint_holiday_state: str = "SN"
-    # Per client address, in front of the public complaint routes.
-    complaint_submissions_per_hour: int = 20
-    complaint_access_attempts_per_minute: int = 60
     # Counters several instances must share (the public rate limits) live in Redis when this is set;
     # otherwise in each process's memory (fine for one process, the embedded default).
     redis_url: str | None = field(default=None, repr=False)
     redis_namespace: str = "referral-service"
+    # Every REFERRAL_* variable as it was at start-up, for the domains to read their own settings from.
+    # Out of repr: it holds the secret key's text too.
+    environ: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False, hash=False)
 
     @property
     def is_production(self) -> bool:
@@ -85,47 +78,21 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
-_VARIABLES = (
-    "ENV",
-    "DATABASE_URL",
-    "HOST",
-    "PORT",
-    "LOG_FORMAT",
-    "LOG_LEVEL",
-    "VAR_DIR",
-    "KEYRING_PATH",
-    "AUDIT_SIGNING_KEY_PATH",
-    "SECRET_KEY",
-    "DB_POOL_SIZE",
-    "DB_MAX_OVERFLOW",
-    "DB_ECHO",
-    "MAX_REQUEST_BODY_BYTES",
-    "BACKGROUND_JOBS",
-    "AUDIT_CHECKPOINT_INTERVAL_SECONDS",
-    "RETENTION_REFERRAL_DAYS",
-    "RETENTION_COMPLAINT_DAYS",
-    "REDIS_URL",
-    "REDIS_NAMESPACE",
-    "ACCEPT_DEADLINE_HOURS",
-    "CONTACT_DEADLINE_HOURS",
-    "COMPLAINT_ANSWER_DEADLINE_WORKING_DAYS",
-    "COMPLAINT_STATEMENT_DEADLINE_WORKING_DAYS",
-    "COMPLAINT_HOLIDAY_STATE",
-    "COMPLAINT_SUBMISSIONS_PER_HOUR",
-    "COMPLAINT_ACCESS_ATTEMPTS_PER_MINUTE",
-)
-
 # Variables a production deployment must set explicitly; defaults exist only for development.
 PRODUCTION_REQUIRED = ("DATABASE_URL", "SECRET_KEY", "KEYRING_PATH", "AUDIT_SIGNING_KEY_PATH")
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build settings from `environ` (default: the process environment)."""
-    env = {
-        name: value
-        for name in _VARIABLES
-        if (value := (os.environ if environ is None else environ).get(ENV_PREFIX + name, "")).strip()
-    }
+    snapshot = MappingProxyType(
+        {
+            name: value
+            for name, value in (os.environ if environ is None else environ).items()
+            if name.startswith(ENV_PREFIX)
+        }
+    )
+    # Unprefixed names of the variables that are set; a blank value counts as unset.
+    env = {name[len(ENV_PREFIX) :]: value for name, value in snapshot.items() if value.strip()}
     environment = _enum(Environment, env, "ENV", Environment.DEVELOPMENT)
     production = environment is Environment.PRODUCTION
 
@@ -165,41 +132,24 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         audit_checkpoint_interval_seconds=_int(
             env, "AUDIT_CHECKPOINT_INTERVAL_SECONDS", 300, minimum=5, maximum=86_400
         ),
-        retention_referral_days=_int(env, "RETENTION_REFERRAL_DAYS", 365, minimum=1, maximum=36_500),
-        retention_complaint_days=_int(env, "RETENTION_COMPLAINT_DAYS", 1095, minimum=1, maximum=36_500),
-        referral_accept_deadline_hours=_int(env, "ACCEPT_DEADLINE_HOURS", 24, minimum=1, maximum=720),
-        referral_contact_deadline_hours=_int(env, "CONTACT_DEADLINE_HOURS", 72, minimum=1, maximum=2160),
-        complaint_answer_deadline_working_days=_int(
-            env, "COMPLAINT_ANSWER_DEADLINE_WORKING_DAYS", 20, minimum=1, maximum=250
-        ),
-        complaint_statement_deadline_working_days=_int(
-            env, "COMPLAINT_STATEMENT_DEADLINE_WORKING_DAYS", 10, minimum=1, maximum=250
-        ),
-        complaint_holiday_state=_holiday_state(env.get("COMPLAINT_HOLIDAY_STATE", "SN")),
-        complaint_submissions_per_hour=_int(
-            env, "COMPLAINT_SUBMISSIONS_PER_HOUR", 20, minimum=1, maximum=100_000
-        ),
-        complaint_access_attempts_per_minute=_int(
-            env, "COMPLAINT_ACCESS_ATTEMPTS_PER_MINUTE", 60, minimum=1, maximum=100_000
-        ),
         redis_url=_redis_url(env.get("REDIS_URL")),
         redis_namespace=env.get("REDIS_NAMESPACE", "referral-service"),
+        environ=snapshot,
     )
 
 
-# The federal states by ISO 3166-2:DE code (their holiday rules live in complaints/working_days.py).
-FEDERAL_STATES = frozenset(
-    {"BW", "BY", "BE", "BB", "HB", "HH", "HE", "MV", "NI", "NW", "RP", "SL", "SN", "ST", "SH", "TH"}
-)
+def variable(environ: Mapping[str, str], name: str) -> str | None:
+    """REFERRAL_<name> from a snapshot such as `Settings.environ`; None when unset or blank."""
+    value = environ.get(ENV_PREFIX + name, "")
+    return value if value.strip() else None
 
 
-def _holiday_state(code: str) -> str:
-    code = code.strip().upper()
-    if code not in FEDERAL_STATES:
-        raise SettingsError(
-            f"{ENV_PREFIX}COMPLAINT_HOLIDAY_STATE must be a federal state code such as SN or BY"
-        )
-    return code
+def int_variable(
+    environ: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int | None = None
+) -> int:
+    """REFERRAL_<name> as an integer within bounds; `SettingsError` names the variable, never the value."""
+    value = variable(environ, name)
+    return _int({} if value is None else {name: value}, name, default, minimum=minimum, maximum=maximum)
 
 
 def _redis_url(url: str | None) -> str | None:

@@ -17,9 +17,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from referral_service.app import create_app
 from referral_service.db import create_database_engine
 from referral_service.settings import Settings, load_settings
-from tests.databases import PostgresDatabases, SqliteDatabases, postgres_admin_dsn, postgres_required
+from tests.components import POSTGRES, closing_line
+from tests.databases import PostgresDatabases, SqliteDatabases, Template, postgres_admin_dsn
 
 ENGINES = ["sqlite", "postgresql"]
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+    """After pytest's own summary (so it is the last line but one): the components whose tests were
+    skipped (tests/components.py)."""
+    yield
+    line = closing_line(terminalreporter.stats.get("skipped", []))
+    if line is not None:
+        terminalreporter.write_line(line, yellow=True, bold=True)
 
 
 @pytest.fixture(scope="session")
@@ -38,23 +49,20 @@ def postgres_databases() -> Iterator[PostgresDatabases]:
 
 def _postgres_or_skip(databases: PostgresDatabases) -> None:
     if databases.unavailable_reason is not None:
-        if postgres_required():
-            pytest.fail(f"{databases.unavailable_reason}; REFERRAL_TEST_REQUIRE_POSTGRES is set")
-        pytest.skip(databases.unavailable_reason)
+        POSTGRES.skip_or_fail(databases.unavailable_reason)
 
 
 def _fresh_database(
     request: pytest.FixtureRequest,
     sqlite_databases: SqliteDatabases,
     postgres_databases: PostgresDatabases,
-    *,
-    migrated: bool,
+    template: Template,
 ) -> Iterator[str]:
     if request.param == "sqlite":
-        yield sqlite_databases.fresh(migrated=migrated)
+        yield sqlite_databases.fresh(template)
         return
     _postgres_or_skip(postgres_databases)
-    url = postgres_databases.fresh(migrated=migrated)
+    url = postgres_databases.fresh(template)
     yield url
     postgres_databases.drop(url)
 
@@ -63,8 +71,16 @@ def _fresh_database(
 def database_url(
     request: pytest.FixtureRequest, sqlite_databases: SqliteDatabases, postgres_databases: PostgresDatabases
 ) -> Iterator[str]:
-    """URL of a fresh database at the migration head, private to this test."""
-    yield from _fresh_database(request, sqlite_databases, postgres_databases, migrated=True)
+    """URL of a fresh database at the migration head, private to this test. A test that asks for
+    `demo_directory` (or `routed`) gets the demo organisation (and routing table) already in it,
+    copied from a template instead of seeded per test."""
+    if "routed" in request.fixturenames:
+        template = Template.ROUTED
+    elif "demo_directory" in request.fixturenames:
+        template = Template.DEMO
+    else:
+        template = Template.MIGRATED
+    yield from _fresh_database(request, sqlite_databases, postgres_databases, template)
 
 
 @pytest.fixture(params=ENGINES)
@@ -72,7 +88,7 @@ def empty_database_url(
     request: pytest.FixtureRequest, sqlite_databases: SqliteDatabases, postgres_databases: PostgresDatabases
 ) -> Iterator[str]:
     """URL of a fresh, empty database (no migrations applied), private to this test."""
-    yield from _fresh_database(request, sqlite_databases, postgres_databases, migrated=False)
+    yield from _fresh_database(request, sqlite_databases, postgres_databases, Template.EMPTY)
 
 
 @pytest.fixture
@@ -108,7 +124,7 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
         yield client
 
 
-# Identity and access (issue 4). Signed-in callers for any test:
+# Identity and access. Signed-in callers for any test:
 #   async def test_x(client, auth_headers):
 #       response = await client.get("/api/v1/...", headers=await auth_headers(Role.POLICE_OFFICER))
 # `auth_headers` seeds the Saxon demo organisation (`demo_directory`: one user per role, plus a second
@@ -151,13 +167,21 @@ async def https_client(identity_app: Litestar) -> AsyncIterator[AsyncTestClient[
 
 
 @pytest.fixture
-async def demo_directory(
-    engine: AsyncEngine, settings: Settings, identity_config: IdentityConfig
-) -> DemoDirectory:
-    """The seeded demo organisation: `.account(Role.X | "username")` (password, TOTP), `.unit(code)`."""
-    from tests.identity.support import seed_demo_directory
+async def demo_directory(engine: AsyncEngine, settings: Settings) -> DemoDirectory:
+    """The seeded demo organisation: `.account(Role.X | "username")` (password, TOTP), `.unit(code)`.
+    Already in the database (see `database_url`); this only looks it up."""
+    from referral_service.settings import DEVELOPMENT_SECRET_KEY
+    from tests.identity.support import find_demo_directory
 
-    return await seed_demo_directory(engine, identity_config, settings.secret_key)
+    # The template was seeded with the development secret: demo passwords and TOTP secrets derive from it.
+    assert settings.secret_key == DEVELOPMENT_SECRET_KEY, "demo_directory needs the development secret"
+    return await find_demo_directory(engine, settings.secret_key)
+
+
+@pytest.fixture
+def routed(demo_directory: DemoDirectory) -> DemoDirectory:
+    """The demo organisation with its postcode routing table (both already in the database)."""
+    return demo_directory
 
 
 @pytest.fixture

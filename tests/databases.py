@@ -1,8 +1,11 @@
 """Isolated, migrated test databases on SQLite and PostgreSQL.
 
-The schema is built once per engine and test session by the migrations (never `create_all`); each test
-then gets its own copy: a copied SQLite file, or a PostgreSQL database created from the migrated one as
-a template. Tests commit for real, so concurrency and trigger behaviour is what production sees.
+The schema is built once per engine and test session (per xdist worker) by the migrations (never
+`create_all`), into up to three templates: the bare schema, the schema with the Saxon demo organisation,
+and that with the demo postcode routing table. Each template is built from the one before it, when a
+test first needs it. Each test then gets its own copy: a copied SQLite file, or a PostgreSQL database
+created from the template. Tests commit for real, so concurrency and trigger behaviour is what
+production sees.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import asyncpg
@@ -20,12 +24,7 @@ from referral_service import schema
 from referral_service.db import create_database_engine
 
 POSTGRES_URL_ENV = "REFERRAL_TEST_POSTGRES_URL"
-REQUIRE_POSTGRES_ENV = "REFERRAL_TEST_REQUIRE_POSTGRES"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def postgres_required() -> bool:
-    return os.environ.get(REQUIRE_POSTGRES_ENV, "").lower() in {"1", "true", "yes"}
 
 
 def postgres_admin_dsn() -> str:
@@ -39,10 +38,32 @@ def sqlalchemy_postgres_url(dsn: str, database: str) -> str:
     return base.replace("postgresql://", "postgresql+asyncpg://", 1) + "/" + database
 
 
-async def _migrate(url: str) -> None:
+class Template(StrEnum):
+    """What a fresh test database starts with; each builds on the one before."""
+
+    EMPTY = "empty"  # not even the schema
+    MIGRATED = "migrated"
+    DEMO = "demo"  # + the demo organisation (tests asking for `demo_directory`)
+    ROUTED = "routed"  # + the demo postcode routing table (tests asking for `routed`)
+
+    @property
+    def base(self) -> Template | None:
+        order = list(Template)
+        return order[order.index(self) - 1] if self is not Template.EMPTY else None
+
+
+async def _build(url: str, template: Template) -> None:
+    """Turn a copy of `template.base` at `url` into `template`."""
+    from tests.identity.support import seed_demo_organisation, seed_demo_routing
+
     engine = create_database_engine(url)
     try:
-        await schema.upgrade(engine)
+        if template is Template.MIGRATED:
+            await schema.upgrade(engine)
+        elif template is Template.DEMO:
+            await seed_demo_organisation(engine)
+        elif template is Template.ROUTED:
+            await seed_demo_routing(engine)
     finally:
         await engine.dispose()
 
@@ -50,27 +71,31 @@ async def _migrate(url: str) -> None:
 @dataclass
 class SqliteDatabases:
     root: Path
-    _template: Path | None = None
+    _templates: dict[Template, Path] = field(default_factory=dict)
 
-    def _template_file(self) -> Path:
-        if self._template is None:
-            path = self.root / "template.sqlite3"
-            asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
-            self._template = path
-        return self._template
+    def _template_file(self, template: Template) -> Path:
+        if template not in self._templates:
+            path = self.root / f"template-{template}.sqlite3"
+            base = template.base
+            if base is not None and base is not Template.EMPTY:
+                shutil.copyfile(self._template_file(base), path)
+            asyncio.run(_build(f"sqlite+aiosqlite:///{path}", template))
+            self._templates[template] = path
+        return self._templates[template]
 
-    def fresh(self, *, migrated: bool = True) -> str:
+    def fresh(self, template: Template = Template.MIGRATED) -> str:
         path = self.root / f"{uuid.uuid4().hex}.sqlite3"
-        if migrated:
-            shutil.copyfile(self._template_file(), path)
+        if template is not Template.EMPTY:
+            shutil.copyfile(self._template_file(template), path)
         return f"sqlite+aiosqlite:///{path}"
 
 
 @dataclass
 class PostgresDatabases:
     admin_dsn: str
+    # Per process, so xdist workers (and parallel runs) never meet.
     prefix: str = field(default_factory=lambda: f"rs_test_{os.getpid()}_")
-    _template: str | None = None
+    _templates: dict[Template, str] = field(default_factory=dict)
     _created: list[str] = field(default_factory=list)
     unavailable_reason: str | None = None
 
@@ -96,22 +121,27 @@ class PostgresDatabases:
 
         asyncio.run(run())
 
-    def _template_name(self) -> str:
-        if self._template is None:
-            name = self.prefix + "template"
-            self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
-            self._created.append(name)
-            asyncio.run(_migrate(sqlalchemy_postgres_url(self.admin_dsn, name)))
-            self._template = name
-        return self._template
-
-    def fresh(self, *, migrated: bool = True) -> str:
-        name = self.prefix + uuid.uuid4().hex[:12]
-        if migrated:
-            self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self._template_name()}"')
-        else:
+    def _create(self, name: str, template: Template) -> None:
+        if template is Template.EMPTY:
             self._execute(f'CREATE DATABASE "{name}"')
+        else:
+            self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self._template_name(template)}"')
         self._created.append(name)
+
+    def _template_name(self, template: Template) -> str:
+        if template not in self._templates:
+            name = f"{self.prefix}template_{template}"
+            self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            base = template.base
+            assert base is not None
+            self._create(name, base)
+            asyncio.run(_build(sqlalchemy_postgres_url(self.admin_dsn, name), template))
+            self._templates[template] = name
+        return self._templates[template]
+
+    def fresh(self, template: Template = Template.MIGRATED) -> str:
+        name = self.prefix + uuid.uuid4().hex[:12]
+        self._create(name, template)
         return sqlalchemy_postgres_url(self.admin_dsn, name)
 
     def drop(self, url: str) -> None:

@@ -50,6 +50,16 @@ def test_bad_configuration_is_a_clear_error_not_a_traceback() -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("command", [["serve"], ["referrals", "escalate"], ["retention", "run"]])
+def test_a_bad_domain_variable_is_a_clear_error_too(command: list[str], tmp_path: Path) -> None:
+    environment = {"REFERRAL_ACCEPT_DEADLINE_HOURS": "0", "REFERRAL_VAR_DIR": str(tmp_path / "var")}
+    result = CliRunner().invoke(main, command, env=environment)
+    assert result.exit_code == 1
+    assert "REFERRAL_ACCEPT_DEADLINE_HOURS is out of range" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "var").exists()  # refused before anything was created
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -79,7 +89,7 @@ def test_serve_on_the_embedded_default_answers_ready(tmp_path: Path) -> None:
                     break
             except httpx.TransportError:
                 pass
-            time.sleep(0.3)
+            time.sleep(0.05)
         assert status == 200
         assert (tmp_path / "var" / "referral-service.sqlite3").exists()
         assert (tmp_path / "var").stat().st_mode & 0o077 == 0

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from referral_service.domains import domain_settings
 from referral_service.settings import (
     DEVELOPMENT_SECRET_KEY,
     Environment,
     LogFormat,
+    Settings,
     SettingsError,
     load_settings,
 )
@@ -41,6 +43,24 @@ def test_settings_are_frozen() -> None:
 
 def test_secret_is_not_in_repr() -> None:
     assert DEVELOPMENT_SECRET_KEY.decode() not in repr(load_settings({}))
+    configured = load_settings({"REFERRAL_SECRET_KEY": GOOD_SECRET})
+    assert GOOD_SECRET not in repr(configured)
+
+
+def test_the_domains_read_a_frozen_snapshot_of_the_referral_variables() -> None:
+    source = {"REFERRAL_ACCEPT_DEADLINE_HOURS": "12", "HOME": "/root"}
+    settings = load_settings(source)
+    source["REFERRAL_ACCEPT_DEADLINE_HOURS"] = "48"
+    assert dict(settings.environ) == {"REFERRAL_ACCEPT_DEADLINE_HOURS": "12"}
+    with pytest.raises(TypeError):
+        settings.environ["REFERRAL_PORT"] = "1"  # type: ignore[index]
+
+
+def _load_everything(environ: dict[str, str]) -> Settings:
+    """What start-up reads: the kernel's settings, then each domain's."""
+    settings = load_settings(environ)
+    domain_settings(settings)
+    return settings
 
 
 def test_production_with_everything_configured() -> None:
@@ -80,6 +100,7 @@ def test_production_refuses_sqlite() -> None:
         ("REFERRAL_SECRET_KEY", base64.b64encode(b"short").decode(), "32 bytes"),
         ("REFERRAL_DATABASE_URL", "mysql://x/y", "PostgreSQL or SQLite"),
         ("REFERRAL_ACCEPT_DEADLINE_HOURS", "0", "out of range"),
+        ("REFERRAL_RETENTION_COMPLAINT_DAYS", "36501", "out of range"),
         ("REFERRAL_COMPLAINT_HOLIDAY_STATE", "XX", "federal state"),
         ("REFERRAL_COMPLAINT_SUBMISSIONS_PER_HOUR", "many", "integer"),
         ("REFERRAL_REDIS_URL", "http://cache", "redis://"),
@@ -87,7 +108,7 @@ def test_production_refuses_sqlite() -> None:
 )
 def test_bad_values_are_refused_without_echoing_them(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message) as caught:
-        load_settings({name: value})
+        _load_everything({name: value})
     assert value not in str(caught.value)
 
 

@@ -30,7 +30,8 @@ _ATTACHMENT_OVERHEAD_BYTES = 64 * 1024
 
 
 def complaint_routers(config: ComplaintsConfig) -> list[Router]:
-    context = {"complaint_context": context_dependency(config)}
+    context = {"complaint_context": context_dependency(config, staff=False)}
+    staff_context = {"complaint_context": context_dependency(config, staff=True)}
     complainant = {**context, "complainant": Provide(provide_complainant)}
     intake_limit = RateLimitConfig(rate_limit=config.intake_rate_limit, store=config.intake_rate_limit_store)
     access_limit = RateLimitConfig(rate_limit=config.access_rate_limit, store=config.access_rate_limit_store)
@@ -59,13 +60,13 @@ def complaint_routers(config: ComplaintsConfig) -> list[Router]:
         Router(
             "/api/v1/complaints",
             route_handlers=[ComplaintOfficeController],
-            dependencies=context,
+            dependencies=staff_context,
             request_max_body_size=config.max_json_body_bytes,
         ),
         Router(
             "/api/v1/statement-requests",
             route_handlers=[StatementRequestController],
-            dependencies=context,
+            dependencies=staff_context,
             request_max_body_size=config.max_json_body_bytes,
         ),
     ]

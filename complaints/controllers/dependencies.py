@@ -13,6 +13,7 @@ from complaints.service import access
 from complaints.service.access import ComplainantAccess
 from complaints.service.common import ComplaintContext
 from referral_service.identity.http import audit_fields
+from referral_service.identity.principal import Principal
 from referral_service.keys.service import CaseKeys
 from referral_service.settings import Settings
 
@@ -20,16 +21,37 @@ from referral_service.settings import Settings
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def context_dependency(config: ComplaintsConfig) -> Provide:
-    def provide_complaint_context(request: Request[Any, Any, Any]) -> ComplaintContext:
-        state = request.app.state
-        settings: Settings = state.settings
-        case_keys: CaseKeys = state.case_keys
+def context_dependency(config: ComplaintsConfig, *, staff: bool) -> Provide:
+    """The `complaint_context` of every complaint route; `staff` routes act for the signed-in principal,
+    public ones for nobody (even when a member of staff happens to be signed in)."""
+
+    def context(
+        request: Request[Any, Any, Any], db_session: AsyncSession, principal: Principal | None
+    ) -> ComplaintContext:
+        settings: Settings = request.app.state.settings
+        case_keys: CaseKeys = request.app.state.case_keys
         return ComplaintContext(
-            config=config, case_keys=case_keys, secret=settings.secret_key, audit=audit_fields(request)
+            session=db_session,
+            principal=principal,
+            config=config,
+            keys=case_keys,
+            secret=settings.secret_key,
+            audit=audit_fields(request),
         )
 
-    return Provide(provide_complaint_context, sync_to_thread=False)
+    def provide_staff_context(
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> ComplaintContext:
+        return context(request, db_session, principal)
+
+    def provide_public_context(
+        request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> ComplaintContext:
+        return context(request, db_session, None)
+
+    return Provide(provide_staff_context if staff else provide_public_context, sync_to_thread=False)
 
 
 def bearer_token(request: Request[Any, Any, Any]) -> str | None:
@@ -41,12 +63,10 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
 
 
 async def provide_complainant(
-    request: Request[Any, Any, Any],
-    db_session: NamedDependency[AsyncSession],
-    complaint_context: NamedDependency[ComplaintContext],
+    request: Request[Any, Any, Any], complaint_context: NamedDependency[ComplaintContext]
 ) -> ComplainantAccess:
     """The complainant's own complaint, from the session token sent as `Authorization: Bearer rsc_…`.
 
     The staff guard does not run on these public routes; this dependency is their authentication.
     """
-    return await access.resolve_session(db_session, complaint_context, bearer_token(request))
+    return await access.resolve_session(complaint_context, bearer_token(request))

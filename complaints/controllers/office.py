@@ -41,18 +41,14 @@ class ComplaintOfficeController(Controller):
     @get("", opt=requires(P.COMPLAINT_COMPLAINT_LIST), summary="The caller's queue (leads: all)")
     async def list_complaints(
         self,
-        db_session: Session,
         complaint_context: Context,
-        principal: Caller,
         status: FromQuery[ComplaintStatus | None] = None,
         overdue: FromQuery[bool] = False,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> list[schemas.ComplaintSummary]:
         return await office.list_queue(
-            db_session,
             complaint_context,
-            principal,
             status=status,
             overdue=overdue,
             limit=limit,
@@ -66,14 +62,10 @@ class ComplaintOfficeController(Controller):
     )
     async def create(
         self,
-        db_session: Session,
         complaint_context: Context,
-        principal: Caller,
         data: JSONBody[schemas.StaffComplaintCreate],
     ) -> Response[schemas.SubmissionReceipt]:
-        submitted = await intake.submit(
-            db_session, complaint_context, data, channel=data.channel, principal=principal
-        )
+        submitted = await intake.submit(complaint_context, data, channel=data.channel)
         receipt = schemas.SubmissionReceipt(
             reference=submitted.complaint.reference,
             access_code=submitted.access_code,
@@ -84,35 +76,29 @@ class ComplaintOfficeController(Controller):
 
     @get(_ONE, opt=requires(P.COMPLAINT_COMPLAINT_READ), summary="One complaint, decrypted (audited)")
     async def get_complaint(
-        self, db_session: Session, complaint_context: Context, principal: Caller, complaint_id: ComplaintId
+        self, complaint_context: Context, complaint_id: ComplaintId
     ) -> Response[schemas.ComplaintDetail]:
-        detail = await office.read(db_session, complaint_context, principal, complaint_id)
+        detail = await office.read(complaint_context, complaint_id)
         return Response(detail, headers=NO_STORE)
 
     @post(_ONE + "/assign", opt=requires(P.COMPLAINT_COMPLAINT_ASSIGN), status_code=200)
     async def assign(
         self,
-        db_session: Session,
         complaint_context: Context,
-        principal: Caller,
         complaint_id: ComplaintId,
         data: JSONBody[schemas.AssignmentCreate],
     ) -> schemas.ComplaintSummary:
-        complaint = await office.assign(
-            db_session, complaint_context, principal, complaint_id, data.assignee_id
-        )
+        complaint = await office.assign(complaint_context, complaint_id, data.assignee_id)
         return summary(complaint, complaint_context)
 
     @post(_ONE + "/triage", opt=requires(P.COMPLAINT_COMPLAINT_TRIAGE), status_code=200)
     async def triage(
         self,
-        db_session: Session,
         complaint_context: Context,
-        principal: Caller,
         complaint_id: ComplaintId,
         data: JSONBody[schemas.TriageUpdate],
     ) -> schemas.ComplaintSummary:
-        complaint = await office.triage(db_session, complaint_context, principal, complaint_id, data)
+        complaint = await office.triage(complaint_context, complaint_id, data)
         return summary(complaint, complaint_context)
 
     @post(
@@ -122,16 +108,12 @@ class ComplaintOfficeController(Controller):
     )
     async def request_statement(
         self,
-        db_session: Session,
         complaint_context: Context,
-        principal: Caller,
         complaint_id: ComplaintId,
         data: JSONBody[schemas.StatementRequestCreate],
     ) -> Response[schemas.ComplaintSummary]:
-        request = await statements.request_statement(
-            db_session, complaint_context, principal, complaint_id, data
-        )
-        complaint = await office.load(db_session, principal, request.complaint_id)
+        request = await statements.request_statement(complaint_context, complaint_id, data)
+        complaint = await office.load(complaint_context, request.complaint_id)
         return Response(
             summary(complaint, complaint_context),
             status_code=201,
@@ -146,32 +128,26 @@ class ComplaintOfficeController(Controller):
     )
     async def decide(
         self,
-        db_session: Session,
         complaint_context: Context,
-        principal: Caller,
         complaint_id: ComplaintId,
         data: JSONBody[schemas.DecisionCreate],
     ) -> schemas.ComplaintSummary:
-        complaint = await office.decide(db_session, complaint_context, principal, complaint_id, data)
+        complaint = await office.decide(complaint_context, complaint_id, data)
         return summary(complaint, complaint_context)
 
     @post(_ONE + "/close", opt=requires(P.COMPLAINT_COMPLAINT_CLOSE), status_code=200)
-    async def close(
-        self, db_session: Session, complaint_context: Context, principal: Caller, complaint_id: ComplaintId
-    ) -> schemas.ComplaintSummary:
-        complaint = await office.close(db_session, complaint_context, principal, complaint_id)
+    async def close(self, complaint_context: Context, complaint_id: ComplaintId) -> schemas.ComplaintSummary:
+        complaint = await office.close(complaint_context, complaint_id)
         return summary(complaint, complaint_context)
 
     @post(_ONE + "/forward", opt=requires(P.COMPLAINT_COMPLAINT_TRIAGE), status_code=200)
     async def forward(
         self,
-        db_session: Session,
         complaint_context: Context,
-        principal: Caller,
         complaint_id: ComplaintId,
         data: JSONBody[schemas.ForwardCreate],
     ) -> schemas.ComplaintSummary:
-        complaint = await office.forward(db_session, complaint_context, principal, complaint_id, data)
+        complaint = await office.forward(complaint_context, complaint_id, data)
         return summary(complaint, complaint_context)
 
     @post(
@@ -180,24 +156,22 @@ class ComplaintOfficeController(Controller):
         status_code=200,
         summary="Continue working after the statements arrived (statement_received -> in_progress)",
     )
-    async def resume(
-        self, db_session: Session, complaint_context: Context, principal: Caller, complaint_id: ComplaintId
-    ) -> schemas.ComplaintSummary:
-        complaint = await office.resume(db_session, complaint_context, principal, complaint_id)
+    async def resume(self, complaint_context: Context, complaint_id: ComplaintId) -> schemas.ComplaintSummary:
+        complaint = await office.resume(complaint_context, complaint_id)
         return summary(complaint, complaint_context)
 
     @post(_ONE + "/withdraw", opt=requires(P.COMPLAINT_COMPLAINT_TRIAGE), status_code=200)
     async def withdraw(
-        self, db_session: Session, complaint_context: Context, principal: Caller, complaint_id: ComplaintId
+        self, complaint_context: Context, complaint_id: ComplaintId
     ) -> schemas.ComplaintSummary:
-        complaint = await office.withdraw(db_session, complaint_context, principal, complaint_id)
+        complaint = await office.withdraw(complaint_context, complaint_id)
         return summary(complaint, complaint_context)
 
     @get(_ONE + "/messages", opt=requires(P.COMPLAINT_COMPLAINT_READ), summary="All messages (audited)")
     async def messages(
-        self, db_session: Session, complaint_context: Context, principal: Caller, complaint_id: ComplaintId
+        self, complaint_context: Context, complaint_id: ComplaintId
     ) -> Response[list[schemas.OfficeMessage]]:
-        found = await office.messages(db_session, complaint_context, principal, complaint_id)
+        found = await office.messages(complaint_context, complaint_id)
         return Response(found, headers=NO_STORE)
 
     @post(
@@ -207,13 +181,11 @@ class ComplaintOfficeController(Controller):
     )
     async def post_message(
         self,
-        db_session: Session,
         complaint_context: Context,
-        principal: Caller,
         complaint_id: ComplaintId,
         data: JSONBody[schemas.OfficeMessageCreate],
     ) -> Response[schemas.OfficeMessage]:
-        message = await office.post_message(db_session, complaint_context, principal, complaint_id, data)
+        message = await office.post_message(complaint_context, complaint_id, data)
         return Response(message, status_code=201, headers=NO_STORE)
 
     @post(
@@ -224,16 +196,12 @@ class ComplaintOfficeController(Controller):
     )
     async def approve_disclosure(
         self,
-        db_session: Session,
         complaint_context: Context,
-        principal: Caller,
         complaint_id: ComplaintId,
         data: JSONBody[schemas.DisclosureApprovalCreate],
     ) -> schemas.ComplaintSummary:
-        await statements.approve_disclosure(
-            db_session, complaint_context, principal, complaint_id, data.statement_request_id
-        )
-        return summary(await office.load(db_session, principal, complaint_id), complaint_context)
+        await statements.approve_disclosure(complaint_context, complaint_id, data.statement_request_id)
+        return summary(await office.load(complaint_context, complaint_id), complaint_context)
 
     @get(
         _ONE + "/attachments/{attachment_id:uuid}",
@@ -242,15 +210,11 @@ class ComplaintOfficeController(Controller):
     )
     async def attachment(
         self,
-        db_session: Session,
         complaint_context: Context,
-        principal: Caller,
         complaint_id: ComplaintId,
         attachment_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
-        row, content = await office.attachment_content(
-            db_session, complaint_context, principal, complaint_id, attachment_id
-        )
+        row, content = await office.attachment_content(complaint_context, complaint_id, attachment_id)
         return Response(
             content,
             media_type=row.content_type,

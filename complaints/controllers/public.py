@@ -13,7 +13,6 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from complaints import schemas
 from complaints.controllers.dependencies import NO_STORE
@@ -33,13 +32,10 @@ class PublicIntakeController(Controller):
     @post("", summary="Submit a complaint (no account needed); returns the reference and access code")
     async def submit(
         self,
-        db_session: NamedDependency[AsyncSession],
         complaint_context: NamedDependency[ComplaintContext],
         data: JSONBody[schemas.ComplaintCreate],
     ) -> Response[schemas.SubmissionReceipt]:
-        submitted = await intake.submit(
-            db_session, complaint_context, data, channel=Channel.WEB, principal=None
-        )
+        submitted = await intake.submit(complaint_context, data, channel=Channel.WEB)
         receipt = schemas.SubmissionReceipt(
             reference=submitted.complaint.reference,
             access_code=submitted.access_code,
@@ -61,12 +57,11 @@ class ComplainantAccessController(Controller):
     @post("/session", summary="Open a short session with reference and access code")
     async def open_session(
         self,
-        db_session: NamedDependency[AsyncSession],
         complaint_context: NamedDependency[ComplaintContext],
         data: JSONBody[schemas.AccessRequest],
     ) -> Response[schemas.ComplainantSessionStarted]:
         opened = await access.open_session(
-            db_session, complaint_context, reference=data.reference, access_code=data.access_code
+            complaint_context, reference=data.reference, access_code=data.access_code
         )
         started = schemas.ComplainantSessionStarted(
             token=opened.token,
@@ -78,41 +73,37 @@ class ComplainantAccessController(Controller):
     @delete("/session", summary="End the complainant's session")
     async def end_session(
         self,
-        db_session: NamedDependency[AsyncSession],
         complaint_context: NamedDependency[ComplaintContext],
         complainant: NamedDependency[ComplainantAccess],
     ) -> None:
-        await access.end_session(db_session, complaint_context, complainant)
+        await access.end_session(complaint_context, complainant)
 
     @get("/me", summary="Status, dates and replies of the complainant's own complaint")
     async def me(
         self,
-        db_session: NamedDependency[AsyncSession],
         complaint_context: NamedDependency[ComplaintContext],
         complainant: NamedDependency[ComplainantAccess],
     ) -> Response[schemas.ComplainantView]:
-        view = await views.complainant_view(db_session, complaint_context, complainant)
+        view = await views.complainant_view(complaint_context, complainant)
         return Response(view, headers=NO_STORE)
 
     @get("/me/messages", summary="Messages between the complainant and the office")
     async def messages(
         self,
-        db_session: NamedDependency[AsyncSession],
         complaint_context: NamedDependency[ComplaintContext],
         complainant: NamedDependency[ComplainantAccess],
     ) -> Response[list[schemas.PublicMessage]]:
-        found = await views.complainant_messages(db_session, complaint_context, complainant)
+        found = await views.complainant_messages(complaint_context, complainant)
         return Response(found, headers=NO_STORE)
 
     @post("/me/messages", summary="Write to the office")
     async def post_message(
         self,
-        db_session: NamedDependency[AsyncSession],
         complaint_context: NamedDependency[ComplaintContext],
         complainant: NamedDependency[ComplainantAccess],
         data: JSONBody[schemas.MessageCreate],
     ) -> Response[schemas.PublicMessage]:
-        message = await access.post_message(db_session, complaint_context, complainant, data.body)
+        message = await access.post_message(complaint_context, complainant, data.body)
         return Response(message, status_code=201, headers=NO_STORE)
 
 
@@ -138,7 +129,6 @@ class ComplainantAttachmentController(Controller):
     async def attach(
         self,
         request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
         complaint_context: NamedDependency[ComplaintContext],
         complainant: NamedDependency[ComplainantAccess],
     ) -> Response[schemas.AttachmentInfo]:
@@ -148,7 +138,6 @@ class ComplainantAttachmentController(Controller):
         if not content:
             raise AttachmentMissingError("Send the file's bytes as the request body.")
         attachment = await access.add_attachment(
-            db_session,
             complaint_context,
             complainant,
             content=content,

@@ -12,7 +12,6 @@ from typing import Annotated
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from complaints import schemas
 from complaints.controllers.dependencies import NO_STORE
@@ -20,7 +19,6 @@ from complaints.service import statements
 from complaints.service.common import ComplaintContext
 from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
-from referral_service.identity.principal import Principal
 
 _ONE = "/{request_id:uuid}"
 
@@ -36,15 +34,13 @@ class StatementRequestController(Controller):
     )
     async def list_requests(
         self,
-        db_session: NamedDependency[AsyncSession],
         complaint_context: NamedDependency[ComplaintContext],
-        principal: NamedDependency[Principal],
         open_only: FromQuery[bool] = False,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> list[schemas.UnitStatementRequestSummary]:
         return await statements.list_for_unit(
-            db_session, complaint_context, principal, open_only=open_only, limit=limit, offset=offset
+            complaint_context, open_only=open_only, limit=limit, offset=offset
         )
 
     @get(
@@ -54,12 +50,10 @@ class StatementRequestController(Controller):
     )
     async def get_request(
         self,
-        db_session: NamedDependency[AsyncSession],
         complaint_context: NamedDependency[ComplaintContext],
-        principal: NamedDependency[Principal],
         request_id: FromPath[uuid.UUID],
     ) -> Response[schemas.UnitStatementRequest]:
-        view = await statements.read_for_unit(db_session, complaint_context, principal, request_id)
+        view = await statements.read_for_unit(complaint_context, request_id)
         return Response(view, headers=NO_STORE)
 
     @post(
@@ -70,10 +64,8 @@ class StatementRequestController(Controller):
     )
     async def answer(
         self,
-        db_session: NamedDependency[AsyncSession],
         complaint_context: NamedDependency[ComplaintContext],
-        principal: NamedDependency[Principal],
         request_id: FromPath[uuid.UUID],
         data: JSONBody[schemas.StatementAnswerCreate],
     ) -> schemas.UnitStatementRequestSummary:
-        return await statements.answer(db_session, complaint_context, principal, request_id, data.answer)
+        return await statements.answer(complaint_context, request_id, data.answer)

@@ -55,7 +55,8 @@ def _with_files_cap(config: ComplaintsConfig) -> int:
 
 def complaint_page_routers(config: ComplaintsConfig) -> list[Router]:
     """The complaint pages, counted against the API's rate limits (same stores, same budgets)."""
-    context = {"complaint_context": context_dependency(config)}
+    context = {"complaint_context": context_dependency(config, staff=False)}
+    staff_context = {"complaint_context": context_dependency(config, staff=True)}
     intake_limit = RateLimitConfig(
         rate_limit=config.intake_rate_limit,
         store=config.intake_rate_limit_store,
@@ -91,7 +92,7 @@ def complaint_page_routers(config: ComplaintsConfig) -> list[Router]:
         Router(
             "/",
             route_handlers=[OfficePages, OfficeEntryPages, StatementRequestPages, ComplaintsReportPage],
-            dependencies=context,
+            dependencies=staff_context,
             request_max_body_size=config.max_json_body_bytes,
         ),
     ]

@@ -32,7 +32,6 @@ from complaints.domain import (
 from complaints.pages.common import (
     OFFICE_AREA,
     OFFICE_ROLES,
-    attempt,
     error_key,
     options,
     police_units,
@@ -45,7 +44,7 @@ from referral_service.identity import service as identity_service
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
 from referral_service.problems import DomainError
-from referral_service.web.forms import FormInput, form_input
+from referral_service.web.forms import FormInput, form_input, refusable
 from referral_service.web.i18n import N_, language_of
 from referral_service.web.render import page, see_other
 
@@ -185,8 +184,8 @@ async def case_page(
     data: FormInput | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    detail = await office.read(session, ctx, principal, complaint_id)
-    messages = await office.messages(session, ctx, principal, complaint_id)
+    detail = await office.read(ctx, complaint_id)
+    messages = await office.messages(ctx, complaint_id)
     actions = office_actions(principal, detail)
     units = await police_units(session, principal)
     unit_names = {unit.id: unit.name for unit in units}
@@ -255,24 +254,20 @@ async def office_action(
     if data.ok:
         fields = error_fields or {}
 
-        def refused(exc: DomainError) -> str:
+        def concerned_field(exc: DomainError) -> str:
             named = exc.extra.get("errors")
             return fields.get(exc.code) or next(
                 (fields[str(item.get("field"))] for item in named or [] if str(item.get("field")) in fields),
                 f"action-{action}",
             )
 
-        done = await attempt(
-            call.session,
-            data,
-            lambda: run(argument),
-            refused=refused,
-            message=lambda exc: error_key(call.request, exc),
-        )
-        if not isinstance(done, DomainError):
+        async with refusable(call.session) as refused:
+            await run(argument)
+        if refused.error is None:
             confirmation = notice if isinstance(notice, str) else notice(argument)
             return see_other(case_path(call.complaint_id), notice=confirmation)
-        status_code = done.kind.value
+        data.error(concerned_field(refused.error), error_key(call.request, refused.error))
+        status_code = refused.error.kind.value
     return await case_page(
         call.request,
         call.session,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from litestar import Request
 from litestar.di import NamedDependency
@@ -18,11 +18,9 @@ from referral_service.identity import service as identity_service
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role, UnitKind
 from referral_service.problems import DomainError
-from referral_service.web.forms import FormInput
-from referral_service.web.i18n import N_, translator_for
+from referral_service.web.forms import refusal_message
+from referral_service.web.i18n import N_
 from referral_service.web.render import Area
-
-T = TypeVar("T")
 
 OFFICE_ROLES = frozenset({Role.COMPLAINTS_HANDLER, Role.COMPLAINTS_LEAD})
 OFFICE_AREA = Area("/beschwerdestelle", N_("area.complaints_office"), OFFICE_ROLES)
@@ -50,8 +48,7 @@ def options(prefix: str, values: Sequence[Any]) -> list[tuple[str, str]]:
 
 def error_key(request: Request[Any, Any, Any], exc: DomainError) -> str:
     """The catalogue's message for a refusal, by its stable code, or a generic one."""
-    key = f"complaint.error.{exc.code}"
-    return key if translator_for(request).has(key) else N_("complaint.error.generic")
+    return refusal_message(request, exc, "complaint.error", N_("complaint.error.generic"))
 
 
 def size_text(size_bytes: int, language: str) -> str:
@@ -61,29 +58,6 @@ def size_text(size_bytes: int, language: str) -> str:
     megabytes = size_bytes / (1024 * 1024)
     text = f"{megabytes:.0f}" if megabytes.is_integer() else f"{megabytes:.1f}"
     return (text.replace(".", ",") if language == "de" else text) + " MB"
-
-
-async def attempt(
-    session: AsyncSession,
-    data: FormInput,
-    step: Callable[[], Awaitable[T]],
-    *,
-    refused: Callable[[DomainError], str],
-    message: Callable[[DomainError], str],
-) -> T | DomainError:
-    """Run one use case with what a form gave; a refusal is rolled back and noted on the form.
-
-    Returns the use case's result, or the refusal (its `kind` is the status to re-render the form
-    with). "Not found" is not a form error: it propagates and becomes the 404 page.
-    """
-    try:
-        return await step()
-    except DomainError as exc:
-        if exc.kind.value == 404:
-            raise
-        await session.rollback()
-        data.error(refused(exc), message(exc))
-        return exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,20 +11,18 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from complaints import schemas
 from complaints.domain import PublicStatus
 from complaints.errors import AccessDeniedError, AccessThrottledError, ComplainantSessionError
-from complaints.pages.common import Context, Session, attempt, error_key
+from complaints.pages.common import Context, Session, error_key
 from complaints.pages.uploads import ATTACHMENTS, attachment_limits, read_posted_form
 from complaints.service import access, views
 from complaints.service.access import ComplainantAccess
 from complaints.service.common import ComplaintContext
 from referral_service.identity.http import PUBLIC
-from referral_service.problems import DomainError
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
-from referral_service.web.forms import FormInput, form_input
+from referral_service.web.forms import FormInput, form_input, refusable
 from referral_service.web.i18n import N_
 from referral_service.web.render import page, see_other
 from referral_service.web.security import check_public_form_token
@@ -48,11 +46,9 @@ def _complainant_cookie(token: str, max_age: int) -> Cookie:
     )
 
 
-async def _complainant(
-    request: Request[Any, Any, Any], session: AsyncSession, ctx: ComplaintContext
-) -> ComplainantAccess | None:
+async def _complainant(request: Request[Any, Any, Any], ctx: ComplaintContext) -> ComplainantAccess | None:
     try:
-        return await access.resolve_session(session, ctx, request.cookies.get(COMPLAINANT_COOKIE))
+        return await access.resolve_session(ctx, request.cookies.get(COMPLAINANT_COOKIE))
     except ComplainantSessionError:
         return None
 
@@ -63,14 +59,13 @@ def _ended() -> Response[Any]:
 
 async def _view(
     request: Request[Any, Any, Any],
-    session: AsyncSession,
     ctx: ComplaintContext,
     complainant: ComplainantAccess,
     *,
     data: FormInput | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    view = await views.complainant_view(session, ctx, complainant)
+    view = await views.complainant_view(ctx, complainant)
     return page(
         request,
         "complaints/public_view.html",
@@ -106,7 +101,7 @@ class ComplainantPages(Controller):
 
     @post("/status", status_code=200)
     async def open_session(
-        self, request: Request[Any, Any, Any], db_session: Session, complaint_context: Context
+        self, request: Request[Any, Any, Any], complaint_context: Context
     ) -> Response[Any]:
         """A POST form, so that neither reference nor code ever appears in a URL or a server log."""
         await check_public_form_token(request)
@@ -117,9 +112,7 @@ class ComplainantPages(Controller):
         status_code = 422
         if reference and code:
             try:
-                opened = await access.open_session(
-                    db_session, complaint_context, reference=reference, access_code=code
-                )
+                opened = await access.open_session(complaint_context, reference=reference, access_code=code)
             except AccessDeniedError:
                 error = N_("complaint.access.denied")
             except AccessThrottledError:
@@ -142,43 +135,37 @@ class ComplainantPages(Controller):
 
     @get("/meine")
     async def my_complaint(
-        self, request: Request[Any, Any, Any], db_session: Session, complaint_context: Context
+        self, request: Request[Any, Any, Any], complaint_context: Context
     ) -> Response[Any]:
-        complainant = await _complainant(request, db_session, complaint_context)
+        complainant = await _complainant(request, complaint_context)
         if complainant is None:
             return _ended()
-        return await _view(request, db_session, complaint_context, complainant)
+        return await _view(request, complaint_context, complainant)
 
     @post("/meine/nachricht", status_code=200)
     async def write(
         self, request: Request[Any, Any, Any], db_session: Session, complaint_context: Context
     ) -> Response[Any]:
         await check_public_form_token(request)
-        complainant = await _complainant(request, db_session, complaint_context)
+        complainant = await _complainant(request, complaint_context)
         if complainant is None:
             return _ended()
         data = await form_input(request)
         body = data.text("body", required=True, max_length=schemas.MAX_TEXT)
         if body is not None:
-            sent = await attempt(
-                db_session,
-                data,
-                lambda: access.post_message(db_session, complaint_context, complainant, body),
-                refused=lambda exc: "body",
-                message=lambda exc: error_key(request, exc),
-            )
-            if not isinstance(sent, DomainError):
+            async with refusable(db_session) as refused:
+                await access.post_message(complaint_context, complainant, body)
+            if refused.error is None:
                 return see_other(MY_COMPLAINT_PATH, notice="nachricht_gesendet")
-        return await _view(request, db_session, complaint_context, complainant, data=data, status_code=422)
+            data.error("body", error_key(request, refused.error))
+        return await _view(request, complaint_context, complainant, data=data, status_code=422)
 
     @post("/meine/abmelden", status_code=200)
-    async def sign_out(
-        self, request: Request[Any, Any, Any], db_session: Session, complaint_context: Context
-    ) -> Response[Any]:
+    async def sign_out(self, request: Request[Any, Any, Any], complaint_context: Context) -> Response[Any]:
         await check_public_form_token(request)
-        complainant = await _complainant(request, db_session, complaint_context)
+        complainant = await _complainant(request, complaint_context)
         if complainant is not None:
-            await access.end_session(db_session, complaint_context, complainant)
+            await access.end_session(complaint_context, complainant)
         return see_other(f"{STATUS_PATH}?abgemeldet=1", cookies=[_complainant_cookie("", 0)])
 
 
@@ -198,7 +185,7 @@ class ComplainantAttachmentPages(Controller):
             return _ended()  # before reading up to 50 MB of files for nobody
         posted = await read_posted_form(request)
         await check_public_form_token(request, posted.fields)
-        complainant = await _complainant(request, db_session, complaint_context)
+        complainant = await _complainant(request, complaint_context)
         if complainant is None:
             return _ended()
         data = FormInput(posted.fields)
@@ -207,30 +194,19 @@ class ComplainantAttachmentPages(Controller):
         if not files:
             data.error(ATTACHMENTS, N_("complaint.error.no_file"))
         else:
-
-            async def add_all() -> None:
-                # One transaction: a refused file also undoes the ones before it.
+            # One transaction: a refused file also undoes the ones before it.
+            async with refusable(db_session) as refused:
                 for item in files:
                     await access.add_attachment(
-                        db_session,
                         complaint_context,
                         complainant,
                         content=item.content,
                         declared_type=item.content_type,
                         filename=item.filename,
                     )
-
-            added = await attempt(
-                db_session,
-                data,
-                add_all,
-                refused=lambda exc: ATTACHMENTS,
-                message=lambda exc: error_key(request, exc),
-            )
-            if not isinstance(added, DomainError):
+            if refused.error is None:
                 notice = "anhang_gespeichert" if len(files) == 1 else "anhaenge_gespeichert"
                 return see_other(MY_COMPLAINT_PATH, notice=notice)
-            status_code = added.kind.value
-        return await _view(
-            request, db_session, complaint_context, complainant, data=data, status_code=status_code
-        )
+            data.error(ATTACHMENTS, error_key(request, refused.error))
+            status_code = refused.error.kind.value
+        return await _view(request, complaint_context, complainant, data=data, status_code=status_code)

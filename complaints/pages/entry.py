@@ -22,7 +22,7 @@ from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
-from referral_service.web.forms import FormInput, form_input
+from referral_service.web.forms import FormInput, form_input, refusable
 from referral_service.web.render import page
 
 ENTRY_PATH = OFFICE_AREA.path + "/erfassen"
@@ -69,13 +69,12 @@ class OfficeEntryPages(Controller):
         data = await form_input(request)
         create = forms.read_staff_complaint(data)
         if create is not None:
-            try:
-                submitted = await intake.submit(
-                    db_session, complaint_context, create, channel=create.channel, principal=principal
-                )
-            except (InvalidComplaintError, UnknownPoliceUnitError, UnknownReferenceError) as exc:
-                await db_session.rollback()
-                forms.note_intake_refusal(data, exc, forms.STAFF_INTAKE_ERRORS)
+            async with refusable(
+                db_session, InvalidComplaintError, UnknownPoliceUnitError, UnknownReferenceError
+            ) as refused:
+                submitted = await intake.submit(complaint_context, create, channel=create.channel)
+            if refused.error is not None:
+                forms.note_intake_refusal(data, refused.error, forms.STAFF_INTAKE_ERRORS)
             else:
                 complaint = submitted.complaint
                 return page(

@@ -49,9 +49,7 @@ class OfficePages(Controller):
         wanted = query.get("status")
         status = ComplaintStatus(wanted) if wanted in {s.value for s in ComplaintStatus} else None
         rows = await office.list_queue(
-            db_session,
             complaint_context,
-            principal,
             status=status,
             overdue=overdue_only,
             limit=LIST_LIMIT,
@@ -91,16 +89,12 @@ class OfficePages(Controller):
     @get(_ONE + "/anlagen/{attachment_id:uuid}", opt=requires(P.COMPLAINT_COMPLAINT_READ))
     async def attachment(
         self,
-        db_session: Session,
         complaint_context: Context,
-        principal: Caller,
         complaint_id: Id,
         attachment_id: Id,
     ) -> Response[bytes]:
         """The file, decrypted (audited), as a download named by its id: its name is personal data."""
-        row, content = await office.attachment_content(
-            db_session, complaint_context, principal, complaint_id, attachment_id
-        )
+        row, content = await office.attachment_content(complaint_context, complaint_id, attachment_id)
         kind = AttachmentType(row.content_type)
         return Response(
             content,
@@ -126,9 +120,7 @@ class OfficePages(Controller):
             CaseCall(request, db_session, complaint_context, principal, complaint_id),
             action="assign",
             read=lambda data: forms.read_uuid(data, "assignee_id"),
-            run=lambda assignee: office.assign(
-                db_session, complaint_context, principal, complaint_id, assignee
-            ),
+            run=lambda assignee: office.assign(complaint_context, complaint_id, assignee),
             notice="beschwerde_zugewiesen",
             error_fields={"complaint.invalid_assignee": "assignee_id"},
         )
@@ -146,7 +138,7 @@ class OfficePages(Controller):
             CaseCall(request, db_session, complaint_context, principal, complaint_id),
             action="triage",
             read=forms.read_triage,
-            run=lambda update: office.triage(db_session, complaint_context, principal, complaint_id, update),
+            run=lambda update: office.triage(complaint_context, complaint_id, update),
             notice="erstbewertung",
             error_fields={"complaint.unknown_police_unit": "police_unit_id"},
         )
@@ -168,9 +160,7 @@ class OfficePages(Controller):
             CaseCall(request, db_session, complaint_context, principal, complaint_id),
             action="request_statement",
             read=forms.read_statement_request,
-            run=lambda create: statements.request_statement(
-                db_session, complaint_context, principal, complaint_id, create
-            ),
+            run=lambda create: statements.request_statement(complaint_context, complaint_id, create),
             notice="stellungnahme_angefordert",
             error_fields={
                 "complaint.unknown_police_unit": "unit_id",
@@ -193,9 +183,7 @@ class OfficePages(Controller):
             CaseCall(request, db_session, complaint_context, principal, complaint_id),
             action="disclosure",
             read=lambda data: forms.read_uuid(data, "statement_request_id"),
-            run=lambda request_id: statements.approve_disclosure(
-                db_session, complaint_context, principal, complaint_id, request_id
-            ),
+            run=lambda request_id: statements.approve_disclosure(complaint_context, complaint_id, request_id),
             notice="offenlegung",
         )
 
@@ -212,7 +200,7 @@ class OfficePages(Controller):
             CaseCall(request, db_session, complaint_context, principal, complaint_id),
             action="resume",
             read=forms.no_input,
-            run=lambda _: office.resume(db_session, complaint_context, principal, complaint_id),
+            run=lambda _: office.resume(complaint_context, complaint_id),
             notice="fortgesetzt",
         )
 
@@ -229,9 +217,7 @@ class OfficePages(Controller):
             CaseCall(request, db_session, complaint_context, principal, complaint_id),
             action="decision",
             read=forms.read_decision,
-            run=lambda decision: office.decide(
-                db_session, complaint_context, principal, complaint_id, decision
-            ),
+            run=lambda decision: office.decide(complaint_context, complaint_id, decision),
             notice=lambda decision: "entschieden" if decision.final else "entwurf_gespeichert",
             error_fields={"no_decision_reason": "no_decision_reason"},
         )
@@ -249,7 +235,7 @@ class OfficePages(Controller):
             CaseCall(request, db_session, complaint_context, principal, complaint_id),
             action="close",
             read=forms.no_input,
-            run=lambda _: office.close(db_session, complaint_context, principal, complaint_id),
+            run=lambda _: office.close(complaint_context, complaint_id),
             notice="beschwerde_abgeschlossen",
         )
 
@@ -266,9 +252,7 @@ class OfficePages(Controller):
             CaseCall(request, db_session, complaint_context, principal, complaint_id),
             action="forward",
             read=forms.read_forwarding,
-            run=lambda forwarding: office.forward(
-                db_session, complaint_context, principal, complaint_id, forwarding
-            ),
+            run=lambda forwarding: office.forward(complaint_context, complaint_id, forwarding),
             notice="abgegeben",
         )
 
@@ -285,7 +269,7 @@ class OfficePages(Controller):
             CaseCall(request, db_session, complaint_context, principal, complaint_id),
             action="withdraw",
             read=forms.read_withdrawal,
-            run=lambda _: office.withdraw(db_session, complaint_context, principal, complaint_id),
+            run=lambda _: office.withdraw(complaint_context, complaint_id),
             notice="zurueckgenommen",
         )
 
@@ -302,8 +286,6 @@ class OfficePages(Controller):
             CaseCall(request, db_session, complaint_context, principal, complaint_id),
             action="message",
             read=forms.read_office_message,
-            run=lambda message: office.post_message(
-                db_session, complaint_context, principal, complaint_id, message
-            ),
+            run=lambda message: office.post_message(complaint_context, complaint_id, message),
             notice="nachricht_gespeichert",
         )

@@ -37,9 +37,13 @@ from complaints.service import access, intake
 from complaints.service.common import ComplaintContext
 from referral_service.identity.http import PUBLIC
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
-from referral_service.web.forms import FormInput
+from referral_service.web.forms import FormInput, refusable
 from referral_service.web.render import page
 from referral_service.web.security import check_public_form_token
+
+# Refusals shown on the form: of the complaint (next to its fields) and of a file (next to the files).
+_INTAKE_REFUSALS = (InvalidComplaintError, UnknownPoliceUnitError)
+_ATTACHMENT_REFUSALS = (AttachmentTooLargeError, AttachmentTypeError, AttachmentLimitError)
 
 
 async def _form_page(
@@ -66,11 +70,10 @@ async def _form_page(
 
 
 async def _attach(
-    session: AsyncSession, ctx: ComplaintContext, complaint_id: uuid.UUID, files: Sequence[UploadedFile]
+    ctx: ComplaintContext, complaint_id: uuid.UUID, files: Sequence[UploadedFile]
 ) -> list[schemas.AttachmentInfo]:
     return [
         await access.attach_on_submission(
-            session,
             ctx,
             complaint_id,
             content=item.content,
@@ -106,17 +109,13 @@ class PublicComplaintPages(Controller):
         files = posted.files_of(ATTACHMENTS)
         files_ok = check_files(request, data, ATTACHMENTS, files, complaint_context.config)
         if create is not None and files_ok:
-            try:
-                submitted = await intake.submit(
-                    db_session, complaint_context, create, channel=Channel.WEB, principal=None
-                )
-                attached = await _attach(db_session, complaint_context, submitted.complaint.id, files)
-            except (InvalidComplaintError, UnknownPoliceUnitError) as exc:
-                await db_session.rollback()
-                forms.note_intake_refusal(data, exc, forms.PUBLIC_INTAKE_ERRORS)
-            except (AttachmentTooLargeError, AttachmentTypeError, AttachmentLimitError) as exc:
-                await db_session.rollback()
-                data.error(ATTACHMENTS, error_key(request, exc))
+            async with refusable(db_session, *_INTAKE_REFUSALS, *_ATTACHMENT_REFUSALS) as refused:
+                submitted = await intake.submit(complaint_context, create, channel=Channel.WEB)
+                attached = await _attach(complaint_context, submitted.complaint.id, files)
+            if isinstance(refused.error, _INTAKE_REFUSALS):
+                forms.note_intake_refusal(data, refused.error, forms.PUBLIC_INTAKE_ERRORS)
+            elif refused.error is not None:
+                data.error(ATTACHMENTS, error_key(request, refused.error))
             else:
                 return page(
                     request,

@@ -7,8 +7,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 
 from complaints.pages.common import REPORT_AREA, Caller, Session
-from complaints.reports import KIND as REPORT_KIND
-from complaints.reports import complaints_annual_report
+from complaints.reports import ANNUAL_REPORT
 from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
@@ -31,8 +30,7 @@ class ComplaintsReportPage(Controller):
             request,
             db_session,
             principal,
-            complaints_annual_report,
-            kind=REPORT_KIND,
+            ANNUAL_REPORT,
             title_key=N_("report.complaints.title"),
             path=REPORT_AREA.path,
             api_path="/api/v1/reports/complaints-annual",

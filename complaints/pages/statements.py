@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from complaints import schemas
 from complaints.pages.common import (
@@ -16,7 +15,6 @@ from complaints.pages.common import (
     Context,
     Id,
     Session,
-    attempt,
     error_key,
 )
 from complaints.service import statements
@@ -24,15 +22,13 @@ from complaints.service.common import ComplaintContext
 from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
-from referral_service.problems import DomainError
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
-from referral_service.web.forms import FormInput, form_input
+from referral_service.web.forms import FormInput, form_input, refusable
 from referral_service.web.render import page, see_other
 
 
 async def _request_page(
     request: Request[Any, Any, Any],
-    session: AsyncSession,
     ctx: ComplaintContext,
     principal: Principal,
     request_id: uuid.UUID,
@@ -40,7 +36,7 @@ async def _request_page(
     data: FormInput | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    view = await statements.read_for_unit(session, ctx, principal, request_id)
+    view = await statements.read_for_unit(ctx, request_id)
     return page(
         request,
         "complaints/statement_request.html",
@@ -66,13 +62,9 @@ class StatementRequestPages(Controller):
     async def requests(
         self,
         request: Request[Any, Any, Any],
-        db_session: Session,
         complaint_context: Context,
-        principal: Caller,
     ) -> Response[Any]:
-        rows = await statements.list_for_unit(
-            db_session, complaint_context, principal, open_only=False, limit=LIST_LIMIT, offset=0
-        )
+        rows = await statements.list_for_unit(complaint_context, open_only=False, limit=LIST_LIMIT, offset=0)
         return page(
             request,
             "complaints/statements_list.html",
@@ -86,12 +78,11 @@ class StatementRequestPages(Controller):
     async def statement_request(
         self,
         request: Request[Any, Any, Any],
-        db_session: Session,
         complaint_context: Context,
         principal: Caller,
         request_id: Id,
     ) -> Response[Any]:
-        return await _request_page(request, db_session, complaint_context, principal, request_id)
+        return await _request_page(request, complaint_context, principal, request_id)
 
     @post(
         "/{request_id:uuid}/antwort",
@@ -110,16 +101,12 @@ class StatementRequestPages(Controller):
         text = data.text("answer", required=True, max_length=schemas.MAX_TEXT)
         status_code = 422
         if text is not None:
-            answered = await attempt(
-                db_session,
-                data,
-                lambda: statements.answer(db_session, complaint_context, principal, request_id, text),
-                refused=lambda exc: "answer",
-                message=lambda exc: error_key(request, exc),
-            )
-            if not isinstance(answered, DomainError):
+            async with refusable(db_session) as refused:
+                await statements.answer(complaint_context, request_id, text)
+            if refused.error is None:
                 return see_other(f"{STATEMENTS_AREA.path}/{request_id}", notice="stellungnahme_gesendet")
-            status_code = answered.kind.value
+            data.error("answer", error_key(request, refused.error))
+            status_code = refused.error.kind.value
         return await _request_page(
-            request, db_session, complaint_context, principal, request_id, data=data, status_code=status_code
+            request, complaint_context, principal, request_id, data=data, status_code=status_code
         )

@@ -12,10 +12,9 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from complaints import access_codes, repository, schemas
 from complaints.attachments import check_attachment, clean_filename, seal_attachment
+from complaints.audit_actions import ComplaintAuditAction
 from complaints.domain import TERMINAL_STATES, AuthorKind, ComplaintStatus, MessageVisibility
 from complaints.errors import (
     AccessDeniedError,
@@ -31,8 +30,6 @@ from complaints.service.render import attachment_info, public_message
 from referral_service.audit.recorder import ANONYMOUS, AuditOutcome
 from referral_service.identity import throttle
 from referral_service.keys.fields import seal
-
-OPEN_ACTION = "complaint:access:open"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,47 +56,43 @@ def _throttle_keys(ctx: ComplaintContext, reference: str) -> list[throttle.Throt
     return keys
 
 
-async def open_session(
-    session: AsyncSession, ctx: ComplaintContext, *, reference: str, access_code: str
-) -> OpenedSession:
+async def open_session(ctx: ComplaintContext, *, reference: str, access_code: str) -> OpenedSession:
     canonical = normalise_reference(reference)
     keys = _throttle_keys(ctx, canonical or reference.strip().upper()[:32])
     now = ctx.config.now()
-    lock = await throttle.remaining_lock(session, keys, now)
+    lock = await throttle.remaining_lock(ctx.session, keys, now)
     if lock is not None:
         # The code is not even checked: during a lock, right and wrong get the same answer.
         await audit(
-            session,
             ctx,
-            action=OPEN_ACTION,
+            action=ComplaintAuditAction.ACCESS_OPEN,
             actor=ANONYMOUS,
             outcome=AuditOutcome.FAILURE,
             details={"reason": "throttled"},
         )
-        await session.commit()
+        await ctx.session.commit()
         raise AccessThrottledError(throttle.retry_after_seconds(lock))
 
-    complaint = await repository.complaint_by_reference(session, canonical) if canonical else None
+    complaint = await repository.complaint_by_reference(ctx.session, canonical) if canonical else None
     ok = await access_codes.verify_access_code(
         complaint.access_code_hash if complaint else None, access_code, ctx.config.access_code_hashing
     )
     if complaint is None or not ok:
         for key in keys:
-            await throttle.record_failure(session, key, now)
+            await throttle.record_failure(ctx.session, key, now)
         await audit(
-            session,
             ctx,
-            action=OPEN_ACTION,
+            action=ComplaintAuditAction.ACCESS_OPEN,
             actor=ANONYMOUS,
             outcome=AuditOutcome.FAILURE,
             target_id=complaint.id if complaint else None,
             details={"reason": "wrong_code" if complaint else "unknown_reference"},
         )
-        await session.commit()
+        await ctx.session.commit()
         raise AccessDeniedError()
 
-    await throttle.clear(session, keys[0])  # the client key decays on its own
-    await repository.delete_expired_sessions(session, complaint.id, now)
+    await throttle.clear(ctx.session, keys[0])  # the client key decays on its own
+    await repository.delete_expired_sessions(ctx.session, complaint.id, now)
     token = access_codes.new_session_token()
     expires_at = now + ctx.config.session_lifetime
     opened = ComplainantSession(
@@ -108,11 +101,10 @@ async def open_session(
         created_at=now,
         expires_at=expires_at,
     )
-    await repository.add(session, opened)
+    await repository.add(ctx.session, opened)
     await audit(
-        session,
         ctx,
-        action=OPEN_ACTION,
+        action=ComplaintAuditAction.ACCESS_OPEN,
         actor=COMPLAINANT,
         target_id=complaint.id,
         details={"session_id": str(opened.id)},
@@ -120,25 +112,22 @@ async def open_session(
     return OpenedSession(token=token, expires_at=expires_at)
 
 
-async def resolve_session(
-    session: AsyncSession, ctx: ComplaintContext, token: str | None
-) -> ComplainantAccess:
+async def resolve_session(ctx: ComplaintContext, token: str | None) -> ComplainantAccess:
     if not token or not token.startswith(access_codes.SESSION_PREFIX) or len(token) > 128:
         raise ComplainantSessionError()
     found = await repository.active_complainant_session(
-        session, access_codes.token_digest(token), ctx.config.now()
+        ctx.session, access_codes.token_digest(token), ctx.config.now()
     )
     if found is None:
         raise ComplainantSessionError()
     return ComplainantAccess(session_id=found.id, complaint_id=found.complaint_id)
 
 
-async def end_session(session: AsyncSession, ctx: ComplaintContext, access: ComplainantAccess) -> None:
-    await repository.delete_session(session, access.session_id)
+async def end_session(ctx: ComplaintContext, access: ComplainantAccess) -> None:
+    await repository.delete_session(ctx.session, access.session_id)
     await audit(
-        session,
         ctx,
-        action="complaint:access:close",
+        action=ComplaintAuditAction.ACCESS_CLOSE,
         actor=COMPLAINANT,
         target_id=access.complaint_id,
         details={"session_id": str(access.session_id)},
@@ -146,9 +135,11 @@ async def end_session(session: AsyncSession, ctx: ComplaintContext, access: Comp
 
 
 async def own_complaint(
-    session: AsyncSession, access: ComplainantAccess, *, for_update: bool = False
+    ctx: ComplaintContext, access: ComplainantAccess, *, for_update: bool = False
 ) -> Complaint:
-    complaint = await repository.get_complaint_unscoped(session, access.complaint_id, for_update=for_update)
+    complaint = await repository.get_complaint_unscoped(
+        ctx.session, access.complaint_id, for_update=for_update
+    )
     if complaint is None:  # pragma: no cover - sessions belong to existing complaints
         raise ComplainantSessionError()
     return complaint
@@ -162,12 +153,10 @@ def _refuse_when_finished(complaint: Complaint, action: str) -> None:
         )
 
 
-async def post_message(
-    session: AsyncSession, ctx: ComplaintContext, access: ComplainantAccess, body: str
-) -> schemas.PublicMessage:
-    complaint = await own_complaint(session, access)
+async def post_message(ctx: ComplaintContext, access: ComplainantAccess, body: str) -> schemas.PublicMessage:
+    complaint = await own_complaint(ctx, access)
     _refuse_when_finished(complaint, "message")
-    key = await ctx.key_of(session, complaint)
+    key = await ctx.key_of(complaint)
     message = ComplaintMessage(
         complaint_id=complaint.id,
         visibility=MessageVisibility.COMPLAINANT.value,
@@ -175,11 +164,10 @@ async def post_message(
         created_at=ctx.config.now(),
     )
     seal(message, key, body=body)
-    await repository.add(session, message)
+    await repository.add(ctx.session, message)
     await audit(
-        session,
         ctx,
-        action="complaint:message:create",
+        action=ComplaintAuditAction.MESSAGE_CREATE,
         actor=COMPLAINANT,
         target_id=complaint.id,
         details={"message_id": str(message.id), "visibility": message.visibility},
@@ -188,7 +176,6 @@ async def post_message(
 
 
 async def add_attachment(
-    session: AsyncSession,
     ctx: ComplaintContext,
     access: ComplainantAccess,
     *,
@@ -197,14 +184,11 @@ async def add_attachment(
     filename: str | None,
 ) -> schemas.AttachmentInfo:
     """Check everything first; a refused file leaves nothing behind."""
-    complaint = await own_complaint(session, access, for_update=True)
-    return await _attach(
-        session, ctx, complaint, content=content, declared_type=declared_type, filename=filename
-    )
+    complaint = await own_complaint(ctx, access, for_update=True)
+    return await _attach(ctx, complaint, content=content, declared_type=declared_type, filename=filename)
 
 
 async def attach_on_submission(
-    session: AsyncSession,
     ctx: ComplaintContext,
     complaint_id: uuid.UUID,
     *,
@@ -214,16 +198,13 @@ async def attach_on_submission(
 ) -> schemas.AttachmentInfo:
     """A file sent with the public form, in the submission's transaction (no complainant session exists
     yet); stored as the complainant's own, under the same checks as `add_attachment`."""
-    complaint = await repository.get_complaint_unscoped(session, complaint_id, for_update=True)
+    complaint = await repository.get_complaint_unscoped(ctx.session, complaint_id, for_update=True)
     if complaint is None:  # pragma: no cover - called right after the complaint was stored
         raise ComplainantSessionError()
-    return await _attach(
-        session, ctx, complaint, content=content, declared_type=declared_type, filename=filename
-    )
+    return await _attach(ctx, complaint, content=content, declared_type=declared_type, filename=filename)
 
 
 async def _attach(
-    session: AsyncSession,
     ctx: ComplaintContext,
     complaint: Complaint,
     *,
@@ -234,9 +215,9 @@ async def _attach(
     _refuse_when_finished(complaint, "attach")
     name = clean_filename(filename)
     detected = check_attachment(content, declared_type, name, ctx.config.max_attachment_bytes)
-    if await repository.count_attachments(session, complaint.id) >= ctx.config.max_attachments:
+    if await repository.count_attachments(ctx.session, complaint.id) >= ctx.config.max_attachments:
         raise AttachmentLimitError(f"A complaint can have at most {ctx.config.max_attachments} attachments.")
-    key = await ctx.key_of(session, complaint)
+    key = await ctx.key_of(complaint)
     attachment = ComplaintAttachment(
         complaint_id=complaint.id,
         content_type=detected.value,
@@ -245,11 +226,10 @@ async def _attach(
         uploaded_at=ctx.config.now(),
     )
     seal_attachment(attachment, key, content=content, filename=name)
-    await repository.add(session, attachment)
+    await repository.add(ctx.session, attachment)
     await audit(
-        session,
         ctx,
-        action="complaint:attachment:create",
+        action=ComplaintAuditAction.ATTACHMENT_CREATE,
         actor=COMPLAINANT,
         target_id=complaint.id,
         details={

@@ -5,19 +5,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from complaints import repository
+from complaints.audit_actions import TRANSITION_ACTIONS
 from complaints.config import ComplaintsConfig
 from complaints.deadlines import answer_deadline
 from complaints.domain import ComplaintAction, next_status
 from complaints.models import Complaint, ComplaintTransition
 from crypto import DataKey
+from referral_service.audit.actions import AuditAction
 from referral_service.audit.recorder import Actor, ActorKind, AuditOutcome, record_event
+from referral_service.identity.errors import NotAuthenticatedError
 from referral_service.identity.principal import Principal
 from referral_service.keys.service import CaseKeys
+from referral_service.workflow import transition as kernel_transition
 
 CASE_KIND = "complaint"
 COMPLAINANT = Actor(ActorKind.COMPLAINANT)
@@ -25,16 +30,30 @@ COMPLAINANT = Actor(ActorKind.COMPLAINANT)
 
 @dataclass(frozen=True, slots=True)
 class ComplaintContext:
-    """Per request: policy, keys, the service secret and the request's audit fields."""
+    """Everything a use case needs besides its input: who acts, in which transaction, with which keys.
 
+    `principal` is None on the public routes: the public form has no author to name, and the
+    complainant is known by their access session (`ComplainantAccess`), passed to their use cases.
+    """
+
+    session: AsyncSession
+    principal: Principal | None
     config: ComplaintsConfig
-    case_keys: CaseKeys
+    keys: CaseKeys
     secret: bytes
     audit: Mapping[str, Any]
 
-    async def key_of(self, session: AsyncSession, complaint: Complaint) -> DataKey:
+    @property
+    def staff(self) -> Principal:
+        """The signed-in member of staff an office or police-unit use case acts for."""
+        if self.principal is None:
+            # Only reachable if a staff use case were mounted on a public route: refuse.
+            raise NotAuthenticatedError()
+        return self.principal
+
+    async def key_of(self, complaint: Complaint) -> DataKey:
         assert complaint.data_key_id is not None, "every complaint is created with a data key"
-        return await self.case_keys.get(session, complaint.data_key_id)
+        return await self.keys.get(self.session, complaint.data_key_id)
 
 
 def actor_of(principal: Principal | None) -> Actor:
@@ -42,10 +61,9 @@ def actor_of(principal: Principal | None) -> Actor:
 
 
 async def audit(
-    session: AsyncSession,
     ctx: ComplaintContext,
     *,
-    action: str,
+    action: AuditAction,
     actor: Actor,
     target_type: str = "complaint",
     target_id: uuid.UUID | None = None,
@@ -53,7 +71,7 @@ async def audit(
     details: Mapping[str, Any] | None = None,
 ) -> None:
     await record_event(
-        session,
+        ctx.session,
         action=action,
         actor=actor,
         outcome=outcome,
@@ -65,10 +83,9 @@ async def audit(
 
 
 async def audit_read(
-    session: AsyncSession,
     ctx: ComplaintContext,
     *,
-    action: str,
+    action: AuditAction,
     actor: Actor,
     target_type: str,
     target_id: uuid.UUID,
@@ -79,7 +96,6 @@ async def audit_read(
     if not fields:
         return
     await audit(
-        session,
         ctx,
         action=action,
         actor=actor,
@@ -90,44 +106,36 @@ async def audit_read(
 
 
 async def transition(
-    session: AsyncSession,
     ctx: ComplaintContext,
     complaint: Complaint,
     action: ComplaintAction,
     *,
-    principal: Principal | None,
     details: Mapping[str, Any] | None = None,
 ) -> None:
     """Move `complaint` by `action` (409 if not allowed), record the step and audit it."""
-    before = complaint.status
-    after = next_status(before, action)
-    now = ctx.config.now()
-    complaint.status = after.value
-    complaint.updated_at = now
-    session.add(complaint)
-    session.add(
-        ComplaintTransition(
+    principal = ctx.principal
+    await kernel_transition(
+        ctx.session,
+        complaint,
+        action,
+        next_status=next_status,
+        transition_row=partial(
+            ComplaintTransition,
             complaint_id=complaint.id,
-            action=action.value,
-            from_status=before,
-            to_status=after.value,
             actor_kind="staff" if principal is not None else "complainant",
             actor_id=principal.user_id if principal is not None else None,
-            at=now,
-        )
-    )
-    await audit(
-        session,
-        ctx,
-        action=f"complaint:complaint:{action.value}",
+        ),
+        action=TRANSITION_ACTIONS[action],
         actor=actor_of(principal),
-        target_id=complaint.id,
-        details={"from_status": before, "to_status": after.value, **(details or {})},
+        at=ctx.config.now(),
+        target_type="complaint",
+        audit=ctx.audit,
+        details=details,
     )
 
 
-async def refresh_deadline(session: AsyncSession, ctx: ComplaintContext, complaint: Complaint) -> None:
+async def refresh_deadline(ctx: ComplaintContext, complaint: Complaint) -> None:
     """Recompute the answer deadline from receipt and the statement requests' pauses."""
-    pauses = await repository.pauses_of(session, complaint.id)
+    pauses = await repository.pauses_of(ctx.session, complaint.id)
     complaint.deadline_on = answer_deadline(ctx.config, complaint.received_on, pauses)
-    session.add(complaint)
+    ctx.session.add(complaint)

@@ -15,9 +15,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from complaints import access_codes, references, repository
+from complaints.audit_actions import ComplaintAuditAction
 from complaints.deadlines import answer_deadline
 from complaints.domain import STAFF_CHANNELS, Channel, ComplainantKind, ComplaintStatus, ComplaintType
 from complaints.errors import InvalidComplaintError, UnknownPoliceUnitError, UnknownReferenceError
@@ -25,7 +24,6 @@ from complaints.models import Complaint
 from complaints.schemas import ComplaintCreate
 from complaints.service.common import CASE_KIND, ComplaintContext, audit
 from referral_service.audit.recorder import ANONYMOUS
-from referral_service.identity.principal import Principal
 from referral_service.keys.fields import seal
 
 IDENTITY_FIELDS = ("name", "email", "phone", "address")
@@ -67,15 +65,9 @@ def _check(data: ComplaintCreate, ctx: ComplaintContext) -> str | None:
     return None
 
 
-async def submit(
-    session: AsyncSession,
-    ctx: ComplaintContext,
-    data: ComplaintCreate,
-    *,
-    channel: Channel,
-    principal: Principal | None,
-) -> Submitted:
-    """Store a new complaint. `principal` is None for the public form (channel web)."""
+async def submit(ctx: ComplaintContext, data: ComplaintCreate, *, channel: Channel) -> Submitted:
+    """Store a new complaint, entered by the office or, without a principal, sent with the public form."""
+    principal = ctx.principal
     follow_up_reference = _check(data, ctx)
     if principal is not None and channel not in STAFF_CHANNELS:
         raise _invalid("channel", "The office records letters, e-mails, phone calls and visits.")
@@ -83,13 +75,16 @@ async def submit(
     access_code = access_codes.new_access_code()
     code_hash = await access_codes.hash_access_code(access_code, ctx.config.access_code_hashing)
 
-    if data.police_unit_id is not None and await repository.police_unit(session, data.police_unit_id) is None:
+    if (
+        data.police_unit_id is not None
+        and await repository.police_unit(ctx.session, data.police_unit_id) is None
+    ):
         raise UnknownPoliceUnitError(
             "The police unit concerned is not a known police station or directorate."
         )
     follow_up_of_id: uuid.UUID | None = None
     if follow_up_reference is not None:
-        earlier = await repository.complaint_by_reference(session, follow_up_reference)
+        earlier = await repository.complaint_by_reference(ctx.session, follow_up_reference)
         if earlier is None and principal is not None:
             raise UnknownReferenceError()
         follow_up_of_id = earlier.id if earlier is not None else None
@@ -120,7 +115,7 @@ async def submit(
         deadline_on=answer_deadline(ctx.config, received_on, []),
         updated_at=now,
     )
-    key = await ctx.case_keys.create(session, CASE_KIND)
+    key = await ctx.keys.create(ctx.session, CASE_KIND)
     seal(
         complaint,
         key,
@@ -131,12 +126,13 @@ async def submit(
         description=data.description,
         place=data.place,
     )
-    complaint.sequence, complaint.reference = await references.allocate(session, received_on.year)
-    await repository.add(session, complaint)
+    complaint.sequence, complaint.reference = await references.allocate(ctx.session, received_on.year)
+    await repository.add(ctx.session, complaint)
     await audit(
-        session,
         ctx,
-        action="complaint:complaint:submit" if principal is None else "complaint:complaint:create",
+        action=ComplaintAuditAction.COMPLAINT_SUBMIT
+        if principal is None
+        else ComplaintAuditAction.COMPLAINT_CREATE,
         actor=ANONYMOUS if principal is None else principal.actor,
         target_id=complaint.id,
         details={

@@ -9,10 +9,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from complaints import repository, schemas
 from complaints.attachments import open_attachment
+from complaints.audit_actions import ComplaintAuditAction
 from complaints.domain import (
     OPEN_STATES,
     AuthorKind,
@@ -35,7 +34,6 @@ from complaints.models import Complaint, ComplaintAttachment, ComplaintMessage
 from complaints.service.common import ComplaintContext, audit, audit_read, transition
 from complaints.service.views import office_detail, office_message, summary
 from referral_service.identity.permissions import Permission
-from referral_service.identity.principal import Principal
 from referral_service.keys.fields import seal
 
 DRAFTABLE = frozenset(
@@ -43,10 +41,8 @@ DRAFTABLE = frozenset(
 )
 
 
-async def load(
-    session: AsyncSession, principal: Principal, complaint_id: uuid.UUID, *, for_update: bool = False
-) -> Complaint:
-    complaint = await repository.get_complaint(session, principal, complaint_id, for_update=for_update)
+async def load(ctx: ComplaintContext, complaint_id: uuid.UUID, *, for_update: bool = False) -> Complaint:
+    complaint = await repository.get_complaint(ctx.session, ctx.staff, complaint_id, for_update=for_update)
     if complaint is None:
         raise ComplaintNotFoundError()
     return complaint
@@ -61,9 +57,7 @@ def _require_open(complaint: Complaint, action: str) -> None:
 
 
 async def list_queue(
-    session: AsyncSession,
     ctx: ComplaintContext,
-    principal: Principal,
     *,
     status: ComplaintStatus | None,
     overdue: bool,
@@ -71,8 +65,8 @@ async def list_queue(
     offset: int,
 ) -> list[schemas.ComplaintSummary]:
     rows = await repository.list_complaints(
-        session,
-        principal,
+        ctx.session,
+        ctx.staff,
         status=status,
         overdue_on=ctx.config.today() if overdue else None,
         limit=limit,
@@ -81,32 +75,27 @@ async def list_queue(
     return [summary(row, ctx) for row in rows]
 
 
-async def read(
-    session: AsyncSession, ctx: ComplaintContext, principal: Principal, complaint_id: uuid.UUID
-) -> schemas.ComplaintDetail:
-    return await office_detail(session, ctx, principal, await load(session, principal, complaint_id))
+async def read(ctx: ComplaintContext, complaint_id: uuid.UUID) -> schemas.ComplaintDetail:
+    return await office_detail(ctx, await load(ctx, complaint_id))
 
 
 async def assign(
-    session: AsyncSession,
     ctx: ComplaintContext,
-    principal: Principal,
     complaint_id: uuid.UUID,
     assignee_id: uuid.UUID,
 ) -> Complaint:
-    complaint = await load(session, principal, complaint_id, for_update=True)
+    complaint = await load(ctx, complaint_id, for_update=True)
     _require_open(complaint, "assign")
-    if not await repository.is_active_office_user(session, assignee_id):
+    if not await repository.is_active_office_user(ctx.session, assignee_id):
         raise InvalidAssigneeError()
     previous = complaint.assignee_id
     complaint.assignee_id = assignee_id
     complaint.updated_at = ctx.config.now()
-    session.add(complaint)
+    ctx.session.add(complaint)
     await audit(
-        session,
         ctx,
-        action="complaint:complaint:assign",
-        actor=principal.actor,
+        action=ComplaintAuditAction.COMPLAINT_ASSIGN,
+        actor=ctx.staff.actor,
         target_id=complaint.id,
         details={
             "assignee_id": str(assignee_id),
@@ -117,15 +106,13 @@ async def assign(
 
 
 async def triage(
-    session: AsyncSession,
     ctx: ComplaintContext,
-    principal: Principal,
     complaint_id: uuid.UUID,
     data: schemas.TriageUpdate,
 ) -> Complaint:
-    complaint = await load(session, principal, complaint_id, for_update=True)
+    complaint = await load(ctx, complaint_id, for_update=True)
     if complaint.status == ComplaintStatus.RECEIVED.value:
-        await transition(session, ctx, complaint, ComplaintAction.START_TRIAGE, principal=principal)
+        await transition(ctx, complaint, ComplaintAction.START_TRIAGE)
     elif complaint.status != ComplaintStatus.TRIAGE.value:
         next_status(complaint.status, ComplaintAction.START_TRIAGE)  # raises the stable 409
     changed: list[str] = []
@@ -133,7 +120,7 @@ async def triage(
         complaint.category = data.category.value
         changed.append("category")
     if data.police_unit_id is not None and data.police_unit_id != complaint.police_unit_id:
-        if await repository.police_unit(session, data.police_unit_id) is None:
+        if await repository.police_unit(ctx.session, data.police_unit_id) is None:
             raise UnknownPoliceUnitError()
         complaint.police_unit_id = data.police_unit_id
         changed.append("police_unit_id")
@@ -145,17 +132,16 @@ async def triage(
             raise InvalidComplaintError("The identity of police employees stays confidential.")
         complaint.identity_confidential = data.identity_confidential
         changed.append("identity_confidential")
-    session.add(complaint)
+    ctx.session.add(complaint)
     await audit(
-        session,
         ctx,
-        action="complaint:complaint:triage",
-        actor=principal.actor,
+        action=ComplaintAuditAction.COMPLAINT_TRIAGE,
+        actor=ctx.staff.actor,
         target_id=complaint.id,
         details={"changed": changed, "category": complaint.category},
     )
     if data.complete:
-        await transition(session, ctx, complaint, ComplaintAction.COMPLETE_TRIAGE, principal=principal)
+        await transition(ctx, complaint, ComplaintAction.COMPLETE_TRIAGE)
     return complaint
 
 
@@ -173,18 +159,16 @@ def _check_decision(data: schemas.DecisionCreate) -> None:
 
 
 async def decide(
-    session: AsyncSession,
     ctx: ComplaintContext,
-    principal: Principal,
     complaint_id: uuid.UUID,
     data: schemas.DecisionCreate,
 ) -> Complaint:
     """Save a draft (handler or lead), or decide (lead only): outcome, follow-up flags, reply."""
     _check_decision(data)
-    if data.final and not principal.has(Permission.COMPLAINT_COMPLAINT_DECIDE):
+    if data.final and not ctx.staff.has(Permission.COMPLAINT_COMPLAINT_DECIDE):
         raise LeadOnlyError("Handlers may save a draft; the lead decides.")
-    complaint = await load(session, principal, complaint_id, for_update=True)
-    key = await ctx.key_of(session, complaint)
+    complaint = await load(ctx, complaint_id, for_update=True)
+    key = await ctx.key_of(complaint)
     now = ctx.config.now()
     flags = {
         "outcome": data.outcome,
@@ -205,105 +189,91 @@ async def decide(
         complaint.draft_criminal_investigation = data.criminal_investigation
         complaint.draft_disciplinary_proceedings = data.disciplinary_proceedings
         seal(complaint, key, draft_reply=data.reply)
-        complaint.drafted_by_id = principal.user_id
+        complaint.drafted_by_id = ctx.staff.user_id
         complaint.drafted_at = now
         complaint.updated_at = now
-        session.add(complaint)
+        ctx.session.add(complaint)
         await audit(
-            session,
             ctx,
-            action="complaint:decision:draft",
-            actor=principal.actor,
+            action=ComplaintAuditAction.DECISION_DRAFT,
+            actor=ctx.staff.actor,
             target_id=complaint.id,
             details={**flags, "reply": data.reply is not None},
         )
         return complaint
 
-    await transition(session, ctx, complaint, ComplaintAction.DECIDE, principal=principal, details=flags)
+    await transition(ctx, complaint, ComplaintAction.DECIDE, details=flags)
     complaint.outcome = data.outcome.value
     complaint.no_decision_reason = data.no_decision_reason.value if data.no_decision_reason else None
     complaint.criminal_investigation = data.criminal_investigation
     complaint.disciplinary_proceedings = data.disciplinary_proceedings
     complaint.decided_at = now
-    complaint.decided_by_id = principal.user_id
+    complaint.decided_by_id = ctx.staff.user_id
     complaint.draft_outcome = complaint.draft_no_decision_reason = None
     complaint.draft_criminal_investigation = complaint.draft_disciplinary_proceedings = False
     complaint.draft_reply = None
     complaint.drafted_by_id = complaint.drafted_at = None
-    session.add(complaint)
+    ctx.session.add(complaint)
     if data.reply is not None:
-        await _add_message(session, ctx, principal, complaint, data.reply, MessageVisibility.COMPLAINANT)
+        await _add_message(ctx, complaint, data.reply, MessageVisibility.COMPLAINANT)
     return complaint
 
 
-async def close(
-    session: AsyncSession, ctx: ComplaintContext, principal: Principal, complaint_id: uuid.UUID
-) -> Complaint:
-    complaint = await load(session, principal, complaint_id, for_update=True)
-    await transition(session, ctx, complaint, ComplaintAction.CLOSE, principal=principal)
+async def close(ctx: ComplaintContext, complaint_id: uuid.UUID) -> Complaint:
+    complaint = await load(ctx, complaint_id, for_update=True)
+    await transition(ctx, complaint, ComplaintAction.CLOSE)
     complaint.closed_at = ctx.config.now()
-    session.add(complaint)
+    ctx.session.add(complaint)
     return complaint
 
 
 async def forward(
-    session: AsyncSession,
     ctx: ComplaintContext,
-    principal: Principal,
     complaint_id: uuid.UUID,
     data: schemas.ForwardCreate,
 ) -> Complaint:
-    complaint = await load(session, principal, complaint_id, for_update=True)
-    await transition(
-        session, ctx, complaint, ComplaintAction.FORWARD, principal=principal, details={"reason": data.reason}
-    )
+    complaint = await load(ctx, complaint_id, for_update=True)
+    await transition(ctx, complaint, ComplaintAction.FORWARD, details={"reason": data.reason})
     complaint.forward_reason = data.reason.value
     complaint.closed_at = ctx.config.now()
-    session.add(complaint)
+    ctx.session.add(complaint)
     return complaint
 
 
-async def resume(
-    session: AsyncSession, ctx: ComplaintContext, principal: Principal, complaint_id: uuid.UUID
-) -> Complaint:
-    complaint = await load(session, principal, complaint_id, for_update=True)
-    await transition(session, ctx, complaint, ComplaintAction.RESUME, principal=principal)
+async def resume(ctx: ComplaintContext, complaint_id: uuid.UUID) -> Complaint:
+    complaint = await load(ctx, complaint_id, for_update=True)
+    await transition(ctx, complaint, ComplaintAction.RESUME)
     return complaint
 
 
-async def withdraw(
-    session: AsyncSession, ctx: ComplaintContext, principal: Principal, complaint_id: uuid.UUID
-) -> Complaint:
-    complaint = await load(session, principal, complaint_id, for_update=True)
-    await transition(session, ctx, complaint, ComplaintAction.WITHDRAW, principal=principal)
+async def withdraw(ctx: ComplaintContext, complaint_id: uuid.UUID) -> Complaint:
+    complaint = await load(ctx, complaint_id, for_update=True)
+    await transition(ctx, complaint, ComplaintAction.WITHDRAW)
     complaint.closed_at = ctx.config.now()
-    session.add(complaint)
+    ctx.session.add(complaint)
     return complaint
 
 
 async def _add_message(
-    session: AsyncSession,
     ctx: ComplaintContext,
-    principal: Principal,
     complaint: Complaint,
     body: str,
     visibility: MessageVisibility,
 ) -> ComplaintMessage:
-    key = await ctx.key_of(session, complaint)
+    key = await ctx.key_of(complaint)
     message = ComplaintMessage(
         complaint_id=complaint.id,
         visibility=visibility.value,
         author_kind=AuthorKind.STAFF.value,
-        author_id=principal.user_id,
+        author_id=ctx.staff.user_id,
         created_at=ctx.config.now(),
     )
     seal(message, key, body=body)
-    await repository.add(session, message)
+    await repository.add(ctx.session, message)
     await audit(
-        session,
         ctx,
-        action="complaint:message:create",
-        actor=principal.actor,
+        action=ComplaintAuditAction.MESSAGE_CREATE,
+        actor=ctx.staff.actor,
         target_id=complaint.id,
         details={"message_id": str(message.id), "visibility": visibility},
     )
@@ -311,28 +281,23 @@ async def _add_message(
 
 
 async def post_message(
-    session: AsyncSession,
     ctx: ComplaintContext,
-    principal: Principal,
     complaint_id: uuid.UUID,
     data: schemas.OfficeMessageCreate,
 ) -> schemas.OfficeMessage:
-    complaint = await load(session, principal, complaint_id)
-    message = await _add_message(session, ctx, principal, complaint, data.body, data.visibility)
-    return office_message(message, await ctx.key_of(session, complaint))
+    complaint = await load(ctx, complaint_id)
+    message = await _add_message(ctx, complaint, data.body, data.visibility)
+    return office_message(message, await ctx.key_of(complaint))
 
 
-async def messages(
-    session: AsyncSession, ctx: ComplaintContext, principal: Principal, complaint_id: uuid.UUID
-) -> list[schemas.OfficeMessage]:
-    complaint = await load(session, principal, complaint_id)
-    key = await ctx.key_of(session, complaint)
-    rows: Sequence[ComplaintMessage] = await repository.messages_of(session, complaint.id)
+async def messages(ctx: ComplaintContext, complaint_id: uuid.UUID) -> list[schemas.OfficeMessage]:
+    complaint = await load(ctx, complaint_id)
+    key = await ctx.key_of(complaint)
+    rows: Sequence[ComplaintMessage] = await repository.messages_of(ctx.session, complaint.id)
     await audit_read(
-        session,
         ctx,
-        action="complaint:message:read",
-        actor=principal.actor,
+        action=ComplaintAuditAction.MESSAGE_READ,
+        actor=ctx.staff.actor,
         target_type="complaint",
         target_id=complaint.id,
         fields=["complaint_message.body"] if rows else [],
@@ -342,22 +307,19 @@ async def messages(
 
 
 async def attachment_content(
-    session: AsyncSession,
     ctx: ComplaintContext,
-    principal: Principal,
     complaint_id: uuid.UUID,
     attachment_id: uuid.UUID,
 ) -> tuple[ComplaintAttachment, bytes]:
-    complaint = await load(session, principal, complaint_id)
-    attachment = await repository.get_attachment(session, complaint.id, attachment_id)
+    complaint = await load(ctx, complaint_id)
+    attachment = await repository.get_attachment(ctx.session, complaint.id, attachment_id)
     if attachment is None:
         raise AttachmentNotFoundError()
-    content = open_attachment(attachment, await ctx.key_of(session, complaint))
+    content = open_attachment(attachment, await ctx.key_of(complaint))
     await audit_read(
-        session,
         ctx,
-        action="complaint:attachment:read",
-        actor=principal.actor,
+        action=ComplaintAuditAction.ATTACHMENT_READ,
+        actor=ctx.staff.actor,
         target_type="complaint_attachment",
         target_id=attachment.id,
         fields=["complaint_attachment.content"],

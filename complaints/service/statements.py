@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import uuid
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from complaints import repository, schemas
+from complaints.audit_actions import ComplaintAuditAction
 from complaints.deadlines import statement_deadline
 from complaints.domain import ComplaintAction, ComplaintStatus
 from complaints.errors import (
@@ -25,25 +24,22 @@ from complaints.models import StatementRequest
 from complaints.service.common import ComplaintContext, audit, refresh_deadline, transition
 from complaints.service.office import load
 from complaints.service.views import unit_request_summary, unit_request_view
-from referral_service.identity.principal import Principal
 from referral_service.keys.fields import seal
 
 
 async def request_statement(
-    session: AsyncSession,
     ctx: ComplaintContext,
-    principal: Principal,
     complaint_id: uuid.UUID,
     data: schemas.StatementRequestCreate,
 ) -> StatementRequest:
-    complaint = await load(session, principal, complaint_id, for_update=True)
+    complaint = await load(ctx, complaint_id, for_update=True)
     unit_id = data.unit_id or complaint.police_unit_id
     if unit_id is None:
         raise InvalidComplaintError(
             "Name the police unit to ask; the complaint names none.",
             extra={"errors": [{"field": "unit_id", "message": "required"}]},
         )
-    if await repository.police_unit(session, unit_id) is None:
+    if await repository.police_unit(ctx.session, unit_id) is None:
         raise UnknownPoliceUnitError("Statements can be requested from police stations and directorates.")
     today = ctx.config.today()
     if data.deadline is not None and data.deadline <= today:
@@ -52,30 +48,27 @@ async def request_statement(
             extra={"errors": [{"field": "deadline", "message": "must be after today"}]},
         )
     await transition(
-        session,
         ctx,
         complaint,
         ComplaintAction.REQUEST_STATEMENT,
-        principal=principal,
         details={"unit_id": str(unit_id)},
     )
-    key = await ctx.key_of(session, complaint)
+    key = await ctx.key_of(complaint)
     request = StatementRequest(
         complaint_id=complaint.id,
         unit_id=unit_id,
         deadline_on=data.deadline or statement_deadline(ctx.config, today),
         requested_on=today,
         requested_at=ctx.config.now(),
-        requested_by_id=principal.user_id,
+        requested_by_id=ctx.staff.user_id,
     )
     seal(request, key, question=data.question, released_facts=data.released_facts)
-    await repository.add(session, request)
-    await refresh_deadline(session, ctx, complaint)
+    await repository.add(ctx.session, request)
+    await refresh_deadline(ctx, complaint)
     await audit(
-        session,
         ctx,
-        action="complaint:statement_request:create",
-        actor=principal.actor,
+        action=ComplaintAuditAction.STATEMENT_REQUEST_CREATE,
+        actor=ctx.staff.actor,
         target_type="statement_request",
         target_id=request.id,
         details={
@@ -89,26 +82,23 @@ async def request_statement(
 
 
 async def approve_disclosure(
-    session: AsyncSession,
     ctx: ComplaintContext,
-    principal: Principal,
     complaint_id: uuid.UUID,
     request_id: uuid.UUID,
 ) -> StatementRequest:
     """Release the complainant's identity to the unit of one statement request (lead only, audited)."""
-    complaint = await load(session, principal, complaint_id, for_update=True)
-    request = await repository.get_statement_request(session, complaint.id, request_id)
+    complaint = await load(ctx, complaint_id, for_update=True)
+    request = await repository.get_statement_request(ctx.session, complaint.id, request_id)
     if request is None:
         raise StatementRequestNotFoundError()
     if request.disclosure_approved_at is None:
         request.disclosure_approved_at = ctx.config.now()
-        request.disclosure_approved_by_id = principal.user_id
-        session.add(request)
+        request.disclosure_approved_by_id = ctx.staff.user_id
+        ctx.session.add(request)
         await audit(
-            session,
             ctx,
-            action="complaint:statement_request:approve_disclosure",
-            actor=principal.actor,
+            action=ComplaintAuditAction.STATEMENT_REQUEST_APPROVE_DISCLOSURE,
+            actor=ctx.staff.actor,
             target_type="statement_request",
             target_id=request.id,
             details={"complaint_id": str(complaint.id), "unit_id": str(request.unit_id)},
@@ -117,38 +107,32 @@ async def approve_disclosure(
 
 
 async def list_for_unit(
-    session: AsyncSession,
     ctx: ComplaintContext,
-    principal: Principal,
     *,
     open_only: bool,
     limit: int,
     offset: int,
 ) -> list[schemas.UnitStatementRequestSummary]:
     rows = await repository.unit_statement_requests(
-        session, principal, open_only=open_only, limit=limit, offset=offset
+        ctx.session, ctx.staff, open_only=open_only, limit=limit, offset=offset
     )
     return [unit_request_summary(request, complaint, ctx) for request, complaint in rows]
 
 
-async def read_for_unit(
-    session: AsyncSession, ctx: ComplaintContext, principal: Principal, request_id: uuid.UUID
-) -> schemas.UnitStatementRequest:
-    found = await repository.unit_statement_request(session, principal, request_id)
+async def read_for_unit(ctx: ComplaintContext, request_id: uuid.UUID) -> schemas.UnitStatementRequest:
+    found = await repository.unit_statement_request(ctx.session, ctx.staff, request_id)
     if found is None:
         raise StatementRequestNotFoundError()
     request, complaint = found
-    return await unit_request_view(session, ctx, principal, request, complaint)
+    return await unit_request_view(ctx, request, complaint)
 
 
 async def answer(
-    session: AsyncSession,
     ctx: ComplaintContext,
-    principal: Principal,
     request_id: uuid.UUID,
     text: str,
 ) -> schemas.UnitStatementRequestSummary:
-    found = await repository.unit_statement_request(session, principal, request_id, for_update=True)
+    found = await repository.unit_statement_request(ctx.session, ctx.staff, request_id, for_update=True)
     if found is None:
         raise StatementRequestNotFoundError()
     request, complaint = found
@@ -159,30 +143,27 @@ async def answer(
             "The complaint no longer awaits this statement.",
             extra={"status": complaint.status, "action": ComplaintAction.RECEIVE_STATEMENT.value},
         )
-    key = await ctx.key_of(session, complaint)
+    key = await ctx.key_of(complaint)
     now = ctx.config.now()
     seal(request, key, answer=text)
     request.answered_at = now
     request.answered_on = ctx.config.today()
-    request.answered_by_id = principal.user_id
-    await repository.add(session, request)
+    request.answered_by_id = ctx.staff.user_id
+    await repository.add(ctx.session, request)
     await audit(
-        session,
         ctx,
-        action="complaint:statement_request:answer",
-        actor=principal.actor,
+        action=ComplaintAuditAction.STATEMENT_REQUEST_ANSWER,
+        actor=ctx.staff.actor,
         target_type="statement_request",
         target_id=request.id,
         details={"complaint_id": str(complaint.id), "fields": ["answer"]},
     )
-    if await repository.outstanding_requests(session, complaint.id) == 0:
+    if await repository.outstanding_requests(ctx.session, complaint.id) == 0:
         await transition(
-            session,
             ctx,
             complaint,
             ComplaintAction.RECEIVE_STATEMENT,
-            principal=principal,
             details={"statement_request_id": str(request.id)},
         )
-    await refresh_deadline(session, ctx, complaint)
+    await refresh_deadline(ctx, complaint)
     return unit_request_summary(request, complaint, ctx)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import msgspec
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from complaints import repository, schemas
+from complaints.audit_actions import ComplaintAuditAction
 from complaints.deadlines import is_overdue
 from complaints.domain import (
     OUTCOME_LABELS,
@@ -61,15 +61,14 @@ def _opened_identity_fields(complaint: Complaint) -> list[str]:
 
 
 async def complainant_messages(
-    session: AsyncSession, ctx: ComplaintContext, access: ComplainantAccess
+    ctx: ComplaintContext, access: ComplainantAccess
 ) -> list[schemas.PublicMessage]:
-    complaint = await own_complaint(session, access)
-    key = await ctx.key_of(session, complaint)
-    messages = await repository.messages_of(session, complaint.id, MessageVisibility.COMPLAINANT)
+    complaint = await own_complaint(ctx, access)
+    key = await ctx.key_of(complaint)
+    messages = await repository.messages_of(ctx.session, complaint.id, MessageVisibility.COMPLAINANT)
     await audit_read(
-        session,
         ctx,
-        action="complaint:message:read",
+        action=ComplaintAuditAction.MESSAGE_READ,
         actor=COMPLAINANT,
         target_type="complaint",
         target_id=complaint.id,
@@ -79,20 +78,17 @@ async def complainant_messages(
     return [public_message(message, key) for message in messages]
 
 
-async def complainant_view(
-    session: AsyncSession, ctx: ComplaintContext, access: ComplainantAccess
-) -> schemas.ComplainantView:
-    complaint = await own_complaint(session, access)
-    key = await ctx.key_of(session, complaint)
-    messages = await repository.messages_of(session, complaint.id, MessageVisibility.COMPLAINANT)
-    attachments = await repository.attachments_of(session, complaint.id)
+async def complainant_view(ctx: ComplaintContext, access: ComplainantAccess) -> schemas.ComplainantView:
+    complaint = await own_complaint(ctx, access)
+    key = await ctx.key_of(complaint)
+    messages = await repository.messages_of(ctx.session, complaint.id, MessageVisibility.COMPLAINANT)
+    attachments = await repository.attachments_of(ctx.session, complaint.id)
     fields = (["complaint_message.body"] if messages else []) + (
         ["complaint_attachment.filename"] if attachments else []
     )
     await audit_read(
-        session,
         ctx,
-        action="complaint:complaint:read",
+        action=ComplaintAuditAction.COMPLAINT_READ,
         actor=COMPLAINANT,
         target_type="complaint",
         target_id=complaint.id,
@@ -174,13 +170,11 @@ def _draft(complaint: Complaint, key: DataKey) -> schemas.DecisionDraft | None:
     )
 
 
-async def office_detail(
-    session: AsyncSession, ctx: ComplaintContext, principal: Principal, complaint: Complaint
-) -> schemas.ComplaintDetail:
-    key = await ctx.key_of(session, complaint)
-    requests = await repository.statement_requests_of(session, complaint.id)
-    attachments = await repository.attachments_of(session, complaint.id)
-    show_identity = identity_visible_to(principal, complaint)
+async def office_detail(ctx: ComplaintContext, complaint: Complaint) -> schemas.ComplaintDetail:
+    key = await ctx.key_of(complaint)
+    requests = await repository.statement_requests_of(ctx.session, complaint.id)
+    attachments = await repository.attachments_of(ctx.session, complaint.id)
+    show_identity = identity_visible_to(ctx.staff, complaint)
     values = open_fields(complaint, key, ["description", "place"])
     fields = ["complaint.description"] + (["complaint.place"] if complaint.place is not None else [])
     if show_identity:
@@ -194,10 +188,9 @@ async def office_detail(
     if attachments:
         fields.append("complaint_attachment.filename")
     await audit_read(
-        session,
         ctx,
-        action="complaint:complaint:read",
-        actor=principal.actor,
+        action=ComplaintAuditAction.COMPLAINT_READ,
+        actor=ctx.staff.actor,
         target_type="complaint",
         target_id=complaint.id,
         fields=fields,
@@ -258,13 +251,11 @@ def unit_request_summary(
 
 
 async def unit_request_view(
-    session: AsyncSession,
     ctx: ComplaintContext,
-    principal: Principal,
     request: StatementRequest,
     complaint: Complaint,
 ) -> schemas.UnitStatementRequest:
-    key = await ctx.key_of(session, complaint)
+    key = await ctx.key_of(complaint)
     values = open_fields(request, key, ["question", "released_facts", "answer"])
     disclosed = request.disclosure_approved_at is not None
     fields = ["statement_request.question", "statement_request.released_facts"]
@@ -273,10 +264,9 @@ async def unit_request_view(
     if disclosed:
         fields += _opened_identity_fields(complaint)
     await audit_read(
-        session,
         ctx,
-        action="complaint:statement_request:read",
-        actor=principal.actor,
+        action=ComplaintAuditAction.STATEMENT_REQUEST_READ,
+        actor=ctx.staff.actor,
         target_type="statement_request",
         target_id=request.id,
         fields=fields,

@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from referral_service.audit.actions import AuditAction
 from referral_service.audit.models import AuditEvent
 
-_ACTION = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$")
 _DETAIL_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # Ids, codes, field names, enum values, ISO dates: no spaces, no '@', nothing that reads like a name.
 _DETAIL_VALUE = re.compile(r"^[A-Za-z0-9_.:/+\-]{0,128}$")
@@ -163,7 +163,7 @@ def _plain(value: str | None, name: str) -> str | None:
 async def record_event(
     session: AsyncSession,
     *,
-    action: str,
+    action: AuditAction,
     actor: Actor,
     outcome: AuditOutcome = AuditOutcome.SUCCESS,
     target_type: str | None = None,
@@ -173,11 +173,12 @@ async def record_event(
     client_hash: str | None = None,
 ) -> AuditEvent:
     """Add an audit event to `session`'s transaction (flushed with it, committed with it)."""
-    if not _ACTION.match(action):
-        raise AuditDetailError("audit action must be '<domain>:<resource>:<action>'")
+    if not isinstance(action, AuditAction):
+        # A plain string would be a new, undeclared action: refused before anything is written.
+        raise TypeError("audit action must be a member of an AuditAction enum")
     event = AuditEvent(
         occurred_at_us=now_us(),
-        action=action,
+        action=action.value,
         outcome=AuditOutcome(outcome).value,
         actor_kind=actor.kind.value,
         actor_id=_plain(actor.user_id, "actor id"),

@@ -7,31 +7,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from referral_service.audit.models import AuditCheckpoint, AuditEvent, AuditLogEntry
 from referral_service.audit.recorder import EVENT_COLUMN_ORDER, canonical_event_bytes
-
-# The sequencer's leadership lock; any constant shared by all instances.
-SEQUENCER_LOCK_ID = 0x52_53_41_55_44  # "RSAUD"
 
 events = AuditEvent.__table__  # type: ignore[attr-defined]
 log = AuditLogEntry.__table__  # type: ignore[attr-defined]
 checkpoints = AuditCheckpoint.__table__  # type: ignore[attr-defined]
 
 EVENT_COLUMNS = tuple(events.c[name] for name in EVENT_COLUMN_ORDER)
-
-
-async def try_lead_sequencer(session: AsyncSession) -> bool:
-    """Take the sequencer lock for this transaction; False when another instance holds it.
-
-    On SQLite the transaction already holds the database write lock (BEGIN IMMEDIATE).
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    result = await session.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": SEQUENCER_LOCK_ID})
-    return bool(result.scalar_one())
 
 
 async def log_size(session: AsyncSession | AsyncConnection) -> int:

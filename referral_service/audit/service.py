@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referral_service.audit import repository
+from referral_service.audit.actions import AuditLogAction
 from referral_service.audit.checkpoint import Checkpoint, CheckpointError
 from referral_service.audit.keys import LOG_ORIGIN, AuditKeys
 from referral_service.audit.merkle import TreeBuilder, inclusion_proof, leaf_hash, root_of, verify_inclusion
@@ -39,8 +40,12 @@ from referral_service.audit.recorder import (
 )
 from referral_service.audit.schemas import AuditEventOut, AuditEventPage
 from referral_service.db import create_session_factory
+from referral_service.leadership import take_leadership
+from referral_service.problems import DomainError, ErrorKind
 
 T = TypeVar("T")
+# Sequencing and checkpointing share one leadership: both extend or sign the one log.
+SEQUENCER_JOB = "audit-sequencer"
 
 
 async def sequence_pending(engine: AsyncEngine, keys: AuditKeys, *, batch_size: int = 5_000) -> int:
@@ -49,7 +54,7 @@ async def sequence_pending(engine: AsyncEngine, keys: AuditKeys, *, batch_size: 
     total = 0
     while True:
         async with factory() as session, session.begin():
-            if not await repository.try_lead_sequencer(session):
+            if not await take_leadership(session, SEQUENCER_JOB):
                 return total
             pending = await repository.unsequenced_events(session, batch_size)
             if not pending:
@@ -80,7 +85,7 @@ async def create_checkpoint(engine: AsyncEngine, keys: AuditKeys) -> repository.
     await sequence_pending(engine, keys)
     factory = create_session_factory(engine)
     async with factory() as session, session.begin():
-        if not await repository.try_lead_sequencer(session):
+        if not await take_leadership(session, SEQUENCER_JOB):
             return None
         size = await repository.log_size(session)
         latest = await repository.checkpoints_in_order(session, newest_first=True, limit=1)
@@ -155,7 +160,7 @@ async def search_events(
     events = [_event_out(row[:width], row[width]) for row in rows]
     await record_event(
         session,
-        action="audit:event:read",
+        action=AuditLogAction.EVENT_READ,
         actor=actor,
         details={
             "returned": len(events),
@@ -176,8 +181,16 @@ class InclusionProof:
     checkpoint: str
 
 
-class ProofUnavailableError(LookupError):
+class ProofUnavailableError(DomainError):
     """No checkpoint covers the position yet, or the position does not exist."""
+
+    code = "audit.proof_unavailable"
+    kind = ErrorKind.NOT_FOUND
+    title = "No inclusion proof for this position"
+
+    def __init__(self, seq: int) -> None:
+        super().__init__("No signed checkpoint covers this position yet, or the position does not exist.")
+        self.seq = seq
 
 
 class LogDamagedError(ProofUnavailableError):

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from referral_service.audit.actions import AuditAction
 from referral_service.audit.recorder import AuditOutcome, record_event
 from referral_service.identity import credentials, repository, throttle, totp
+from referral_service.identity.audit_actions import IdentityAuditAction
 from referral_service.identity.authentication import AuditFields
 from referral_service.identity.config import IdentityConfig
 from referral_service.identity.errors import (
@@ -32,7 +34,7 @@ async def _reauthenticate(
     user: User,
     password: str,
     *,
-    action: str,
+    action: AuditAction,
     principal: Principal,
     config: IdentityConfig,
     secret: bytes,
@@ -62,7 +64,7 @@ async def _count_failure(
     session: AsyncSession,
     keys: list[throttle.ThrottleKey],
     user: User,
-    action: str,
+    action: AuditAction,
     reason: str,
     principal: Principal,
     config: IdentityConfig,
@@ -124,7 +126,7 @@ async def change_password(
     secret: bytes,
     audit: AuditFields,
 ) -> None:
-    action = "identity:user:change_password"
+    action = IdentityAuditAction.USER_CHANGE_PASSWORD
     user = await _own_user(session, principal)
     await _reauthenticate(
         session,
@@ -159,7 +161,7 @@ async def start_totp_enrolment(
     audit: AuditFields,
 ) -> tuple[str, str]:
     """A new pending TOTP secret (base32, otpauth URI); it replaces the active one once confirmed."""
-    action = "identity:totp:enrol"
+    action = IdentityAuditAction.TOTP_ENROL
     user = await _own_user(session, principal)
     await _reauthenticate(
         session, user, password, action=action, principal=principal, config=config, secret=secret, audit=audit
@@ -169,7 +171,7 @@ async def start_totp_enrolment(
     session.add(user)
     await record_event(
         session,
-        action="identity:totp:enrol_start",
+        action=IdentityAuditAction.TOTP_ENROL_START,
         actor=principal.actor,
         target_type="user",
         target_id=str(user.id),
@@ -197,7 +199,9 @@ async def confirm_totp_enrolment(
     key = totp.decrypt_secret(user.totp_pending_secret, user_id=user.id, service_secret=secret, pending=True)
     step = totp.matching_step(key, code, config.now(), config.totp_window_steps)
     if step is None:
-        await _count_failure(session, keys, user, "identity:totp:enrol", "bad_code", principal, config, audit)
+        await _count_failure(
+            session, keys, user, IdentityAuditAction.TOTP_ENROL, "bad_code", principal, config, audit
+        )
         raise TotpCodeError()
     now = config.now()
     user.totp_secret = totp.encrypt_secret(key, user_id=user.id, service_secret=secret)
@@ -208,7 +212,7 @@ async def confirm_totp_enrolment(
     await credentials.revoke_all_for_user(session, user.id, now, keep=credential)
     await record_event(
         session,
-        action="identity:totp:enrol",
+        action=IdentityAuditAction.TOTP_ENROL,
         actor=principal.actor,
         target_type="user",
         target_id=str(user.id),

@@ -16,8 +16,10 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from referral_service.audit.actions import AuditAction
 from referral_service.audit.recorder import ANONYMOUS, AuditOutcome, record_event
 from referral_service.identity import credentials, repository, throttle, totp
+from referral_service.identity.audit_actions import IdentityAuditAction
 from referral_service.identity.config import IdentityConfig
 from referral_service.identity.errors import (
     InvalidCredentialsError,
@@ -71,7 +73,7 @@ def _throttle_keys(
 async def _refuse(
     session: AsyncSession,
     *,
-    action: str,
+    action: AuditAction,
     reason: str,
     user: User | None,
     keys: list[throttle.ThrottleKey],
@@ -124,7 +126,7 @@ async def authenticate(
     password: str,
     totp_code: str | None,
     method: AuthMethod,
-    action: str,
+    action: AuditAction,
     config: IdentityConfig,
     secret: bytes,
     audit: AuditFields,
@@ -195,7 +197,7 @@ async def login(
     secret: bytes,
     audit: AuditFields,
 ) -> SessionLogin:
-    action = "identity:session:login"
+    action = IdentityAuditAction.SESSION_LOGIN
     authenticated = await authenticate(
         session,
         username=username,
@@ -230,7 +232,7 @@ async def issue_token(
     secret: bytes,
     audit: AuditFields,
 ) -> IssuedToken:
-    action = "identity:token:issue"
+    action = IdentityAuditAction.TOKEN_ISSUE
     authenticated = await authenticate(
         session,
         username=username,
@@ -266,7 +268,7 @@ async def logout(
     is_session = credential.method is AuthMethod.SESSION
     await record_event(
         session,
-        action="identity:session:logout" if is_session else "identity:token:revoke",
+        action=IdentityAuditAction.SESSION_LOGOUT if is_session else IdentityAuditAction.TOKEN_REVOKE,
         actor=principal.actor,
         target_type="session" if is_session else "api_token",
         target_id=str(credential.id),

@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from referral_service.audit.recorder import ANONYMOUS, AuditOutcome, record_event
 from referral_service.db import SessionFactory
 from referral_service.identity import credentials
+from referral_service.identity.audit_actions import IdentityAuditAction
 from referral_service.identity.config import IdentityConfig
 from referral_service.identity.errors import CsrfError, ForbiddenError, NotAuthenticatedError
 from referral_service.identity.http import audit_fields, route_template
@@ -69,13 +70,16 @@ def route_declaration(handler: BaseRouteHandler) -> Declaration:
 
 
 def undeclared_routes(app: Litestar) -> list[str]:
+    """Every route without a declaration; WebSocket and mounted ASGI routes count as well (the guard
+    refuses them at request time, but they are found here at start-up)."""
     found: list[str] = []
     for route in app.routes:
-        if not isinstance(route, HTTPRoute):
-            continue
-        for handler in route.route_handlers:
-            if route_declaration(handler) is None:
-                found.extend(f"{method} {route.path}" for method in sorted(handler.http_methods))
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                if route_declaration(handler) is None:
+                    found.extend(f"{method} {route.path}" for method in sorted(handler.http_methods))
+        elif route_declaration(route.route_handler) is None:
+            found.append(f"{route.scope_type.value.upper()} {route.path}")
     return sorted(found)
 
 
@@ -149,7 +153,7 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
         if error is not None:
             await record_event(
                 session,
-                action="identity:access:denied",
+                action=IdentityAuditAction.ACCESS_DENIED,
                 actor=principal.actor if principal else ANONYMOUS,
                 outcome=AuditOutcome.DENIED,
                 details={

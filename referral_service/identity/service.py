@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referral_service.audit.recorder import SYSTEM, Actor, record_event
 from referral_service.identity import credentials, repository, throttle, totp
+from referral_service.identity.audit_actions import IdentityAuditAction
 from referral_service.identity.authentication import USERNAME_PATTERN, normalise_username
 from referral_service.identity.config import IdentityConfig
 from referral_service.identity.errors import (
@@ -112,7 +113,7 @@ async def create_unit(
     await repository.add(session, unit)
     await record_event(
         session,
-        action="identity:unit:create",
+        action=IdentityAuditAction.UNIT_CREATE,
         actor=_actor(principal),
         target_type="org_unit",
         target_id=str(unit.id),
@@ -138,7 +139,7 @@ async def rename_unit(
     session.add(unit)
     await record_event(
         session,
-        action="identity:unit:update",
+        action=IdentityAuditAction.UNIT_UPDATE,
         actor=_actor(principal),
         target_type="org_unit",
         target_id=str(unit_id),
@@ -263,7 +264,7 @@ async def create_user(
         await repository.add_role(session, user.id, role, now)
     await record_event(
         session,
-        action="identity:user:create",
+        action=IdentityAuditAction.USER_CREATE,
         actor=_actor(principal),
         target_type="user",
         target_id=str(user.id),
@@ -295,7 +296,7 @@ async def set_active(
         await credentials.revoke_all_for_user(session, user_id, now)
     await record_event(
         session,
-        action="identity:user:enable" if active else "identity:user:disable",
+        action=IdentityAuditAction.USER_ENABLE if active else IdentityAuditAction.USER_DISABLE,
         actor=_actor(principal),
         target_type="user",
         target_id=str(user_id),
@@ -319,7 +320,7 @@ async def rename(
     session.add(view.user)
     await record_event(
         session,
-        action="identity:user:update",
+        action=IdentityAuditAction.USER_UPDATE,
         actor=_actor(principal),
         target_type="user",
         target_id=str(user_id),
@@ -353,7 +354,7 @@ async def grant_role(
     await repository.add_role(session, user_id, role, config.now())
     await record_event(
         session,
-        action="identity:role:grant",
+        action=IdentityAuditAction.ROLE_GRANT,
         actor=_actor(principal),
         target_type="user",
         target_id=str(user_id),
@@ -380,7 +381,7 @@ async def revoke_role(
     await repository.remove_role(session, user_id, role)
     await record_event(
         session,
-        action="identity:role:revoke",
+        action=IdentityAuditAction.ROLE_REVOKE,
         actor=_actor(principal),
         target_type="user",
         target_id=str(user_id),
@@ -422,7 +423,7 @@ async def reset_password(
     await throttle.clear(session, throttle.account_key(secret, view.user.username, config.account_throttle))
     await record_event(
         session,
-        action="identity:user:reset_password",
+        action=IdentityAuditAction.USER_RESET_PASSWORD,
         actor=_actor(principal),
         target_type="user",
         target_id=str(user_id),

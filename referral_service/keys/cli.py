@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from referral_service.audit.recorder import SYSTEM, record_event
 from referral_service.cli_support import load_cli_settings, run_async
 from referral_service.db import create_engine, create_session_factory
+from referral_service.keys.audit_actions import KeyAuditAction
 from referral_service.keys.service import CaseKeys, load_key_provider
 
 
@@ -66,7 +67,7 @@ def rotate() -> None:
             async with factory() as session, session.begin():
                 await record_event(
                     session,
-                    action="identity:key:rotate",
+                    action=KeyAuditAction.KEY_ROTATE,
                     actor=SYSTEM,
                     target_type="kek",
                     target_id=str(new_version),
@@ -119,7 +120,7 @@ def retire(version: int) -> None:
             async with create_session_factory(engine)() as session, session.begin():
                 await record_event(
                     session,
-                    action="identity:key:retire",
+                    action=KeyAuditAction.KEY_RETIRE,
                     actor=SYSTEM,
                     target_type="kek",
                     target_id=str(version),

@@ -24,7 +24,7 @@ def escalate() -> None:
     async def main() -> int:
         engine = create_engine(settings)
         try:
-            return await escalate_overdue(engine, ReferralPolicy.from_settings(settings))
+            return await escalate_overdue(engine, ReferralPolicy.from_environ(settings.environ))
         finally:
             await engine.dispose()
 

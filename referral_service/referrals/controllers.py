@@ -1,4 +1,4 @@
-"""HTTP for referrals. Translation only: the use cases live in service.py."""
+"""HTTP for referrals. Translation only: the use cases live in `referral_service.referrals.service`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from referral_service.identity.http import audit_fields, requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
-from referral_service.referrals import schemas, service
+from referral_service.referrals import schemas
 from referral_service.referrals.domain import (
     CloseOutcome,
     DeclineReason,
@@ -27,6 +27,8 @@ from referral_service.referrals.domain import (
 )
 from referral_service.referrals.models import Referral
 from referral_service.referrals.policy import ContentAccess, ReferralPolicy, deadlines
+from referral_service.referrals.service import intake, views, workflow
+from referral_service.referrals.service.common import ReferralContext
 
 _ID = "/{referral_id:uuid}"
 
@@ -36,9 +38,9 @@ async def provide_referral_context(
     state: State,
     db_session: NamedDependency[AsyncSession],
     principal: NamedDependency[Principal],
-) -> service.ReferralContext:
+) -> ReferralContext:
     """Who acts, in the request's transaction, with the service's keys and policy: every handler's input."""
-    return service.ReferralContext(
+    return ReferralContext(
         session=db_session,
         principal=principal,
         keys=state.case_keys,
@@ -66,7 +68,7 @@ def summary(referral: Referral, policy: ReferralPolicy) -> schemas.ReferralSumma
 
 
 def detail(
-    opened: service.OpenedReferral, principal: Principal, policy: ReferralPolicy
+    opened: views.OpenedReferral, principal: Principal, policy: ReferralPolicy
 ) -> schemas.ReferralDetail:
     referral, values = opened.referral, opened.values
     return schemas.ReferralDetail(
@@ -105,7 +107,7 @@ def detail(
         support_given=_codes(referral.support_given),
         decline_reason=DeclineReason(referral.decline_reason) if referral.decline_reason else None,
         deadlines=deadlines(referral, policy, policy.clock()),
-        repeat_of_id=referral.repeat_of_id if service.repeat_hint_visible(principal, referral) else None,
+        repeat_of_id=referral.repeat_of_id if views.repeat_hint_visible(principal, referral) else None,
     )
 
 
@@ -137,20 +139,20 @@ class ReferralController(Controller):
     @post("", opt=requires(Permission.REFERRAL_REFERRAL_CREATE), summary="Refer a victim (with consent)")
     async def create(
         self,
-        ctx: NamedDependency[service.ReferralContext],
+        ctx: NamedDependency[ReferralContext],
         data: Body[schemas.ReferralCreate],
     ) -> schemas.ReferralSummary:
-        return summary(await service.create_referral(ctx, data), ctx.policy)
+        return summary(await intake.create_referral(ctx, data), ctx.policy)
 
     @get("", opt=requires(Permission.REFERRAL_REFERRAL_LIST), summary="Referrals visible to the caller")
     async def list_referrals(
         self,
-        ctx: NamedDependency[service.ReferralContext],
+        ctx: NamedDependency[ReferralContext],
         status: FromQuery[list[ReferralStatus] | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> list[schemas.ReferralSummary]:
-        return [summary(r, ctx.policy) for r in await service.list_referrals(ctx, status, limit, offset)]
+        return [summary(r, ctx.policy) for r in await views.list_referrals(ctx, status, limit, offset)]
 
     @get(
         _ID,
@@ -159,50 +161,50 @@ class ReferralController(Controller):
     )
     async def read(
         self,
-        ctx: NamedDependency[service.ReferralContext],
+        ctx: NamedDependency[ReferralContext],
         referral_id: FromPath[uuid.UUID],
     ) -> schemas.ReferralDetail:
-        return detail(await service.open_referral(ctx, referral_id), ctx.principal, ctx.policy)
+        return detail(await views.open_referral(ctx, referral_id), ctx.principal, ctx.policy)
 
     @patch(
         _ID, opt=requires(Permission.REFERRAL_REFERRAL_UPDATE), summary="Correct a referral before acceptance"
     )
     async def update(
         self,
-        ctx: NamedDependency[service.ReferralContext],
+        ctx: NamedDependency[ReferralContext],
         referral_id: FromPath[uuid.UUID],
         data: Body[schemas.ReferralUpdate],
     ) -> schemas.ReferralSummary:
-        return summary(await service.update_referral(ctx, referral_id, data), ctx.policy)
+        return summary(await intake.update_referral(ctx, referral_id, data), ctx.policy)
 
     @get(_ID + "/feedback", opt=requires(Permission.REFERRAL_FEEDBACK_READ), summary="Status feedback")
     async def feedback(
         self,
-        ctx: NamedDependency[service.ReferralContext],
+        ctx: NamedDependency[ReferralContext],
         referral_id: FromPath[uuid.UUID],
     ) -> schemas.Feedback:
-        return feedback(await service.feedback(ctx, referral_id), ctx.policy)
+        return feedback(await views.feedback(ctx, referral_id), ctx.policy)
 
     @post(
         _ID + "/accept", status_code=200, opt=requires(Permission.REFERRAL_REFERRAL_ACCEPT), summary="Accept"
     )
     async def accept(
         self,
-        ctx: NamedDependency[service.ReferralContext],
+        ctx: NamedDependency[ReferralContext],
         referral_id: FromPath[uuid.UUID],
     ) -> schemas.ReferralSummary:
-        return summary(await service.accept(ctx, referral_id), ctx.policy)
+        return summary(await workflow.accept(ctx, referral_id), ctx.policy)
 
     @post(
         _ID + "/assign", status_code=200, opt=requires(Permission.REFERRAL_REFERRAL_ASSIGN), summary="Assign"
     )
     async def assign(
         self,
-        ctx: NamedDependency[service.ReferralContext],
+        ctx: NamedDependency[ReferralContext],
         referral_id: FromPath[uuid.UUID],
         data: Body[schemas.Assign],
     ) -> schemas.ReferralSummary:
-        return summary(await service.assign(ctx, referral_id, data.assignee_id), ctx.policy)
+        return summary(await workflow.assign(ctx, referral_id, data.assignee_id), ctx.policy)
 
     @post(
         _ID + "/decline",
@@ -212,20 +214,20 @@ class ReferralController(Controller):
     )
     async def decline(
         self,
-        ctx: NamedDependency[service.ReferralContext],
+        ctx: NamedDependency[ReferralContext],
         referral_id: FromPath[uuid.UUID],
         data: Body[schemas.Decline],
     ) -> schemas.ReferralSummary:
-        return summary(await service.decline(ctx, referral_id, data.reason), ctx.policy)
+        return summary(await workflow.decline(ctx, referral_id, data.reason), ctx.policy)
 
     @post(_ID + "/route", status_code=200, opt=requires(Permission.REFERRAL_REFERRAL_ROUTE), summary="Route")
     async def route(
         self,
-        ctx: NamedDependency[service.ReferralContext],
+        ctx: NamedDependency[ReferralContext],
         referral_id: FromPath[uuid.UUID],
         data: Body[schemas.Route],
     ) -> schemas.ReferralSummary:
-        return summary(await service.route(ctx, referral_id, data.branch_id), ctx.policy)
+        return summary(await workflow.route(ctx, referral_id, data.branch_id), ctx.policy)
 
     @post(
         _ID + "/contact-attempts",
@@ -235,11 +237,11 @@ class ReferralController(Controller):
     )
     async def contact_attempt(
         self,
-        ctx: NamedDependency[service.ReferralContext],
+        ctx: NamedDependency[ReferralContext],
         referral_id: FromPath[uuid.UUID],
         data: Body[schemas.ContactAttemptCreate],
     ) -> schemas.ReferralSummary:
-        return summary(await service.record_contact_attempt(ctx, referral_id, data), ctx.policy)
+        return summary(await workflow.record_contact_attempt(ctx, referral_id, data), ctx.policy)
 
     @post(
         _ID + "/first-contact",
@@ -249,20 +251,20 @@ class ReferralController(Controller):
     )
     async def first_contact(
         self,
-        ctx: NamedDependency[service.ReferralContext],
+        ctx: NamedDependency[ReferralContext],
         referral_id: FromPath[uuid.UUID],
         data: Body[schemas.FirstContact],
     ) -> schemas.ReferralSummary:
-        return summary(await service.record_first_contact(ctx, referral_id, data), ctx.policy)
+        return summary(await workflow.record_first_contact(ctx, referral_id, data), ctx.policy)
 
     @post(_ID + "/close", status_code=200, opt=requires(Permission.REFERRAL_REFERRAL_CLOSE), summary="Close")
     async def close(
         self,
-        ctx: NamedDependency[service.ReferralContext],
+        ctx: NamedDependency[ReferralContext],
         referral_id: FromPath[uuid.UUID],
         data: Body[schemas.Close],
     ) -> schemas.ReferralSummary:
-        return summary(await service.close(ctx, referral_id, data), ctx.policy)
+        return summary(await workflow.close(ctx, referral_id, data), ctx.policy)
 
     @post(
         _ID + "/withdraw-consent",
@@ -272,7 +274,7 @@ class ReferralController(Controller):
     )
     async def withdraw_consent(
         self,
-        ctx: NamedDependency[service.ReferralContext],
+        ctx: NamedDependency[ReferralContext],
         referral_id: FromPath[uuid.UUID],
     ) -> schemas.ReferralSummary:
-        return summary(await service.withdraw_consent(ctx, referral_id), ctx.policy)
+        return summary(await workflow.withdraw_consent(ctx, referral_id), ctx.policy)

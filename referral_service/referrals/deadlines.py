@@ -8,10 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from referral_service.audit.recorder import SYSTEM
 from referral_service.db import create_session_factory
+from referral_service.leadership import take_leadership
 from referral_service.referrals import repository
+from referral_service.referrals.audit_actions import ReferralAuditAction
 from referral_service.referrals.domain import EscalationLevel
 from referral_service.referrals.policy import ReferralPolicy, escalation_due
-from referral_service.referrals.service import audit_referral
+from referral_service.referrals.service.common import audit_referral
 
 _REASONS = {
     EscalationLevel.BRANCH_LEAD: "not_accepted_in_time",
@@ -24,7 +26,7 @@ async def escalate_overdue(engine: AsyncEngine, policy: ReferralPolicy) -> int:
     now = policy.clock()
     changed = 0
     async with create_session_factory(engine)() as session, session.begin():
-        if not await repository.take_deadline_lead(session):
+        if not await take_leadership(session, "referral-deadlines"):
             return 0
         for referral in await repository.due_for_escalation(
             session, now=now, accept_within=policy.accept_within, contact_within=policy.contact_within
@@ -35,7 +37,13 @@ async def escalate_overdue(engine: AsyncEngine, policy: ReferralPolicy) -> int:
             referral.escalation_level = level
             referral.escalated_at = now
             await audit_referral(
-                session, SYSTEM, "escalate", referral, {}, level=level, reason=_REASONS[level]
+                session,
+                SYSTEM,
+                ReferralAuditAction.REFERRAL_ESCALATE,
+                referral,
+                {},
+                level=level,
+                reason=_REASONS[level],
             )
             changed += 1
     return changed

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
+from referral_service.referrals.errors import InvalidTransitionError
+
 
 class ReferralStatus(StrEnum):
     SUBMITTED = "submitted"
@@ -31,7 +33,7 @@ S = ReferralStatus
 OPEN_STATES = frozenset(set(S) - {S.CLOSED, S.WITHDRAWN})
 
 # The only transitions there are: action -> states it may start from -> state it leads to.
-# `ASSIGN` on an accepted case re-assigns it and keeps its state.
+# `ASSIGN` on an accepted case re-assigns it and keeps its state (see `next_status`).
 TRANSITIONS: Mapping[ReferralAction, tuple[frozenset[ReferralStatus], ReferralStatus | None]] = {
     ReferralAction.ACCEPT: (frozenset({S.SUBMITTED}), S.ACCEPTED),
     ReferralAction.ASSIGN: (frozenset({S.SUBMITTED, S.ACCEPTED, S.CONTACT_ATTEMPTED, S.IN_CONTACT}), None),
@@ -45,6 +47,21 @@ TRANSITIONS: Mapping[ReferralAction, tuple[frozenset[ReferralStatus], ReferralSt
     ReferralAction.CLOSE: (frozenset({S.ACCEPTED, S.CONTACT_ATTEMPTED, S.IN_CONTACT}), S.CLOSED),
     ReferralAction.WITHDRAW_CONSENT: (OPEN_STATES, S.WITHDRAWN),
 }
+
+
+def next_status(current: ReferralStatus | str, action: ReferralAction) -> ReferralStatus:
+    """The state `action` leads to from `current`; `InvalidTransitionError` (409) if it is not allowed."""
+    allowed_from, target = TRANSITIONS[action]
+    status = ReferralStatus(current)
+    if status not in allowed_from:
+        raise InvalidTransitionError(
+            f"'{action.value}' is not possible for a referral in state '{status.value}'.",
+            extra={"status": status.value, "action": action.value},
+        )
+    if target is None:
+        # A branch lead assigning a case nobody has accepted yet accepts it for the branch.
+        return S.ACCEPTED if status is S.SUBMITTED else status
+    return target
 
 
 class OffenceCategory(StrEnum):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -13,7 +13,8 @@ from referral_service.identity.roles import Role
 from referral_service.referrals.domain import EscalationLevel, ReferralStatus
 from referral_service.referrals.models import Referral
 from referral_service.referrals.schemas import Deadlines
-from referral_service.settings import Settings
+from referral_service.retention.policy import retention_period
+from referral_service.settings import int_variable
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,14 +24,22 @@ class ReferralPolicy:
     contact_within: dt.timedelta = dt.timedelta(hours=72)
     # Consent is documented at the time of the referral; older than this, the officer must confirm it anew.
     consent_max_age: dt.timedelta = dt.timedelta(days=30)
+    # Personal data of a closed or withdrawn referral is erased this long after it ended.
+    retention_period: dt.timedelta = dt.timedelta(days=365)
     clock: Callable[[], dt.datetime] = field(default=utcnow)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ReferralPolicy:
-        """The deadlines operators configure (REFERRAL_ACCEPT_DEADLINE_HOURS, ..._CONTACT_...)."""
+    def from_environ(cls, environ: Mapping[str, str]) -> ReferralPolicy:
+        """What operators configure: REFERRAL_ACCEPT_DEADLINE_HOURS, REFERRAL_CONTACT_DEADLINE_HOURS and
+        REFERRAL_RETENTION_REFERRAL_DAYS; the referral domain's settings (`Domain.load_settings`)."""
         return cls(
-            accept_within=dt.timedelta(hours=settings.referral_accept_deadline_hours),
-            contact_within=dt.timedelta(hours=settings.referral_contact_deadline_hours),
+            accept_within=dt.timedelta(
+                hours=int_variable(environ, "ACCEPT_DEADLINE_HOURS", 24, minimum=1, maximum=720)
+            ),
+            contact_within=dt.timedelta(
+                hours=int_variable(environ, "CONTACT_DEADLINE_HOURS", 72, minimum=1, maximum=2160)
+            ),
+            retention_period=retention_period(environ, "RETENTION_REFERRAL_DAYS", 365),
         )
 
 

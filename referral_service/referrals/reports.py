@@ -23,12 +23,15 @@ from dataclasses import dataclass, fields
 from sqlalchemy import ColumnElement, Index, and_, case, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from referral_service.identity.permissions import Permission
+from referral_service.referrals.audit_actions import ReferralAuditAction
 from referral_service.referrals.domain import OffenceCategory, ReferralStatus, SupportKind
 from referral_service.referrals.models import Referral
 from referral_service.reporting import repository as reporting_repository
 from referral_service.reporting.models import ACTIVITY_LABELS, ActivityKind
 from referral_service.reporting.periods import Period
 from referral_service.reporting.scope import ReportScope, ScopeKind
+from referral_service.reporting.service import DomainReport
 from referral_service.reporting.sql import Median, elapsed_at_most, elapsed_seconds, medians, together
 from referral_service.reporting.suppression import (
     CrossTable,
@@ -379,3 +382,13 @@ def _activities_table(totals: Mapping[str, tuple[int, int]]) -> Table:
         rows=tuple(rows),
         note="Veranstaltungen, keine Personen: nicht geheimgehalten.",
     )
+
+
+COOPERATION_REPORT = DomainReport(
+    name="cooperation",
+    kind=KIND,
+    builder=cooperation_report,
+    read_action=ReferralAuditAction.REPORT_READ,
+    permission=Permission.REPORT_COOPERATION_READ,
+    summary="Cooperation-agreement report (police and WEISSER RING)",
+)

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, false, func, or_, select, text
+from sqlalchemy import ColumnElement, Row, and_, bindparam, false, func, or_, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,8 +25,6 @@ from referral_service.referrals.models import ContactAttempt, PostcodeRoute, Ref
 POLICE_ROLES = (Role.POLICE_OFFICER, Role.POLICE_SUPERVISOR)
 WR_BRANCH_ROLES = (Role.WR_VOLUNTEER, Role.WR_BRANCH_LEAD)
 _Record = TypeVar("_Record", ReferralTransition, ContactAttempt)
-# Leadership of the deadline job across instances; any constant shared by all of them.
-DEADLINE_LOCK_ID = 0x52_53_44_4C_4E  # "RSDLN"
 
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
@@ -192,13 +190,6 @@ def _with_roles(rows: Sequence[Row[_Record, str | None]]) -> list[tuple[_Record,
         if role is not None:
             roles[record.id].add(role)
     return [(record, frozenset(roles[record.id])) for record in records]
-
-
-async def take_deadline_lead(session: AsyncSession) -> bool:
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    result = await session.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": DEADLINE_LOCK_ID})
-    return bool(result.scalar_one())
 
 
 async def due_for_escalation(

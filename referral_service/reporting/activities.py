@@ -18,6 +18,7 @@ from referral_service.identity.principal import Principal
 from referral_service.identity.roles import UnitKind
 from referral_service.problems import DomainError, ErrorKind
 from referral_service.reporting import repository
+from referral_service.reporting.audit_actions import ReportingAuditAction
 from referral_service.reporting.models import CooperationActivity
 from referral_service.reporting.periods import Period
 from referral_service.reporting.schemas import Activity, ActivityCreate
@@ -84,7 +85,7 @@ async def record_activity(
     await repository.add_activity(session, activity, unit_ids)
     await record_event(
         session,
-        action="report:activity:create",
+        action=ReportingAuditAction.ACTIVITY_CREATE,
         actor=principal.actor,
         target_type="cooperation_activity",
         target_id=str(activity.id),
@@ -105,7 +106,7 @@ async def list_activities(
     found = await repository.activities_between(session, period.first_day, period.last_day, scope.path)
     await record_event(
         session,
-        action="report:activity:read",
+        action=ReportingAuditAction.ACTIVITY_READ,
         actor=principal.actor,
         details={"period": period.label, "scope": scope.label, "returned": len(found)},
         **audit,
@@ -120,7 +121,7 @@ async def remove_activity(
         raise ActivityNotFoundError()
     await record_event(
         session,
-        action="report:activity:delete",
+        action=ReportingAuditAction.ACTIVITY_DELETE,
         actor=principal.actor,
         target_type="cooperation_activity",
         target_id=str(activity_id),

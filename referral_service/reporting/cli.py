@@ -6,7 +6,7 @@ domain). A report made here is audited like one fetched from the API, with the s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import BinaryIO
 
 import click
@@ -16,22 +16,24 @@ from referral_service.cli_support import load_cli_settings, run_async
 from referral_service.db import create_engine, create_session_factory, utcnow
 from referral_service.problems import DomainError
 from referral_service.reporting.periods import FIRST_YEAR, LAST_YEAR
-from referral_service.reporting.service import ReportBuilder, ReportFormat, produce_report, render
+from referral_service.reporting.service import DomainReport, ReportFormat, produce_report, render
 
 
-def report_group(builders: Mapping[str, tuple[str, ReportBuilder]]) -> click.Group:
-    """`builders`: command name -> (report kind, builder)."""
+def report_group(reports: Sequence[DomainReport]) -> click.Group:
+    """A command per declared report, named like its route."""
 
     @click.group()
     def report() -> None:
         """Cooperation-agreement and complaints reports (small counts withheld), as JSON or CSV."""
 
-    for command_name, (kind, builder) in builders.items():
-        report.add_command(_report_command(command_name, kind, builder))
+    for declared in reports:
+        report.add_command(_report_command(declared))
     return report
 
 
-def _report_command(name: str, kind: str, builder: ReportBuilder) -> click.Command:
+def _report_command(declared: DomainReport) -> click.Command:
+    name = declared.name
+
     @click.command(name)
     @click.option("--year", type=click.IntRange(FIRST_YEAR, LAST_YEAR), required=True, help="Calendar year.")
     @click.option("--quarter", type=click.IntRange(1, 4), help="Quarter 1-4 (default: the whole year).")
@@ -60,8 +62,7 @@ def _report_command(name: str, kind: str, builder: ReportBuilder) -> click.Comma
                 async with create_session_factory(engine)() as session, session.begin():
                     produced = await produce_report(
                         session,
-                        builder,
-                        kind=kind,
+                        declared,
                         year=year,
                         quarter=quarter,
                         directorate=directorate,

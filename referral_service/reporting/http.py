@@ -1,21 +1,27 @@
-"""What the report routes of every domain share: query parameters and the response."""
+"""The report routes of every domain: a domain declares a `DomainReport`, `report_handler` serves it.
+
+`GET /api/v1/reports/<name>` takes the year, an optional quarter and directorate, and answers JSON or
+CSV; every report fetched is audited. The same declaration gives `referral-service report <name>`.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response
+from litestar import Request, Response, get
+from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referral_service.db import utcnow
-from referral_service.identity.http import audit_fields
+from referral_service.identity.http import audit_fields, requires
 from referral_service.identity.principal import Principal
 from referral_service.reporting.periods import FIRST_YEAR, LAST_YEAR
 from referral_service.reporting.render import ReportOut
 from referral_service.reporting.service import (
-    ReportBuilder,
+    DomainReport,
     ReportFormat,
     negotiate_format,
     produce_report,
@@ -45,9 +51,8 @@ async def serve_report(
     request: Request[Any, Any, Any],
     session: AsyncSession,
     principal: Principal,
-    builder: ReportBuilder,
+    declared: DomainReport,
     *,
-    kind: str,
     year: int,
     quarter: int | None,
     directorate: str | None,
@@ -56,8 +61,7 @@ async def serve_report(
     report_format = negotiate_format(requested_format, request.headers.get("accept"))
     report = await produce_report(
         session,
-        builder,
-        kind=kind,
+        declared,
         year=year,
         quarter=quarter,
         directorate=directorate,
@@ -67,3 +71,37 @@ async def serve_report(
         now=utcnow(),
     )
     return report_response(report, report_format)
+
+
+def report_handler(report: DomainReport) -> HTTPRouteHandler:
+    """`GET /api/v1/reports/<name>` for one declared report."""
+
+    async def handler(
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        year: Year,
+        quarter: Quarter = None,
+        directorate: Directorate = None,
+        report_format: Format = None,
+    ) -> Response[Any]:
+        return await serve_report(
+            request,
+            db_session,
+            principal,
+            report,
+            year=year,
+            quarter=quarter,
+            directorate=directorate,
+            requested_format=report_format,
+        )
+
+    # The OpenAPI operation id is made of the path and the function's name.
+    handler.__name__ = handler.__qualname__ = report.name.replace("-", "_")
+    return get(
+        f"/api/v1/reports/{report.name}",
+        opt=requires(report.permission),
+        summary=report.summary,
+        responses=REPORT_RESPONSES,
+        tags=["reports"],
+    )(handler)

@@ -1,14 +1,15 @@
 """Producing a report: period and scope from the request, the domain's builder, the audit event.
 
-Each domain computes its own report (`referral_service.referrals.reports`, `complaints.reports`) and
-hands this module a `ReportBuilder`; the API and the CLI both go through `produce_report`, so every
-report, however requested, is audited as `report:<kind>:read` with its period, scope and format.
+Each domain declares its reports as `DomainReport`s (builder, permission, audit action); the API, the
+pages and the CLI all go through `produce_report`, so every report, however requested, is audited with
+the action its domain declared, its period, scope and format.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -16,7 +17,9 @@ import msgspec
 from litestar import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from referral_service.audit.actions import AuditAction
 from referral_service.audit.recorder import Actor, record_event
+from referral_service.identity.permissions import Permission
 from referral_service.reporting.periods import Period, period_of
 from referral_service.reporting.render import CSV_MEDIA_TYPE, file_name, report_csv, report_out
 from referral_service.reporting.scope import ReportScope, resolve_scope
@@ -34,6 +37,21 @@ class ReportBuilder(Protocol):
     ) -> Report: ...
 
 
+@dataclass(frozen=True, slots=True)
+class DomainReport:
+    """What makes one report different from the others; the route and the command are shared."""
+
+    # The route's last path segment and the command's name, e.g. "complaints-annual".
+    name: str
+    # The kind stored with each produced report and named in its audit entry.
+    kind: str
+    builder: ReportBuilder
+    # Recorded each time the report is produced (the domain declares it among its audit actions).
+    read_action: AuditAction
+    permission: Permission
+    summary: str
+
+
 def negotiate_format(requested: ReportFormat | None, accept: str | None) -> ReportFormat:
     """`?format=` wins; otherwise `Accept: text/csv` selects CSV; JSON is the default."""
     if requested is not None:
@@ -45,9 +63,8 @@ def negotiate_format(requested: ReportFormat | None, accept: str | None) -> Repo
 
 async def produce_report(
     session: AsyncSession,
-    builder: ReportBuilder,
+    declared: DomainReport,
     *,
-    kind: str,
     year: int,
     quarter: int | None,
     directorate: str | None,
@@ -58,13 +75,13 @@ async def produce_report(
 ) -> Report:
     period = period_of(year, quarter)
     scope = await resolve_scope(session, directorate)
-    report = await builder(session, period, scope, now=now)
+    report = await declared.builder(session, period, scope, now=now)
     await record_event(
         session,
-        action=f"report:{kind}:read",
+        action=declared.read_action,
         actor=actor,
         target_type="report",
-        target_id=kind,
+        target_id=declared.kind,
         details={"period": period.label, "scope": scope.label, "format": report_format.value},
         **audit,
     )

@@ -14,20 +14,19 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referral_service.audit.recorder import SYSTEM, Actor, record_event
 from referral_service.db import create_session_factory
 from referral_service.keys.service import CaseKeys
+from referral_service.leadership import take_leadership
 from referral_service.logging import get_logger
 from referral_service.retention.providers import Erasure, RetentionProvider
 
 log = get_logger(__name__)
 
-# Any constant shared by all instances ("RSRET").
-RETENTION_LOCK_ID = 0x52_53_52_45_54
+RETENTION_JOB = "retention"
 DEFAULT_BATCH_SIZE = 200
 
 Progress = Callable[[str, int], None]
@@ -38,14 +37,6 @@ class RetentionRun:
     erased: dict[str, int] = field(default_factory=dict)
     # Another instance held leadership, so this one did nothing.
     skipped: bool = False
-
-
-async def take_retention_lead(session: AsyncSession) -> bool:
-    bind = session.get_bind()
-    if bind.dialect.name != "postgresql":
-        return True  # SQLite: this transaction already holds the database's write lock (BEGIN IMMEDIATE)
-    result = await session.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": RETENTION_LOCK_ID})
-    return bool(result.scalar_one())
 
 
 async def count_due(
@@ -72,7 +63,7 @@ async def run_retention(
         run.erased[provider.case_kind] = 0
         while True:
             async with factory() as session, session.begin():
-                if not await take_retention_lead(session):
+                if not await take_leadership(session, RETENTION_JOB):
                     run.skipped = True
                     return run
                 due = await provider.due(session, cutoff, batch_size)
@@ -143,7 +134,7 @@ async def audit_erasure(
         details["period_days"] = period_days
     await record_event(
         session,
-        action=f"retention:{provider.case_kind}:erase",
+        action=provider.erase_action,
         actor=actor,
         target_type=provider.case_kind,
         target_id=str(erasure.case_id),

@@ -1,12 +1,13 @@
 """Server-rendered pages: layout, translations, security headers, sign-in.
 
-Domain-free on purpose: the pages of a domain live beside it (`referral_service/referrals/pages/`,
-`complaints/pages/`) and use this package's `page()`, forms and error handling;
-`referral_service.app` mounts everything. Templates and static files ship inside the package.
+Domain-free on purpose: the pages of a domain live beside it, with its templates and catalogues, and use
+this package's layout, `page()`, forms and error handling; `referral_service.app` mounts everything.
+The layout's templates and the static files ship inside this package.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import jinja2
@@ -32,9 +33,11 @@ STATIC = WEB_ROOT / "static"
 WEB_AREAS = [AUDIT_AREA, ADMIN_AREA]
 
 
-def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+def template_config(domain_templates: Sequence[Path] = ()) -> TemplateConfig[JinjaTemplateEngine]:
+    """The layout's templates and each domain's folder; a domain's names start with its own folder
+    ("complaints/office_case.html"), so the folders do not shadow one another."""
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.FileSystemLoader([TEMPLATES, *domain_templates]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -34,7 +34,7 @@ from referral_service.identity.passwords import check_policy
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Credential, Principal
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
-from referral_service.web.forms import FormInput, form_input
+from referral_service.web.forms import FormInput, form_input, refusable
 from referral_service.web.i18n import N_
 from referral_service.web.render import page, see_other
 
@@ -140,16 +140,17 @@ class AccountPages(Controller):
         if not data.ok:
             return await _account_page(request, db_session, principal, data=data, status_code=422)
         try:
-            await account.change_password(
-                db_session,
-                principal,
-                _credential(request),
-                current_password=current,
-                new_password=new,
-                config=config,
-                secret=secret_key(state),
-                audit=audit_fields(request),
-            )
+            async with refusable(db_session, PasswordPolicyError) as refused:
+                await account.change_password(
+                    db_session,
+                    principal,
+                    _credential(request),
+                    current_password=current,
+                    new_password=new,
+                    config=config,
+                    secret=secret_key(state),
+                    audit=audit_fields(request),
+                )
         except ReauthenticationError:
             # The failed attempt is counted and audited already (committed by the service).
             data.error("current_password", N_("account.error.current_password"))
@@ -159,8 +160,7 @@ class AccountPages(Controller):
             return await _account_page(
                 request, db_session, principal, data=data, status_code=429, headers=exc.headers
             )
-        except PasswordPolicyError:
-            await db_session.rollback()
+        if refused.error is not None:
             data.error("new_password", N_("account.error.password_policy"))
             return await _account_page(request, db_session, principal, data=data, status_code=422)
         return see_other(ACCOUNT_PATH, notice="passwort_geaendert")

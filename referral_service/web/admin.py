@@ -30,8 +30,8 @@ from referral_service.identity.roles import ROLE_UNIT_KINDS, Role, UnitKind, rol
 from referral_service.problems import DomainError
 from referral_service.web.account import totp_provisioning
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
-from referral_service.web.forms import FormInput, form_input
-from referral_service.web.i18n import N_, translator_for
+from referral_service.web.forms import FormInput, form_input, refusable, refusal_message
+from referral_service.web.i18n import N_
 from referral_service.web.render import Area, page, parse_uuid, see_other
 
 ADMIN_AREA = Area("/verwaltung", N_("area.admin"), frozenset({Role.ADMIN}))
@@ -75,12 +75,13 @@ Caller = NamedDependency[Principal]
 
 def _refusal(
     request: Request[Any, Any, Any], data: FormInput, exc: DomainError, fields: dict[str, str]
-) -> None:
-    """The service's refusal as a message next to the field (or form) it concerns."""
-    key = f"admin.error.{exc.code}"
+) -> int:
+    """The service's refusal as a message next to the field (or form) it concerns; returns the status
+    to show the page again with."""
     data.error(
-        fields.get(exc.code, "form"), key if translator_for(request).has(key) else N_("admin.error.generic")
+        fields.get(exc.code, "form"), refusal_message(request, exc, "admin.error", N_("admin.error.generic"))
     )
+    return exc.kind.value
 
 
 async def _users_page(
@@ -261,7 +262,8 @@ class AdminPages(Controller):
         if not data.ok or unit_id is None or username is None or display_name is None or role is None:
             return await _users_page(request, db_session, principal, data=data, status_code=422)
         config = identity_config(state)
-        try:
+        # An unknown unit is the form's choice, not the page's record: shown next to the field.
+        async with refusable(db_session, not_found_is_refusal=True) as refused:
             view = await service.create_user(
                 db_session,
                 principal,
@@ -274,10 +276,9 @@ class AdminPages(Controller):
                 secret=secret_key(state),
                 audit=audit_fields(request),
             )
-        except DomainError as exc:
-            await db_session.rollback()
-            _refusal(request, data, exc, _USER_ERROR_FIELDS)
-            return await _users_page(request, db_session, principal, data=data, status_code=exc.kind.value)
+        if refused.error is not None:
+            status_code = _refusal(request, data, refused.error, _USER_ERROR_FIELDS)
+            return await _users_page(request, db_session, principal, data=data, status_code=status_code)
         # Answered directly, not redirected: the second-factor secret is shown once and never in a URL.
         return _shown_once(request, "admin/user_created.html", view, state, status_code=201)
 
@@ -294,7 +295,7 @@ class AdminPages(Controller):
         active = data.form.get("active") == "1"
         # The form on a user's own page sends its answer back there; the one in the list to the list.
         from_user_page = data.form.get("zurueck") == "benutzer"
-        try:
+        async with refusable(db_session) as refused:
             await service.set_active(
                 db_session,
                 principal,
@@ -303,17 +304,14 @@ class AdminPages(Controller):
                 config=identity_config(state),
                 audit=audit_fields(request),
             )
-        except DomainError as exc:
-            if exc.kind.value == 404:
-                raise
-            await db_session.rollback()
-            if from_user_page:
-                _refusal(request, data, exc, _ACTIVE_ERROR_FIELDS)
-                return await _user_page(
-                    request, db_session, principal, user_id, data=data, status_code=exc.kind.value
-                )
-            _refusal(request, data, exc, {})
-            return await _users_page(request, db_session, principal, data=data, status_code=exc.kind.value)
+        if refused.error is not None and from_user_page:
+            status_code = _refusal(request, data, refused.error, _ACTIVE_ERROR_FIELDS)
+            return await _user_page(
+                request, db_session, principal, user_id, data=data, status_code=status_code
+            )
+        if refused.error is not None:
+            status_code = _refusal(request, data, refused.error, {})
+            return await _users_page(request, db_session, principal, data=data, status_code=status_code)
         notice = "benutzer_aktiviert" if active else "benutzer_deaktiviert"
         return see_other(f"{USERS_PATH}/{user_id}" if from_user_page else ADMIN_AREA.path, notice=notice)
 
@@ -363,7 +361,7 @@ class AdminPages(Controller):
         role = data.choice("role", Role)
         if role is None:
             return await _user_page(request, db_session, principal, user_id, data=data, status_code=422)
-        try:
+        async with refusable(db_session) as refused:
             view = await service.grant_role(
                 db_session,
                 principal,
@@ -373,13 +371,10 @@ class AdminPages(Controller):
                 secret=secret_key(state),
                 audit=audit_fields(request),
             )
-        except DomainError as exc:
-            if exc.kind.value == 404:
-                raise
-            await db_session.rollback()
-            _refusal(request, data, exc, _GRANT_ERROR_FIELDS)
+        if refused.error is not None:
+            status_code = _refusal(request, data, refused.error, _GRANT_ERROR_FIELDS)
             return await _user_page(
-                request, db_session, principal, user_id, data=data, status_code=exc.kind.value
+                request, db_session, principal, user_id, data=data, status_code=status_code
             )
         if view.new_totp_secret is not None:
             # The role needs a second factor the user did not have yet: shown once, here.
@@ -398,15 +393,12 @@ class AdminPages(Controller):
         role = data.choice("revoke_role", Role)
         if role is None:
             return await _user_page(request, db_session, principal, user_id, data=data, status_code=422)
-        try:
+        async with refusable(db_session) as refused:
             await service.revoke_role(db_session, principal, user_id, role, audit=audit_fields(request))
-        except DomainError as exc:
-            if exc.kind.value == 404:
-                raise
-            await db_session.rollback()
-            _refusal(request, data, exc, _REVOKE_ERROR_FIELDS)
+        if refused.error is not None:
+            status_code = _refusal(request, data, refused.error, _REVOKE_ERROR_FIELDS)
             return await _user_page(
-                request, db_session, principal, user_id, data=data, status_code=exc.kind.value
+                request, db_session, principal, user_id, data=data, status_code=status_code
             )
         return see_other(f"{USERS_PATH}/{user_id}", notice="rolle_entzogen")
 
@@ -423,7 +415,7 @@ class AdminPages(Controller):
         reset_totp = data.flag("reset_totp")
         target = await service.get_user(db_session, principal, user_id)
         password = generate_password(username=target.user.username)
-        try:
+        async with refusable(db_session) as refused:
             view = await service.reset_password(
                 db_session,
                 principal,
@@ -434,13 +426,10 @@ class AdminPages(Controller):
                 secret=secret_key(state),
                 audit=audit_fields(request),
             )
-        except DomainError as exc:
-            if exc.kind.value == 404:
-                raise
-            await db_session.rollback()
-            _refusal(request, data, exc, _RESET_ERROR_FIELDS)
+        if refused.error is not None:
+            status_code = _refusal(request, data, refused.error, _RESET_ERROR_FIELDS)
             return await _user_page(
-                request, db_session, principal, user_id, data=data, status_code=exc.kind.value
+                request, db_session, principal, user_id, data=data, status_code=status_code
             )
         # Answered directly, not redirected: the new password is shown once and never in a URL.
         return _shown_once(
@@ -468,7 +457,8 @@ class AdminPages(Controller):
         parent_id = parse_uuid(data.text("parent_id", max_length=36))
         if not data.ok or code is None or name is None or kind is None:
             return await _units_page(request, db_session, principal, data=data, status_code=422)
-        try:
+        # An unknown parent is the form's choice, not the page's record: shown next to the field.
+        async with refusable(db_session, not_found_is_refusal=True) as refused:
             await service.create_unit(
                 db_session,
                 principal,
@@ -479,10 +469,9 @@ class AdminPages(Controller):
                 config=identity_config(state),
                 audit=audit_fields(request),
             )
-        except DomainError as exc:
-            await db_session.rollback()
-            _refusal(request, data, exc, _UNIT_ERROR_FIELDS)
-            return await _units_page(request, db_session, principal, data=data, status_code=exc.kind.value)
+        if refused.error is not None:
+            status_code = _refusal(request, data, refused.error, _UNIT_ERROR_FIELDS)
+            return await _units_page(request, db_session, principal, data=data, status_code=status_code)
         return see_other(UNITS_PATH, notice="einheit_angelegt")
 
     @get(_UNIT, opt=requires(Permission.IDENTITY_UNIT_READ))

@@ -19,6 +19,7 @@ from litestar.di import NamedDependency
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referral_service.audit import repository
+from referral_service.audit.actions import AuditLogAction
 from referral_service.audit.keys import AuditKeys
 from referral_service.audit.recorder import AuditOutcome, from_us, record_event
 from referral_service.audit.service import (
@@ -98,7 +99,7 @@ async def _overview(
     checkpoints = await repository.checkpoints_in_order(session)
     await record_event(
         session,
-        action="audit:checkpoint:read",
+        action=AuditLogAction.CHECKPOINT_READ,
         actor=principal.actor,
         details={"returned": len(checkpoints)},
         **audit_fields(request),
@@ -155,7 +156,7 @@ class AuditPages(Controller):
         report = await verify_log(state.engine, state.audit_keys)
         await record_event(
             db_session,
-            action="audit:log:verify",
+            action=AuditLogAction.LOG_VERIFY,
             actor=principal.actor,
             outcome=AuditOutcome.SUCCESS if report.ok else AuditOutcome.FAILURE,
             details={
@@ -228,7 +229,7 @@ class AuditPages(Controller):
             # A damaged log found here is recorded too: the auditor's discovery leaves a trace.
             await record_event(
                 db_session,
-                action="audit:proof:read",
+                action=AuditLogAction.PROOF_READ,
                 actor=principal.actor,
                 outcome=AuditOutcome.SUCCESS
                 if check is not None and check.verified

@@ -3,22 +3,27 @@
 Pages validate their input field by field with messages from the catalogue (`errors` maps a field name
 to a message key), then hand a complete request type to the service. The template shows each message
 next to its field (`aria-describedby`, `aria-invalid`) and all of them in a summary at the top.
+When the service refuses, the page undoes what the refused use case did (`refusable`) and shows the
+form again with the refusal next to the field it concerns (`refusal_message`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from litestar import Request
 from litestar.datastructures import FormMultiDict, MultiDict
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from referral_service.problems import DomainError, ErrorKind
 from referral_service.web.formatting import parse_local_datetime
-from referral_service.web.i18n import N_
+from referral_service.web.i18n import N_, translator_for
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -130,3 +135,48 @@ async def form_input(request: Request[Any, Any, Any]) -> FormInput:
 
 def keep(values: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
     return {name: values[name] for name in names if name in values}
+
+
+@dataclass(slots=True)
+class Refusal:
+    """What the use case in a `refusable` block was refused with; `error` stays None when it was not."""
+
+    error: DomainError | None = None
+
+
+@asynccontextmanager
+async def refusable(
+    session: AsyncSession,
+    *refusals: type[DomainError],
+    not_found_is_refusal: bool = False,
+    keep_prior_work: bool = False,
+) -> AsyncIterator[Refusal]:
+    """Run a use case whose refusal the page shows on its form instead of an error page.
+
+    A refusal (one of `refusals`; any `DomainError` when none are named) ends the block, is kept in
+    the yielded `Refusal`, and its changes are undone: the whole transaction is rolled back, or with
+    `keep_prior_work` only what the block did (a savepoint), so that what the request did before it,
+    such as an audited read, is still committed. "Not found" means the page's own record is gone and
+    propagates to the 404 page, unless it concerns a value the form chose (`not_found_is_refusal`);
+    a server-side failure always propagates.
+    """
+    refusal = Refusal()
+    caught = refusals or (DomainError,)
+    try:
+        if keep_prior_work:
+            async with session.begin_nested():
+                yield refusal
+        else:
+            yield refusal
+    except caught as exc:
+        if (exc.kind is ErrorKind.NOT_FOUND and not not_found_is_refusal) or exc.kind.value >= 500:
+            raise
+        if not keep_prior_work:
+            await session.rollback()
+        refusal.error = exc
+
+
+def refusal_message(request: Request[Any, Any, Any], exc: DomainError, prefix: str, generic: str) -> str:
+    """The catalogue's message for a refusal by its stable code (`<prefix>.<code>`), else `generic`."""
+    key = f"{prefix}.{exc.code}"
+    return key if translator_for(request).has(key) else generic

@@ -2,7 +2,8 @@
 
 Every user-visible text lives in `locales/<language>/<area>.json` (one file per working area, so
 that work on one area does not touch another's texts), each a flat mapping of keys to texts with
-`{name}` placeholders; a key may appear in only one file of a language. The language is the one
+`{name}` placeholders; a key may appear in only one file of a language. The layout's catalogues are
+here, each domain's beside it (`Domain.locales`). The language is the one
 chosen with the selector (a cookie), German otherwise; the browser's Accept-Language is deliberately
 not consulted, so that a shared office computer shows the authority's language until someone asks
 for English.
@@ -19,6 +20,8 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 
+from referral_service.domains import catalogue_folders
+
 LANGUAGES = ("de", "en")
 DEFAULT_LANGUAGE = "de"
 LANGUAGE_COOKIE = "rs_lang"
@@ -33,7 +36,10 @@ def catalogue(language: str) -> Mapping[str, str]:
     if language not in LANGUAGES:
         raise KeyError(language)
     merged: dict[str, str] = {}
-    for path in sorted((_LOCALES / language).glob("*.json")):
+    files = [
+        path for folder in (_LOCALES, *catalogue_folders()) for path in (folder / language).glob("*.json")
+    ]
+    for path in sorted(files, key=lambda path: path.name):
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
             raise ValueError(f"catalogue {path.name} ({language}) must map keys to strings")

@@ -1,8 +1,8 @@
 """A report as a page: period and scope chosen with a GET form, the tables as accessible HTML tables,
 each with a bar chart drawn on the server (`referral_service.web.charts`) beside it.
 
-The domains' report pages (`referral_service.referrals.pages`, `complaints.pages`) pass their report
-builder; the report is produced by `referral_service.reporting.service.produce_report`, which applies
+The domains' report pages (`referral_service.referrals.pages`, `complaints.pages`) pass their declared
+report; the report is produced by `referral_service.reporting.service.produce_report`, which applies
 small-cell suppression and audits the read. The choice of period and directorate is no personal data,
 so it may travel in the query string; the CSV comes from the report API with the same parameters.
 """
@@ -21,12 +21,11 @@ from referral_service.identity import service as identity_service
 from referral_service.identity.http import audit_fields
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import UnitKind
-from referral_service.problems import DomainError
 from referral_service.reporting.render import TableOut, report_out
-from referral_service.reporting.service import ReportBuilder, ReportFormat, produce_report
+from referral_service.reporting.service import DomainReport, ReportFormat, produce_report
 from referral_service.reporting.tables import ValueKind
 from referral_service.web.charts import Bar, bar_chart
-from referral_service.web.forms import FormInput
+from referral_service.web.forms import FormInput, refusable
 from referral_service.web.i18n import N_, Translator, language_of, translator_for
 from referral_service.web.render import page, today
 
@@ -84,9 +83,8 @@ async def report_page(
     request: Request[Any, Any, Any],
     session: AsyncSession,
     principal: Principal,
-    builder: ReportBuilder,
+    declared: DomainReport,
     *,
-    kind: str,
     title_key: str,
     path: str,
     api_path: str,
@@ -106,11 +104,11 @@ async def report_page(
     report = None
     status_code = 200
     if data.ok:
-        try:
+        # An unknown directorate is the form's choice: shown next to the field like any other refusal.
+        async with refusable(session, not_found_is_refusal=True) as refused:
             produced = await produce_report(
                 session,
-                builder,
-                kind=kind,
+                declared,
                 year=int(year_text),
                 quarter=int(quarter_text) if quarter_text else None,
                 directorate=directorate,
@@ -121,12 +119,9 @@ async def report_page(
                 now=utcnow(),
             )
             report = report_out(produced)
-        except DomainError as exc:
-            if exc.kind.value >= 500:
-                raise
-            await session.rollback()
-            data.error(_ERROR_FIELDS.get(exc.code, "year"), N_("report.error.parameters"))
-            status_code = exc.kind.value
+        if refused.error is not None:
+            data.error(_ERROR_FIELDS.get(refused.error.code, "year"), N_("report.error.parameters"))
+            status_code = refused.error.kind.value
     else:
         status_code = 422
     csv_query = {

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from referral_service.audit import repository
+from referral_service.audit.actions import AuditAction
 from referral_service.audit.keys import AuditKeys, load_audit_keys
 from referral_service.audit.merkle import verify_inclusion
 from referral_service.audit.recorder import (
@@ -19,7 +20,6 @@ from referral_service.audit.recorder import (
     Actor,
     ActorKind,
     AuditDetailError,
-    AuditOutcome,
     record_event,
 )
 from referral_service.audit.service import (
@@ -29,6 +29,7 @@ from referral_service.audit.service import (
     verify_log,
 )
 from referral_service.db import create_database_engine, create_session_factory
+from referral_service.referrals.audit_actions import ReferralAuditAction
 from referral_service.settings import load_settings
 
 OFFICER = Actor(ActorKind.USER, user_id="u-17", roles=("police_officer",), unit_id="rev-dresden-nord")
@@ -45,7 +46,7 @@ async def write_events(engine: AsyncEngine, count: int, *, prefix: str = "r") ->
         async with factory() as session, session.begin():
             await record_event(
                 session,
-                action="referral:referral:read",
+                action=ReferralAuditAction.REFERRAL_READ,
                 actor=OFFICER,
                 target_type="referral",
                 target_id=f"{prefix}-{index}",
@@ -116,7 +117,9 @@ async def test_events_commit_and_roll_back_with_their_transaction(
 
     async def failing_change() -> None:
         async with factory() as session, session.begin():
-            await record_event(session, action="referral:referral:create", actor=OFFICER, target_id="gone")
+            await record_event(
+                session, action=ReferralAuditAction.REFERRAL_CREATE, actor=OFFICER, target_id="gone"
+            )
             raise RuntimeError("the change failed")
 
     with pytest.raises(RuntimeError):
@@ -342,14 +345,24 @@ async def test_two_concurrent_writers_produce_one_gapless_verifiable_log(
 async def test_free_text_is_refused_in_details(engine: AsyncEngine, details: dict[str, object]) -> None:
     async with create_session_factory(engine)() as session:
         with pytest.raises(AuditDetailError) as caught:
-            await record_event(session, action="referral:referral:read", actor=SYSTEM, details=details)
+            await record_event(
+                session, action=ReferralAuditAction.REFERRAL_READ, actor=SYSTEM, details=details
+            )
     assert "Erika" not in str(caught.value)
 
 
-async def test_action_must_have_three_parts(engine: AsyncEngine) -> None:
+async def test_only_declared_actions_are_recorded(engine: AsyncEngine) -> None:
     async with create_session_factory(engine)() as session:
-        with pytest.raises(AuditDetailError):
-            await record_event(session, action="read", actor=SYSTEM, outcome=AuditOutcome.SUCCESS)
+        with pytest.raises(TypeError):
+            await record_event(session, action="referral:referral:read", actor=SYSTEM)  # type: ignore[arg-type]
+        assert not session.new
+
+
+def test_an_action_must_have_three_parts() -> None:
+    with pytest.raises(ValueError, match="<scope>:<resource>:<action>"):
+
+        class Misnamed(AuditAction):
+            READ = "read"
 
 
 async def test_every_instance_runs_the_sequencer_in_the_background(database_url: str, tmp_path: Path) -> None:

@@ -14,36 +14,42 @@ from tests.browser.support import (
     CHROMIUM_ARGS,
     LiveServer,
     live_server,
-    missing_prerequisite,
-    skip_or_fail,
+    skip_unless_ready,
 )
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    reason = missing_prerequisite()
-    if reason is not None:
-        skip_or_fail(reason)
+    skip_unless_ready()
     with live_server(tmp_path_factory.mktemp("browser-server")) as running:
         yield running
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def playwright_driver(server: LiveServer) -> Iterator[Any]:
-    # Per test, not per session: Playwright's sync API keeps an asyncio loop running in this thread
-    # while it is started, which would break every async test that runs after it.
+    # Per module, not per session: Playwright's sync API keeps an asyncio loop running in this thread
+    # while it is started, which would break every async test that runs after it (browser test
+    # modules hold no async tests; the driver stops before the next module's tests run).
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as driver:
         yield driver
 
 
-def _context(driver: Any, user_data_dir: Path, *, bypass_csp: bool) -> Any:
-    context = driver.chromium.launch_persistent_context(
-        str(user_data_dir),
-        executable_path=str(CHROMIUM),
-        headless=True,
-        args=CHROMIUM_ARGS,
+@pytest.fixture(scope="module")
+def browser(playwright_driver: Any) -> Iterator[Any]:
+    """One Chromium per module; each test gets a fresh context (no cookies, no storage) in it."""
+    browser = playwright_driver.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+def _context(browser: Any, *, bypass_csp: bool) -> Any:
+    context = browser.new_context(
         viewport={"width": 1280, "height": 900},
         locale="de-DE",
         timezone_id="Europe/Berlin",
@@ -56,20 +62,28 @@ def _context(driver: Any, user_data_dir: Path, *, bypass_csp: bool) -> Any:
 
 
 @pytest.fixture
-def page(playwright_driver: Any, tmp_path: Path) -> Iterator[Any]:
-    """A page in a fresh browser profile (no cookies), for axe checks."""
-    context = _context(playwright_driver, tmp_path / "profile", bypass_csp=True)
+def page(browser: Any) -> Iterator[Any]:
+    """A page in a fresh browser context (no cookies), for axe checks."""
+    context = _context(browser, bypass_csp=True)
     try:
-        yield context.pages[0] if context.pages else context.new_page()
+        yield context.new_page()
     finally:
         context.close()
 
 
 @pytest.fixture
-def strict_page(playwright_driver: Any, tmp_path: Path) -> Iterator[Any]:
+def strict_page(browser: Any) -> Iterator[Any]:
     """A page that enforces the Content-Security-Policy as a user's browser does."""
-    context = _context(playwright_driver, tmp_path / "strict-profile", bypass_csp=False)
+    context = _context(browser, bypass_csp=False)
     try:
-        yield context.pages[0] if context.pages else context.new_page()
+        yield context.new_page()
     finally:
         context.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Under xdist (`--dist loadgroup`) all browser tests go to one worker, so one live server serves them.
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("browser"))

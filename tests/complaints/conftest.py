@@ -30,4 +30,6 @@ def complaints_config(complaints_clock: FakeClock) -> ComplaintsConfig:
 
 @pytest.fixture
 def app(settings: Settings, identity_config: IdentityConfig, complaints_config: ComplaintsConfig) -> Litestar:
-    return create_app(settings, identity_config=identity_config, complaints_config=complaints_config)
+    return create_app(
+        settings, identity_config=identity_config, domain_overrides={"complaints": complaints_config}
+    )

@@ -129,8 +129,12 @@ async def test_one_client_address_is_throttled_across_references_and_instances(
     settings: Settings, identity_config: IdentityConfig, strict_config: ComplaintsConfig, engine: AsyncEngine
 ) -> None:
     # Two instances of the service on one database: the counts live in the database, not in memory.
-    first = create_app(settings, identity_config=identity_config, complaints_config=strict_config)
-    second = create_app(settings, identity_config=identity_config, complaints_config=strict_config)
+    first = create_app(
+        settings, identity_config=identity_config, domain_overrides={"complaints": strict_config}
+    )
+    second = create_app(
+        settings, identity_config=identity_config, domain_overrides={"complaints": strict_config}
+    )
     async with AsyncTestClient(app=first) as one, AsyncTestClient(app=second) as two:
         receipt = await submit(one)
         for number, instance in enumerate((one, two, one), start=1):

@@ -283,7 +283,7 @@ def limited_app(
     limited = dataclasses.replace(
         complaints_config, intake_rate_limit=("minute", 2), access_rate_limit=("minute", 3)
     )
-    return create_app(settings, identity_config=identity_config, complaints_config=limited)
+    return create_app(settings, identity_config=identity_config, domain_overrides={"complaints": limited})
 
 
 async def test_public_routes_are_rate_limited_per_client_address(

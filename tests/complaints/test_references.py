@@ -49,12 +49,8 @@ def test_reference_format() -> None:
 async def test_concurrent_submissions_through_the_service_get_unique_gapless_references(
     engine: AsyncEngine, settings: Settings, complaints_clock: FakeClock
 ) -> None:
-    ctx = ComplaintContext(
-        config=complaints_test_config(complaints_clock),
-        case_keys=CaseKeys(lambda: load_key_provider(settings)),
-        secret=settings.secret_key,
-        audit={"request_id": None, "client_hash": None},
-    )
+    config = complaints_test_config(complaints_clock)
+    keys = CaseKeys(lambda: load_key_provider(settings))
     factory = create_session_factory(engine)
     data = ComplaintCreate(
         complainant_kind=ComplainantKind.ANONYMOUS, category=Category.OTHER, description="gleichzeitig"
@@ -67,7 +63,15 @@ async def test_concurrent_submissions_through_the_service_get_unique_gapless_ref
 
     async def one() -> str:
         async with factory() as session:
-            submitted = await intake.submit(session, ctx, data, channel=Channel.WEB, principal=None)
+            ctx = ComplaintContext(
+                session=session,
+                principal=None,
+                config=config,
+                keys=keys,
+                secret=settings.secret_key,
+                audit={"request_id": None, "client_hash": None},
+            )
+            submitted = await intake.submit(ctx, data, channel=Channel.WEB)
             await session.commit()
             return submitted.complaint.reference
 

@@ -21,6 +21,7 @@ from referral_service.app import create_app
 from referral_service.identity.config import IdentityConfig
 from referral_service.settings import Settings, SettingsError, load_settings
 from tests.complaints.support import PUBLIC, anonymous_payload, problem, submit
+from tests.components import REDIS
 
 REDIS_URL = os.environ.get("REFERRAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -33,9 +34,7 @@ async def redis_namespace() -> AsyncIterator[str]:
         await client.ping()
     except (redis.ConnectionError, OSError) as exc:
         await client.aclose()
-        if os.environ.get("REFERRAL_TEST_REQUIRE_REDIS") == "1":
-            pytest.fail(f"Redis required but unreachable: {exc}")
-        pytest.skip("Redis not reachable")
+        REDIS.skip_or_fail(f"Redis unreachable at {REDIS_URL} ({type(exc).__name__})")
     namespace = f"referral-test-{uuid.uuid4().hex[:12]}"
     try:
         yield namespace
@@ -48,7 +47,7 @@ async def redis_namespace() -> AsyncIterator[str]:
 
 def _instance(settings: Settings, identity_config: IdentityConfig, config: ComplaintsConfig) -> Litestar:
     limited = dataclasses.replace(config, intake_rate_limit=("minute", 2))
-    return create_app(settings, identity_config=identity_config, complaints_config=limited)
+    return create_app(settings, identity_config=identity_config, domain_overrides={"complaints": limited})
 
 
 async def test_two_instances_share_one_budget_through_redis(

@@ -18,6 +18,8 @@ from referral_service.identity import credentials, repository, totp
 from referral_service.identity.config import IdentityConfig, PasswordHashing
 from referral_service.identity.demo import DEMO_USERS, demo_password, demo_totp_secret, seed_demo
 from referral_service.identity.roles import Role, UnitKind, requires_totp
+from referral_service.referrals.routing import seed_demo_routes
+from referral_service.settings import DEVELOPMENT_SECRET_KEY
 
 # Argon2id at its minimum cost: tests check behaviour, not hashing strength.
 FAST_HASHING = PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
@@ -93,10 +95,30 @@ class DemoDirectory:
         return self.units[code]
 
 
+async def seed_demo_organisation(engine: AsyncEngine) -> None:
+    """The demo organisation as `demo_directory` expects it: the development secret (the `settings`
+    fixture's), cheap hashing. Built once into a template database (tests/databases.py)."""
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        await seed_demo(session, config=test_identity_config(FakeClock()), secret=DEVELOPMENT_SECRET_KEY)
+        await session.commit()
+
+
+async def seed_demo_routing(engine: AsyncEngine) -> None:
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        assert await seed_demo_routes(session) > 0
+        await session.commit()
+
+
 async def seed_demo_directory(engine: AsyncEngine, config: IdentityConfig, secret: bytes) -> DemoDirectory:
     async with AsyncSession(engine, expire_on_commit=False) as session:
         await seed_demo(session, config=config, secret=secret)
         await session.commit()
+    return await find_demo_directory(engine, secret)
+
+
+async def find_demo_directory(engine: AsyncEngine, secret: bytes) -> DemoDirectory:
+    """The demo organisation already in the database, with the logins `secret` derives."""
+    async with AsyncSession(engine, expire_on_commit=False) as session:
         directory = DemoDirectory()
         for unit in await repository.list_units(session, repository.unit_visibility(None)):
             directory.units[unit.code] = DemoUnit(unit.id, unit.code, unit.path, UnitKind(unit.kind))

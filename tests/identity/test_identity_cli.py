@@ -232,7 +232,7 @@ def test_serve_in_development_prints_the_demo_logins(tmp_path: Path) -> None:
             try:
                 status = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=2).status_code
             except httpx.TransportError:
-                time.sleep(0.3)
+                time.sleep(0.05)
         assert status == 200
         login = demo_logins(DEVELOPMENT_SECRET_KEY)[0]
         token = httpx.post(

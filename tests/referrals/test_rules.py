@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from referral_service.db import create_database_engine, create_session_factory
 from referral_service.keys.service import CaseKeys, load_key_provider
-from referral_service.referrals import service
 from referral_service.referrals.errors import InvalidTransitionError
 from referral_service.referrals.models import Referral
 from referral_service.referrals.policy import ReferralPolicy
+from referral_service.referrals.service import workflow
+from referral_service.referrals.service.common import ReferralContext
 from referral_service.settings import Settings
 from tests.identity.support import AuthHeaders, DemoDirectory
 from tests.referrals.support import referral_payload, submit
@@ -176,22 +177,27 @@ async def test_fifty_concurrent_accepts_exactly_one_succeeds(
         permissions=ROLE_GRANTS[Role.WR_VOLUNTEER],
         auth_method=AuthMethod.TOKEN,
     )
-    start = asyncio.Event()
+    start, all_waiting = asyncio.Event(), asyncio.Event()
+    waiting = 0
 
     async def attempt() -> str:
+        nonlocal waiting
         async with create_session_factory(engine)() as session:
+            waiting += 1
+            if waiting == 50:
+                all_waiting.set()
             await start.wait()
             try:
                 async with session.begin():
-                    ctx = service.ReferralContext(session, principal, keys, ReferralPolicy(), {})
-                    await service.accept(ctx, __import__("uuid").UUID(created["id"]))
+                    ctx = ReferralContext(session, principal, keys, ReferralPolicy(), {})
+                    await workflow.accept(ctx, __import__("uuid").UUID(created["id"]))
             except InvalidTransitionError:
                 return "conflict"
             return "accepted"
 
     try:
         tasks = [asyncio.create_task(attempt()) for _ in range(50)]
-        await asyncio.sleep(0.05)
+        await all_waiting.wait()
         start.set()
         outcomes = await asyncio.gather(*tasks)
         assert outcomes.count("accepted") == 1

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import pytest
 from litestar import Litestar
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from complaints.config import ComplaintsConfig
 from referral_service.app import create_app
-from referral_service.db import create_session_factory
 from referral_service.identity.config import IdentityConfig
 from referral_service.referrals.policy import ReferralPolicy
-from referral_service.referrals.routing import seed_demo_routes
 from referral_service.settings import Settings
 from tests.complaints.support import complaints_test_config
-from tests.identity.support import DemoDirectory, FakeClock
+from tests.identity.support import FakeClock
 
 
 @pytest.fixture
@@ -29,13 +26,5 @@ def app(settings: Settings, identity_config: IdentityConfig, clock: FakeClock) -
     return create_app(
         settings,
         identity_config=identity_config,
-        referral_policy=ReferralPolicy(clock=clock.now),
-        complaints_config=complaints,
+        domain_overrides={"referrals": ReferralPolicy(clock=clock.now), "complaints": complaints},
     )
-
-
-@pytest.fixture
-async def routed(engine: AsyncEngine, demo_directory: DemoDirectory) -> DemoDirectory:
-    async with create_session_factory(engine)() as session, session.begin():
-        await seed_demo_routes(session)
-    return demo_directory

@@ -24,8 +24,8 @@ from complaints.models import (
 )
 from complaints.retention import ERASED_ACCESS_CODE_HASH, ComplaintRetention
 from crypto import KeyDestroyedError
-from referral_service.app import retention_providers
 from referral_service.audit.models import AuditEvent
+from referral_service.domains import retention_providers
 from referral_service.keys.service import CaseKeys
 from referral_service.retention.providers import CaseStillOpenError
 from referral_service.retention.runner import erase_on_request, run_retention

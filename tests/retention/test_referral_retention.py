@@ -17,13 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crypto import KeyDestroyedError
-from referral_service.app import retention_providers
 from referral_service.audit.models import AuditEvent
+from referral_service.domains import retention_providers
 from referral_service.keys.service import CaseKeys
+from referral_service.leadership import lock_key
 from referral_service.referrals.models import Referral
 from referral_service.referrals.retention import ReferralRetention
 from referral_service.retention.providers import CaseNotFoundError, CaseStillOpenError
-from referral_service.retention.runner import erase_on_request, run_retention
+from referral_service.retention.runner import RETENTION_JOB, erase_on_request, run_retention
 from referral_service.settings import Settings
 from tests.identity.support import AuthHeaders, DemoDirectory, FakeClock
 from tests.plaintext_scan import assert_nowhere_stored
@@ -278,13 +279,11 @@ async def test_two_instances_running_at_once_erase_each_case_once(
 async def test_leadership_is_an_advisory_lock_on_postgresql(
     engine: AsyncEngine, app: Litestar, settings: Settings
 ) -> None:
-    from referral_service.retention.runner import RETENTION_LOCK_ID
-
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers with its database lock instead (previous test)")
     async with engine.connect() as holder:
         await holder.begin()
-        await holder.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": RETENTION_LOCK_ID})
+        await holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(RETENTION_JOB)})
         run = await run_retention(
             engine, app.state.case_keys, retention_providers(settings), now=dt.datetime.now(dt.UTC)
         )

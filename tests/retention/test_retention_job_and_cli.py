@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from referral_service.app import retention_job
 from referral_service.cli import main
 from referral_service.db import create_database_engine, utcnow
+from referral_service.domains import retention_providers
 from referral_service.keys.fields import seal
 from referral_service.keys.service import CaseKeys, load_key_provider
 from referral_service.referrals.models import Referral
@@ -60,7 +61,7 @@ async def test_the_background_job_erases_what_is_due(
     keys: CaseKeys = app.state.case_keys
     due = await sealed_referral(engine, keys, demo_directory, closed_days_ago=400)
     recent = await sealed_referral(engine, keys, demo_directory, closed_days_ago=100)
-    job = retention_job(settings, engine, keys)
+    job = retention_job(engine, keys, retention_providers(settings))
     assert (job.name, job.interval_seconds) == ("retention", RETENTION_INTERVAL_SECONDS)
     await job.run()
     async with AsyncSession(engine) as session:

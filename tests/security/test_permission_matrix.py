@@ -1,9 +1,10 @@
 """Every route of the real app x every role and anonymous callers, checked against ROLE_GRANTS.
 
 Generic on purpose: routes that other domains add later are covered without touching this file.
-"Allowed" means the guard let the request through (any status but 401/403: the handler may still
-reject the dummy input with 404 or 422); "denied" means 403 `auth.forbidden` for a signed-in caller
-and 401 `auth.unauthenticated` for an anonymous one. Public routes are open to everybody.
+"Allowed" means the guard let the request through and the handler answered (any status but 401, 403
+and 5xx: the handler may still reject the dummy input with 404 or 422); "denied" means 403
+`auth.forbidden` for a signed-in caller and 401 `auth.unauthenticated` for an anonymous one. Public
+routes are open to everybody. A 5xx is never a pass: nonsense input must get a 4xx problem answer.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def expected_status_kind(endpoint: Endpoint, role: Role | None) -> str:
 
 
 def observed_status_kind(response: Any) -> str:
+    if response.status_code >= 500:
+        return "server-error"
     if response.status_code == 401:
         return "unauthenticated" if response.json().get("code") == "auth.unauthenticated" else "401-other"
     if response.status_code == 403:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from litestar import Controller, Litestar, get
+from litestar import Controller, Litestar, WebSocket, asgi, get, websocket
 from litestar.testing import AsyncTestClient
+from litestar.types import Receive, Scope, Send
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -59,6 +60,28 @@ def test_the_check_names_every_undeclared_route() -> None:
 
 def test_the_check_passes_when_every_route_declares_access() -> None:
     check_route_declarations(Litestar(route_handlers=[declared, open_route], openapi_config=None))
+
+
+@websocket("/live", opt=requires(Permission.AUDIT_EVENT_READ))
+async def declared_socket(socket: WebSocket[Any, Any, Any]) -> None:
+    await socket.close()
+
+
+@websocket("/live-undeclared")
+async def undeclared_socket(socket: WebSocket[Any, Any, Any]) -> None:
+    await socket.close()
+
+
+@asgi("/mounted", copy_scope=True)
+async def undeclared_mount(scope: Scope, receive: Receive, send: Send) -> None:
+    return None
+
+
+def test_websocket_and_mounted_routes_must_declare_access_too() -> None:
+    app = Litestar(
+        route_handlers=[declared, declared_socket, undeclared_socket, undeclared_mount], openapi_config=None
+    )
+    assert undeclared_routes(app) == ["ASGI /mounted", "WEBSOCKET /live-undeclared"]
 
 
 def test_the_real_app_declares_every_route(app: Litestar) -> None:

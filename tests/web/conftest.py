@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import pytest
 from litestar import Litestar
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from complaints.config import ComplaintsConfig
 from referral_service.app import create_app
-from referral_service.db import create_session_factory
 from referral_service.identity.config import IdentityConfig
 from referral_service.referrals.policy import ReferralPolicy
-from referral_service.referrals.routing import seed_demo_routes
 from referral_service.settings import Settings
 from tests.complaints.conftest import MONDAY_MORNING
 from tests.complaints.support import complaints_test_config
-from tests.identity.support import DemoDirectory, FakeClock
+from tests.identity.support import FakeClock
 
 
 @pytest.fixture
@@ -44,14 +41,8 @@ def identity_app(
     return create_app(
         settings,
         identity_config=identity_config,
-        referral_policy=ReferralPolicy(clock=referral_clock.now),
-        complaints_config=complaints_config,
+        domain_overrides={
+            "referrals": ReferralPolicy(clock=referral_clock.now),
+            "complaints": complaints_config,
+        },
     )
-
-
-@pytest.fixture
-async def routed(engine: AsyncEngine, demo_directory: DemoDirectory) -> DemoDirectory:
-    """The demo organisation with its postcode routing table."""
-    async with create_session_factory(engine)() as session, session.begin():
-        assert await seed_demo_routes(session) > 0
-    return demo_directory

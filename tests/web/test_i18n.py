@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from referral_service.domains import template_folders
+from referral_service.web import i18n
 from referral_service.web.i18n import LANGUAGES, Translator, catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = ROOT / "referral_service" / "web" / "templates"
+TEMPLATES = [ROOT / "referral_service" / "web" / "templates", *template_folders()]
 PAGE_MODULES = [
     *sorted(p for p in (ROOT / "referral_service" / "web").glob("*.py") if p.name != "i18n.py"),
     *sorted((ROOT / "complaints" / "pages").glob("*.py")),
@@ -22,7 +24,7 @@ _LITERAL_KEY = re.compile(r"""\b(?:t|N_)\(\s*["']([a-z0-9_.]+)["']""")
 
 def _used_keys() -> set[str]:
     found: set[str] = set()
-    for path in [*TEMPLATES.rglob("*.html"), *PAGE_MODULES]:
+    for path in [*(p for folder in TEMPLATES for p in folder.rglob("*.html")), *PAGE_MODULES]:
         text = path.read_text(encoding="utf-8")
         # A key ending in "." is a prefix completed at run time (`t("referral.status." ~ value)`).
         found.update(key for key in _LITERAL_KEY.findall(text) if not key.endswith("."))
@@ -64,3 +66,13 @@ def test_missing_keys_show_themselves_and_english_falls_back_to_german() -> None
     assert Translator("de")("no.such.key") == "no.such.key"
     assert Translator("en")("login.title") == "Staff sign-in"
     assert Translator("de")("layout.signed_in_as", username="x") == "Angemeldet als x"
+
+
+def test_a_domain_catalogue_may_not_repeat_a_key_of_another_area(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "de").mkdir()
+    (tmp_path / "de" / "extra.json").write_text('{"login.title": "Noch einmal"}', encoding="utf-8")
+    monkeypatch.setattr(i18n, "catalogue_folders", lambda: [tmp_path])
+    with pytest.raises(ValueError, match="repeats keys"):
+        i18n.catalogue.__wrapped__("de")

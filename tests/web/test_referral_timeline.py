@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from referral_service.identity.roles import Role
-from referral_service.referrals import service
 from referral_service.referrals.domain import ReferralAction
+from referral_service.referrals.service import views
 from referral_service.web.i18n import catalogue
 from tests.identity.support import DemoDirectory, FakeClock
 from tests.referrals.support import VICTIM_NAME, VICTIM_PHONE
@@ -17,10 +17,10 @@ from tests.web.support import Client, assert_html, csrf_of, get_page, post_form,
 
 def test_every_step_and_actor_has_a_label_in_both_languages() -> None:
     actors = [
-        service.ACTOR_POLICE,
-        service.ACTOR_WR,
-        service.ACTOR_SYSTEM,
-        service.ACTOR_UNKNOWN,
+        views.ACTOR_POLICE,
+        views.ACTOR_WR,
+        views.ACTOR_SYSTEM,
+        views.ACTOR_UNKNOWN,
         Role.WR_VOLUNTEER,
         Role.WR_BRANCH_LEAD,
         Role.WR_STATE_OFFICE,

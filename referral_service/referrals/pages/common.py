@@ -19,10 +19,9 @@ from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role, UnitKind
-from referral_service.problems import DomainError
-from referral_service.referrals import service
-from referral_service.web.forms import FormInput, form_input
-from referral_service.web.i18n import N_, translator_for
+from referral_service.referrals.service.common import ReferralContext
+from referral_service.web.forms import FormInput, form_input, refusable, refusal_message
+from referral_service.web.i18n import N_
 from referral_service.web.render import Area, see_other
 
 POLICE_ROLES = frozenset({Role.POLICE_OFFICER, Role.POLICE_SUPERVISOR})
@@ -41,7 +40,7 @@ REPORT_AREA = Area(
 )
 
 LIST_LIMIT = 300
-Ctx = NamedDependency[service.ReferralContext]
+Ctx = NamedDependency[ReferralContext]
 
 
 def options(prefix: str, values: Sequence[Any]) -> list[tuple[str, str]]:
@@ -53,7 +52,7 @@ def is_police(principal: Principal) -> bool:
     return principal.has_role(*POLICE_ROLES)
 
 
-async def unit_names(ctx: service.ReferralContext, kind: UnitKind | None = None) -> dict[uuid.UUID, str]:
+async def unit_names(ctx: ReferralContext, kind: UnitKind | None = None) -> dict[uuid.UUID, str]:
     units = await identity_service.list_units(ctx.session, ctx.principal, kind=kind)
     return {unit.id: unit.name for unit in units}
 
@@ -64,7 +63,7 @@ class PageRenderer(Protocol):
     def __call__(
         self,
         request: Request[Any, Any, Any],
-        ctx: service.ReferralContext,
+        ctx: ReferralContext,
         referral_id: uuid.UUID,
         *,
         data: FormInput | None = None,
@@ -83,7 +82,7 @@ class Step:
     name: str  # the form's section on the page is `f-action-<name>`
     path: str  # relative to the controller, with `{referral_id:uuid}`
     permission: Permission
-    run: Callable[[service.ReferralContext, uuid.UUID, Any], Awaitable[object]]
+    run: Callable[[ReferralContext, uuid.UUID, Any], Awaitable[object]]
     notice: str  # the confirmation shown after the redirect
     read: Callable[[FormInput], Any] = _nothing  # the use case's input, or None with errors in the form
     done: str = "/weisser-ring/faelle/{id}"  # where the browser goes on success
@@ -93,7 +92,7 @@ class Step:
 
 async def perform(
     request: Request[Any, Any, Any],
-    ctx: service.ReferralContext,
+    ctx: ReferralContext,
     referral_id: uuid.UUID,
     step: Step,
     render: PageRenderer,
@@ -107,18 +106,14 @@ async def perform(
     argument = step.read(data)
     status_code = 422
     if data.ok:
-        try:
+        async with refusable(ctx.session) as refused:
             await step.run(ctx, referral_id, argument)
-        except DomainError as exc:
-            if exc.kind.value == 404:
-                raise
-            await ctx.session.rollback()
-            key = f"referral.error.{exc.code}"
-            where = step.error_fields.get(exc.code, step.error_field or f"action-{step.name}")
-            data.error(where, key if translator_for(request).has(key) else N_("referral.error.generic"))
-            status_code = exc.kind.value
-        else:
+        if refused.error is None:
             return see_other(step.done.format(id=referral_id), notice=step.notice)
+        where = step.error_fields.get(refused.error.code, step.error_field or f"action-{step.name}")
+        message = refusal_message(request, refused.error, "referral.error", N_("referral.error.generic"))
+        data.error(where, message)
+        status_code = refused.error.kind.value
     return await render(request, ctx, referral_id, data=data, status_code=status_code)
 
 

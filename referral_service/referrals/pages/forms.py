@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from referral_service.referrals import schemas, service
+from referral_service.referrals import schemas
 from referral_service.referrals.domain import (
     CloseOutcome,
     ConsentForm,
@@ -26,6 +26,8 @@ from referral_service.referrals.domain import (
     Urgency,
 )
 from referral_service.referrals.pages.common import options
+from referral_service.referrals.service import intake
+from referral_service.referrals.service.common import ReferralContext
 from referral_service.web.formatting import local_input_value
 from referral_service.web.forms import FormInput
 from referral_service.web.i18n import N_
@@ -41,7 +43,7 @@ _VICTIM_FIELD = {"victim_name": "name"}
 # --- the consent step and the referral form ---------------------------------------------------------
 
 
-def read_consent(data: FormInput, ctx: service.ReferralContext) -> schemas.Consent | None:
+def read_consent(data: FormInput, ctx: ReferralContext) -> schemas.Consent | None:
     given_by = data.choice("consent_given_by", ConsentGiver)
     given_at = data.local_datetime("consent_given_at", required=True)
     form = data.choice("consent_form", ConsentForm)
@@ -117,7 +119,7 @@ def read_referral(data: FormInput, consent: schemas.Consent | None) -> schemas.R
         return None
 
 
-def form_context(data: FormInput | None, ctx: service.ReferralContext, **extra: Any) -> dict[str, Any]:
+def form_context(data: FormInput | None, ctx: ReferralContext, **extra: Any) -> dict[str, Any]:
     values: dict[str, Any] = {"urgency": Urgency.NORMAL.value, "language": "de"}
     if data is None:
         values["consent_given_at"] = local_input_value(ctx.now())
@@ -199,7 +201,7 @@ def read_correction(data: FormInput, current: schemas.ReferralDetail) -> Correct
     changed = {name for name in [*victim, *content] if not _same(data.values.get(name), before.get(name))}
     # The optional fields are named as their columns; an emptied one is cleared, not left as it was.
     clear = frozenset(
-        name for name in changed & service.CLEARABLE_FIELDS if (victim | content).get(name) is None
+        name for name in changed & intake.CLEARABLE_FIELDS if (victim | content).get(name) is None
     )
     payload: dict[str, Any] = {
         name: value for name, value in content.items() if name in changed and value is not None

@@ -14,8 +14,7 @@ from litestar.params import FromPath
 from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.roles import Role
-from referral_service.problems import DomainError, ErrorKind
-from referral_service.referrals import service
+from referral_service.problems import ErrorKind
 from referral_service.referrals.controllers import detail, feedback, provide_referral_context, summary
 from referral_service.referrals.domain import OPEN_STATES, ReferralStatus
 from referral_service.referrals.errors import ConsentInvalidError, ReferralInvalidError
@@ -31,8 +30,10 @@ from referral_service.referrals.pages.common import (
     step_handler,
     unit_names,
 )
+from referral_service.referrals.service import intake, views, workflow
+from referral_service.referrals.service.common import ReferralContext
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
-from referral_service.web.forms import FormInput, form_input
+from referral_service.web.forms import FormInput, form_input, refusable
 from referral_service.web.i18n import N_
 from referral_service.web.render import page, see_other
 
@@ -48,19 +49,19 @@ def _version(referral: Referral) -> str:
 
 async def referral_page(
     request: Request[Any, Any, Any],
-    ctx: service.ReferralContext,
+    ctx: ReferralContext,
     referral_id: uuid.UUID,
     *,
     data: FormInput | None = None,
     status_code: int = 200,
     refusal: str | None = None,
 ) -> Response[Any]:
-    referral = await service.feedback(ctx, referral_id)
-    correctable = service.correctable(referral)
+    referral = await views.feedback(ctx, referral_id)
+    correctable = intake.correctable(referral)
     content = None
     if correctable:
         # Until a branch accepts, the station may still read (and correct) what it sent; audited.
-        content = detail(await service.open_referral(ctx, referral_id), ctx.principal, ctx.policy)
+        content = detail(await views.open_referral(ctx, referral_id), ctx.principal, ctx.policy)
     return page(
         request,
         "referrals/police_detail.html",
@@ -68,7 +69,7 @@ async def referral_page(
         context={
             "summary": summary(referral, ctx.policy),
             "feedback": feedback(referral, ctx.policy),
-            "timeline": await service.timeline(ctx, referral_id),
+            "timeline": await views.timeline(ctx, referral_id),
             "content": content,
             "can_correct": correctable and ctx.principal.has(Permission.REFERRAL_REFERRAL_UPDATE),
             "can_withdraw": ctx.principal.has(Permission.REFERRAL_REFERRAL_WITHDRAW_CONSENT)
@@ -104,7 +105,7 @@ def _correction_page(
 
 
 async def _refused(
-    request: Request[Any, Any, Any], ctx: service.ReferralContext, referral_id: uuid.UUID
+    request: Request[Any, Any, Any], ctx: ReferralContext, referral_id: uuid.UUID
 ) -> Response[Any]:
     """No longer correctable (accepted or withdrawn meanwhile): the page says so, with the API's 409."""
     return await referral_page(
@@ -121,7 +122,7 @@ WITHDRAW = Step(
     path=_REFERRAL + "/einwilligung-widerrufen",
     permission=Permission.REFERRAL_REFERRAL_WITHDRAW_CONSENT,
     read=forms.read_withdrawal,
-    run=lambda ctx, referral_id, _: service.withdraw_consent(ctx, referral_id),
+    run=lambda ctx, referral_id, _: workflow.withdraw_consent(ctx, referral_id),
     notice="einwilligung_widerrufen",
     done="/polizei/vermittlungen/{id}",
     error_field="confirm",
@@ -140,7 +141,7 @@ class PolicePages(Controller):
     async def station(self, request: Request[Any, Any, Any], ctx: Ctx) -> Response[Any]:
         if not is_police(ctx.principal):
             return see_other(WR_AREA.path)
-        referrals = await service.list_referrals(ctx, None, LIST_LIMIT, 0)
+        referrals = await views.list_referrals(ctx, None, LIST_LIMIT, 0)
         stations = await unit_names(ctx)
         rows = [
             {
@@ -187,17 +188,15 @@ class PolicePages(Controller):
         consent = forms.read_consent(data, ctx)
         create = forms.read_referral(data, consent)
         if create is not None:
-            try:
-                referral = await service.create_referral(ctx, create)
-            except ConsentInvalidError:
-                await ctx.session.rollback()
-                data.error("consent_given_at", N_("referral.error.consent_invalid"))
-            except ReferralInvalidError:
-                await ctx.session.rollback()
-                data.error("incident_month", N_("referral.error.incident"))
-            else:
+            async with refusable(ctx.session, ConsentInvalidError, ReferralInvalidError) as refused:
+                referral = await intake.create_referral(ctx, create)
+            if refused.error is None:
                 notice = "vermittlung_aussenstelle" if referral.branch_id else "vermittlung_landesbuero"
                 return see_other(POLICE_AREA.path, notice=notice)
+            if isinstance(refused.error, ConsentInvalidError):
+                data.error("consent_given_at", N_("referral.error.consent_invalid"))
+            else:
+                data.error("incident_month", N_("referral.error.incident"))
         consent_editable = consent is None or any(name.startswith("consent_") for name in data.errors)
         return page(
             request,
@@ -216,10 +215,10 @@ class PolicePages(Controller):
     async def correction_form(
         self, request: Request[Any, Any, Any], ctx: Ctx, referral_id: FromPath[uuid.UUID]
     ) -> Response[Any]:
-        referral = await service.feedback(ctx, referral_id)
-        if not service.correctable(referral):
+        referral = await views.feedback(ctx, referral_id)
+        if not intake.correctable(referral):
             return await _refused(request, ctx, referral_id)
-        opened = await service.open_referral(ctx, referral_id)
+        opened = await views.open_referral(ctx, referral_id)
         current = detail(opened, ctx.principal, ctx.policy)
         return _correction_page(
             request, referral_id, _version(opened.referral), forms.correction_values(current)
@@ -230,10 +229,10 @@ class PolicePages(Controller):
         self, request: Request[Any, Any, Any], ctx: Ctx, referral_id: FromPath[uuid.UUID]
     ) -> Response[Any]:
         data = await form_input(request)
-        referral = await service.feedback(ctx, referral_id)
-        if not service.correctable(referral):
+        referral = await views.feedback(ctx, referral_id)
+        if not intake.correctable(referral):
             return await _refused(request, ctx, referral_id)
-        opened = await service.open_referral(ctx, referral_id)  # audited: what the changes are taken against
+        opened = await views.open_referral(ctx, referral_id)  # audited: what the changes are taken against
         current = detail(opened, ctx.principal, ctx.policy)
         version = _version(opened.referral)
         if data.form.get(VERSION_FIELD) != version:
@@ -244,21 +243,17 @@ class PolicePages(Controller):
         if correction is not None and correction.empty:
             return see_other(f"/polizei/vermittlungen/{referral_id}", notice="keine_aenderung")
         if correction is not None:
-            try:
-                # A savepoint: a refused correction is undone, the audited read above is kept.
-                async with ctx.session.begin_nested():
-                    await service.update_referral(ctx, referral_id, correction.update, clear=correction.clear)
-            except DomainError as exc:
-                if exc.kind is ErrorKind.NOT_FOUND:
-                    raise
-                if exc.kind is ErrorKind.CONFLICT:
-                    return await _refused(request, ctx, referral_id)
-                if exc.code == ReferralInvalidError.code:
-                    data.error("incident_month", N_("referral.error.incident"))
-                else:
-                    data.error("form", N_("referral.error.invalid"))
-            else:
+            # A refused correction is undone; the audited read above is kept.
+            async with refusable(ctx.session, keep_prior_work=True) as refused:
+                await intake.update_referral(ctx, referral_id, correction.update, clear=correction.clear)
+            if refused.error is None:
                 return see_other(f"/polizei/vermittlungen/{referral_id}", notice="angaben_korrigiert")
+            if refused.error.kind is ErrorKind.CONFLICT:
+                return await _refused(request, ctx, referral_id)
+            if refused.error.code == ReferralInvalidError.code:
+                data.error("incident_month", N_("referral.error.incident"))
+            else:
+                data.error("form", N_("referral.error.invalid"))
         return _correction_page(request, referral_id, version, data.values, data=data, status_code=422)
 
     withdraw_consent = step_handler(WITHDRAW, referral_page)

@@ -18,7 +18,6 @@ from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role, UnitKind
-from referral_service.referrals import service
 from referral_service.referrals.controllers import detail, provide_referral_context, summary
 from referral_service.referrals.domain import (
     CLOSE_FROM,
@@ -47,6 +46,8 @@ from referral_service.referrals.pages.common import (
     step_handler,
     unit_names,
 )
+from referral_service.referrals.service import views, workflow
+from referral_service.referrals.service.common import ReferralContext
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
 from referral_service.web.forms import FormInput
 from referral_service.web.render import page, see_other
@@ -95,13 +96,13 @@ def _case_actions(principal: Principal, referral: Referral) -> CaseActions:
 
 async def case_page(
     request: Request[Any, Any, Any],
-    ctx: service.ReferralContext,
+    ctx: ReferralContext,
     referral_id: uuid.UUID,
     *,
     data: FormInput | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    opened = await service.open_referral(ctx, referral_id)
+    opened = await views.open_referral(ctx, referral_id)
     referral = opened.referral
     actions = _case_actions(ctx.principal, referral)
     members: list[tuple[str, str]] = []
@@ -122,7 +123,7 @@ async def case_page(
         status_code=status_code,
         context={
             "case": detail(opened, ctx.principal, ctx.policy),
-            "timeline": await service.timeline(ctx, referral_id),
+            "timeline": await views.timeline(ctx, referral_id),
             "actions": actions,
             "members": members,
             "branches": [(str(unit_id), name) for unit_id, name in branches],
@@ -137,7 +138,7 @@ async def case_page(
     )
 
 
-def _inbox_rows(referrals: Sequence[Referral], ctx: service.ReferralContext) -> list[dict[str, Any]]:
+def _inbox_rows(referrals: Sequence[Referral], ctx: ReferralContext) -> list[dict[str, Any]]:
     rows = [{"summary": summary(r, ctx.policy), "referral": r} for r in referrals]
 
     def urgency(row: dict[str, Any]) -> tuple[int, int, dt.datetime]:
@@ -157,7 +158,7 @@ ACCEPT = Step(
     name="accept",
     path=_CASE + "/annehmen",
     permission=Permission.REFERRAL_REFERRAL_ACCEPT,
-    run=lambda ctx, referral_id, _: service.accept(ctx, referral_id),
+    run=lambda ctx, referral_id, _: workflow.accept(ctx, referral_id),
     notice="angenommen",
 )
 DECLINE = Step(
@@ -165,7 +166,7 @@ DECLINE = Step(
     path=_CASE + "/ablehnen",
     permission=Permission.REFERRAL_REFERRAL_DECLINE,
     read=forms.read_decline_reason,
-    run=service.decline,
+    run=workflow.decline,
     notice="abgelehnt",
     done=WR_AREA.path,
 )
@@ -174,7 +175,7 @@ ASSIGN = Step(
     path=_CASE + "/zuweisen",
     permission=Permission.REFERRAL_REFERRAL_ASSIGN,
     read=forms.read_assignee,
-    run=service.assign,
+    run=workflow.assign,
     notice="zugewiesen",
     error_fields={"referral.invalid_assignee": "assignee_id"},
 )
@@ -183,7 +184,7 @@ CONTACT_ATTEMPT = Step(
     path=_CASE + "/kontaktversuch",
     permission=Permission.REFERRAL_REFERRAL_RECORD_CONTACT,
     read=forms.read_contact_attempt,
-    run=service.record_contact_attempt,
+    run=workflow.record_contact_attempt,
     notice="kontaktversuch",
 )
 FIRST_CONTACT = Step(
@@ -191,7 +192,7 @@ FIRST_CONTACT = Step(
     path=_CASE + "/erstkontakt",
     permission=Permission.REFERRAL_REFERRAL_RECORD_CONTACT,
     read=forms.read_first_contact,
-    run=service.record_first_contact,
+    run=workflow.record_first_contact,
     notice="erstkontakt",
 )
 CLOSE = Step(
@@ -199,7 +200,7 @@ CLOSE = Step(
     path=_CASE + "/abschliessen",
     permission=Permission.REFERRAL_REFERRAL_CLOSE,
     read=forms.read_close,
-    run=service.close,
+    run=workflow.close,
     notice="abgeschlossen",
     error_fields={"referral.support_required": "support_given"},
 )
@@ -208,7 +209,7 @@ ROUTE = Step(
     path=_CASE + "/weiterleiten",
     permission=Permission.REFERRAL_REFERRAL_ROUTE,
     read=forms.read_branch,
-    run=service.route,
+    run=workflow.route,
     notice="weitergeleitet",
     done=STATE_OFFICE_AREA.path,
     error_fields={"referral.unknown_branch": "branch_id"},
@@ -218,7 +219,7 @@ WITHDRAW = Step(
     path=_CASE + "/einwilligung-widerrufen",
     permission=Permission.REFERRAL_REFERRAL_WITHDRAW_CONSENT,
     read=forms.read_withdrawal,
-    run=lambda ctx, referral_id, _: service.withdraw_consent(ctx, referral_id),
+    run=lambda ctx, referral_id, _: workflow.withdraw_consent(ctx, referral_id),
     notice="einwilligung_widerrufen",
 )
 
@@ -237,7 +238,7 @@ class WeisserRingPages(Controller):
             return see_other(POLICE_AREA.path)
         if not ctx.principal.has_role(*WR_CASE_ROLES):
             return see_other(STATE_OFFICE_AREA.path)
-        referrals = await service.list_referrals(ctx, None, LIST_LIMIT, 0)
+        referrals = await views.list_referrals(ctx, None, LIST_LIMIT, 0)
         by_status: dict[str, list[Referral]] = {"new": [], "open": [], "done": []}
         for referral in referrals:
             status = ReferralStatus(referral.status)
@@ -267,7 +268,7 @@ class WeisserRingPages(Controller):
 
     @get("/landesbuero", opt=requires(Permission.REFERRAL_REFERRAL_ROUTE))
     async def state_office(self, request: Request[Any, Any, Any], ctx: Ctx) -> Response[Any]:
-        referrals = await service.list_referrals(ctx, [ReferralStatus(s) for s in OPEN_STATES], LIST_LIMIT, 0)
+        referrals = await views.list_referrals(ctx, [ReferralStatus(s) for s in OPEN_STATES], LIST_LIMIT, 0)
         return page(
             request,
             "referrals/state_office.html",

@@ -1,5 +1,8 @@
 """Auditor API: search events, list signed checkpoints, prove a single event's inclusion.
 
+It lives above `referral_service.identity` (which records audit events itself), not in the audit
+package, so that audit never imports identity.
+
 Reading the audit log is itself audited. Audit events carry no personal data, so auditors see
 everything in them; they never see case content, which lives elsewhere.
 """
@@ -16,6 +19,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referral_service.audit import repository
+from referral_service.audit.actions import AuditLogAction
 from referral_service.audit.keys import AuditKeys
 from referral_service.audit.recorder import from_us, record_event
 from referral_service.audit.schemas import (
@@ -24,17 +28,10 @@ from referral_service.audit.schemas import (
     CheckpointOut,
     InclusionProofOut,
 )
-from referral_service.audit.service import EventQuery, ProofUnavailableError, prove_inclusion, search_events
+from referral_service.audit.service import EventQuery, prove_inclusion, search_events
 from referral_service.identity.http import audit_fields, requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
-from referral_service.problems import DomainError, ErrorKind
-
-
-class ProofNotAvailableError(DomainError):
-    code = "audit.proof_unavailable"
-    kind = ErrorKind.NOT_FOUND
-    title = "No inclusion proof for this position"
 
 
 class AuditController(Controller):
@@ -81,7 +78,7 @@ class AuditController(Controller):
         rows = await repository.checkpoints_in_order(db_session)
         await record_event(
             db_session,
-            action="audit:checkpoint:read",
+            action=AuditLogAction.CHECKPOINT_READ,
             actor=principal.actor,
             details={"returned": len(rows)},
             **audit_fields(request),
@@ -111,15 +108,11 @@ class AuditController(Controller):
         principal: NamedDependency[Principal],
         seq: FromPath[int],
     ) -> InclusionProofOut:
-        try:
-            proof = await prove_inclusion(db_session, seq)
-        except ProofUnavailableError:
-            raise ProofNotAvailableError(
-                "No signed checkpoint covers this position yet, or the position does not exist."
-            ) from None
+        # ProofUnavailableError (and LogDamagedError with it) answers 404 `audit.proof_unavailable`.
+        proof = await prove_inclusion(db_session, seq)
         await record_event(
             db_session,
-            action="audit:proof:read",
+            action=AuditLogAction.PROOF_READ,
             actor=principal.actor,
             target_type="audit_log",
             target_id=str(seq),

@@ -1,0 +1,34 @@
+"""The complaint domain as the application sees it (named in pyproject.toml's entry points)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from complaints import reports
+from complaints.config import ComplaintsConfig
+from complaints.controllers import complaint_routers
+from complaints.pages import AREAS, complaint_page_routers
+from complaints.retention import ComplaintRetention
+from referral_service.domains import AppContext, Domain, DomainParts
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _build(context: AppContext, config: ComplaintsConfig) -> DomainParts:
+    return DomainParts(
+        route_handlers=complaint_routers(config),
+        page_handlers=complaint_page_routers(config),
+        areas=AREAS,
+    )
+
+
+DOMAIN: Domain[ComplaintsConfig] = Domain(
+    name="complaints",
+    order=20,
+    load_settings=ComplaintsConfig.from_environ,
+    build=_build,
+    retention=lambda config: [ComplaintRetention(config.retention_period)],
+    reports=[reports.ANNUAL_REPORT],
+    templates=_HERE / "templates",
+    locales=_HERE / "locales",
+)

@@ -1,0 +1,133 @@
+"""How a domain joins the application: one `Domain` declaration per package, found through entry points.
+
+A domain package declares `DOMAIN = Domain(...)` (in its `registration.py`) and names it in
+pyproject.toml under `[project.entry-points."referral_service.domains"]`. The application factory, the
+command line, the template loader and the translations iterate over `installed_domains()`; no kernel
+module names a domain, so adding one touches only its own package and pyproject.toml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import click
+from litestar.types import ControllerRouterHandler
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from referral_service.jobs import PeriodicJob
+from referral_service.reporting.service import DomainReport
+from referral_service.retention.providers import RetentionProvider
+from referral_service.settings import Settings
+
+if TYPE_CHECKING:
+    # Only an annotation here; importing the web package at run time would make a cycle (its i18n reads
+    # the domains' catalogues through this module).
+    from referral_service.web.render import Area
+
+ENTRY_POINT_GROUP = "referral_service.domains"
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True, slots=True)
+class AppContext:
+    """What the kernel hands each domain while it builds one application."""
+
+    settings: Settings
+    engine: AsyncEngine
+
+
+@dataclass(frozen=True, slots=True)
+class DomainParts:
+    """What a domain mounts in one application."""
+
+    route_handlers: Sequence[ControllerRouterHandler] = ()
+    page_handlers: Sequence[ControllerRouterHandler] = ()
+    # Working areas of the pages, in menu order.
+    areas: Sequence[Area] = ()
+    jobs: Sequence[PeriodicJob] = ()
+    # Entries for the application's state (`request.app.state.<name>`).
+    state: Mapping[str, object] = field(default_factory=dict)
+
+
+def _no_retention(_: object) -> Sequence[RetentionProvider]:
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class Domain(Generic[S]):
+    """A domain's declaration. `S` is its settings object (frozen, read from REFERRAL_* variables)."""
+
+    name: str
+    # Domains come in this order (then by name): their areas in the menu, and so the first home area a
+    # user with roles in two domains is sent to.
+    order: int
+    # Its settings from `Settings.environ`; a bad value raises `SettingsError` naming the variable.
+    load_settings: Callable[[Mapping[str, str]], S]
+    build: Callable[[AppContext, S], DomainParts]
+    retention: Callable[[S], Sequence[RetentionProvider]] = _no_retention
+    reports: Sequence[DomainReport] = ()
+    cli: click.Group | None = None
+    # Demo data beside the demo organisation (development start and `referral-service demo`); with
+    # `only_if_empty`, nothing happens where the domain already has such data.
+    seed_demo: Callable[[AsyncSession, bool], Awaitable[None]] | None = None
+    # Folders of Jinja templates (names below them include the domain's folder, "complaints/case.html")
+    # and of translation catalogues (`<language>/<area>.json`).
+    templates: Path | None = None
+    locales: Path | None = None
+
+
+@cache
+def installed_domains() -> tuple[Domain[Any], ...]:
+    """Every domain registered under the entry-point group, loaded once per process."""
+    found = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda point: point.name)
+    domains: list[Domain[Any]] = []
+    for point in found:
+        domain = point.load()
+        if not isinstance(domain, Domain):
+            raise TypeError(f"entry point {point.name} ({point.value}) is not a Domain")
+        domains.append(domain)
+    names = [domain.name for domain in domains]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two domains share a name: {sorted(names)}")
+    return tuple(sorted(domains, key=lambda domain: (domain.order, domain.name)))
+
+
+def domain_settings(settings: Settings, overrides: Mapping[str, object] | None = None) -> dict[str, Any]:
+    """Each domain's settings by name: read from the environment snapshot, or taken from `overrides`
+    (tests pass policies with their own clocks). Raises `SettingsError` for a bad variable."""
+    overrides = overrides or {}
+    domains = installed_domains()
+    unknown = set(overrides) - {domain.name for domain in domains}
+    if unknown:
+        raise ValueError(f"no such domain: {sorted(unknown)}")
+    return {
+        domain.name: overrides[domain.name]
+        if domain.name in overrides
+        else domain.load_settings(settings.environ)
+        for domain in domains
+    }
+
+
+def retention_providers(
+    settings: Settings, configured: Mapping[str, Any] | None = None
+) -> list[RetentionProvider]:
+    """Every domain's retention providers, with its configured periods."""
+    configured = configured if configured is not None else domain_settings(settings)
+    return [
+        provider for domain in installed_domains() for provider in domain.retention(configured[domain.name])
+    ]
+
+
+def template_folders() -> list[Path]:
+    return [domain.templates for domain in installed_domains() if domain.templates is not None]
+
+
+def catalogue_folders() -> list[Path]:
+    return [domain.locales for domain in installed_domains() if domain.locales is not None]

@@ -1,0 +1,265 @@
+"""Creating and correcting a referral: consent, incident dates, routing by postcode, encryption."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Collection
+from typing import Any
+
+from crypto import KeyDestroyedError, normalise_email, normalise_phone
+from referral_service.keys.fields import open_fields, seal
+from referral_service.keys.service import CaseKeys
+from referral_service.referrals import repository
+from referral_service.referrals.audit_actions import ReferralAuditAction
+from referral_service.referrals.domain import ReferralStatus
+from referral_service.referrals.errors import (
+    ConsentInvalidError,
+    InvalidTransitionError,
+    ReferralInvalidError,
+)
+from referral_service.referrals.models import Referral, ReferralTransition
+from referral_service.referrals.policy import ReferralPolicy
+from referral_service.referrals.schemas import ReferralCreate, ReferralUpdate, Victim, VictimUpdate
+from referral_service.referrals.service.common import (
+    CASE_KIND,
+    ReferralContext,
+    audit,
+    codes,
+    key_id,
+    locked,
+)
+
+# Optional content a correction may empty (column names); the rest is required or not personal data.
+CLEARABLE_FIELDS = frozenset(
+    {
+        "phone",
+        "email",
+        "street_address",
+        "city",
+        "date_of_birth",
+        "contact_preferences",
+        "accessibility_needs",
+        "incident_date",
+        "case_number",
+    }
+)
+
+
+async def create_referral(ctx: ReferralContext, data: ReferralCreate) -> Referral:
+    now = ctx.now()
+    _check_consent(data, ctx.policy, now)
+    _check_incident(data.incident_month, data.incident_date, now)
+    branch_id = await repository.branch_for_postcode(ctx.session, data.victim.postcode)
+    referral = Referral(
+        status=ReferralStatus.SUBMITTED,
+        referring_station_id=ctx.principal.unit_id,
+        referring_officer_id=ctx.principal.user_id,
+        branch_id=branch_id,
+        offence_category=data.offence_category,
+        hate_crime=data.hate_crime,
+        incident_month=data.incident_month,
+        requested_support=codes(data.requested_support),
+        urgency=data.urgency,
+        language=data.victim.language,
+        interpreter_needed=data.victim.interpreter_needed,
+        consent_given_by=data.consent.given_by,
+        consent_given_at=data.consent.given_at,
+        consent_form=data.consent.form,
+        consent_scope=data.consent.scope,
+        consent_recorded_by_id=ctx.principal.user_id,
+        submitted_at=now,
+        updated_at=now,
+    )
+    key = await ctx.keys.create(ctx.session, CASE_KIND)
+    seal(referral, key, **_victim_values(data.victim))
+    seal(
+        referral,
+        key,
+        circumstances=data.circumstances,
+        incident_date=_iso(data.incident_date),
+        case_number=data.case_number,
+    )
+    _index(referral, ctx.keys, phone=data.victim.phone, email=data.victim.email, case_number=data.case_number)
+    referral.repeat_of_id = await _repeat_of(ctx, referral, data.victim.phone, data.victim.email)
+    ctx.session.add(referral)
+    await ctx.session.flush()
+    # The first entry of the timeline; not a step of the state machine, so no `move`.
+    await repository.add_transition(
+        ctx.session,
+        ReferralTransition(
+            referral_id=referral.id,
+            action="submit",
+            from_status="",
+            to_status=referral.status,
+            actor_id=ctx.principal.user_id,
+            at=now,
+        ),
+    )
+    await audit(
+        ctx,
+        ReferralAuditAction.REFERRAL_CREATE,
+        referral,
+        routed_to="branch" if branch_id else "state_office",
+        repeat_hint=referral.repeat_of_id is not None,
+    )
+    return referral
+
+
+def correctable(referral: Referral) -> bool:
+    """Whether the referring station may still correct the referral: until a branch accepts it."""
+    return ReferralStatus(referral.status) is ReferralStatus.SUBMITTED
+
+
+async def update_referral(
+    ctx: ReferralContext,
+    referral_id: uuid.UUID,
+    data: ReferralUpdate,
+    *,
+    clear: Collection[str] = (),
+) -> Referral:
+    """The police correct a referral; possible only until a branch accepts it.
+
+    `clear` names optional fields (see CLEARABLE_FIELDS) to empty; the pages send it for a field the
+    officer emptied, since in `ReferralUpdate` an absent value means "unchanged".
+    """
+    if set(clear) - CLEARABLE_FIELDS or set(clear) & _given_fields(data):
+        raise ReferralInvalidError("Only optional fields that are not also given can be cleared.")
+    referral = await locked(ctx, referral_id)
+    if not correctable(referral):
+        raise InvalidTransitionError("A referral can be corrected only until it has been accepted.")
+    now = ctx.now()
+    key = await ctx.keys.get(ctx.session, key_id(referral))
+    changed: list[str] = []
+    victim = data.victim or VictimUpdate()
+    sealed: dict[str, str | None] = {
+        name: value for name, value in _victim_values(victim).items() if value is not None
+    }
+    for name, value in (
+        ("circumstances", data.circumstances),
+        ("incident_date", _iso(data.incident_date)),
+        ("case_number", data.case_number),
+    ):
+        if value is not None:
+            sealed[name] = value
+    sealed.update(dict.fromkeys(clear))
+    if sealed:
+        seal(referral, key, **sealed)
+        changed += sorted(sealed)
+        _index(
+            referral,
+            ctx.keys,
+            phone=victim.phone,
+            email=victim.email,
+            case_number=data.case_number,
+            only_given=True,
+        )
+        for name in {"phone", "email", "case_number"} & set(clear):
+            setattr(referral, f"{name}_index", None)
+    plain: dict[str, Any] = {
+        "offence_category": data.offence_category,
+        "incident_month": data.incident_month,
+        "urgency": data.urgency,
+        "hate_crime": data.hate_crime,
+        "requested_support": None if data.requested_support is None else codes(data.requested_support),
+    }
+    for name, value in plain.items():
+        if value is not None:
+            setattr(referral, name, value)
+            changed.append(name)
+    if data.incident_month is not None or data.incident_date is not None:
+        current_date = open_fields(referral, key, ["incident_date"])["incident_date"]
+        _check_incident(referral.incident_month, _date(current_date), now)
+    if victim.postcode is not None:
+        # A corrected postcode may belong to another branch; nobody has accepted the case yet.
+        referral.branch_id = await repository.branch_for_postcode(ctx.session, victim.postcode)
+    referral.updated_at = now
+    await audit(ctx, ReferralAuditAction.REFERRAL_UPDATE, referral, fields=sorted(set(changed)))
+    return referral
+
+
+def _check_consent(data: ReferralCreate, policy: ReferralPolicy, now: dt.datetime) -> None:
+    given_at = data.consent.given_at
+    if given_at.tzinfo is None:
+        raise ConsentInvalidError("The time of consent must include a time zone.")
+    if given_at > now + dt.timedelta(minutes=5):
+        raise ConsentInvalidError("Consent cannot be given in the future.")
+    if given_at < now - policy.consent_max_age:
+        raise ConsentInvalidError("The consent is too old; please record the victim's consent anew.")
+
+
+def _check_incident(month: str, day: dt.date | None, now: dt.datetime) -> None:
+    if month > now.strftime("%Y-%m"):
+        raise ReferralInvalidError("The incident month lies in the future.")
+    if day is not None and (day > now.date() or day.strftime("%Y-%m") != month):
+        raise ReferralInvalidError("The incident date must lie in the incident month and not in the future.")
+
+
+def _victim_values(victim: Victim | VictimUpdate) -> dict[str, str | None]:
+    return {
+        "victim_name": victim.name,
+        "postcode": victim.postcode,
+        "phone": victim.phone,
+        "email": victim.email,
+        "street_address": victim.street_address,
+        "city": victim.city,
+        "date_of_birth": _iso(victim.date_of_birth),
+        "contact_preferences": victim.contact_preferences,
+        "accessibility_needs": victim.accessibility_needs,
+    }
+
+
+def _index(
+    referral: Referral,
+    keys: CaseKeys,
+    *,
+    phone: str | None,
+    email: str | None,
+    case_number: str | None,
+    only_given: bool = False,
+) -> None:
+    blind = keys.blind_index
+    if phone is not None or not only_given:
+        referral.phone_index = blind.index_phone(phone) if phone else None
+    if email is not None or not only_given:
+        referral.email_index = blind.index_email(email) if email else None
+    if case_number is not None or not only_given:
+        referral.case_number_index = blind.index_case_number(case_number) if case_number else None
+
+
+async def _repeat_of(
+    ctx: ReferralContext, referral: Referral, phone: str | None, email: str | None
+) -> uuid.UUID | None:
+    """An open referral of the same victim (same phone or e-mail), confirmed after decryption because
+    a truncated blind index can match by chance."""
+    candidates = await repository.open_referrals_matching(
+        ctx.session, phone_index=referral.phone_index, email_index=referral.email_index, exclude=referral.id
+    )
+    for candidate in candidates:
+        try:
+            key = await ctx.keys.get(ctx.session, key_id(candidate))
+        except KeyDestroyedError:
+            continue
+        values = open_fields(candidate, key, ["phone", "email"])
+        if (phone and values["phone"] and normalise_phone(values["phone"]) == normalise_phone(phone)) or (
+            email and values["email"] and normalise_email(values["email"]) == normalise_email(email)
+        ):
+            return candidate.id
+    return None
+
+
+def _given_fields(data: ReferralUpdate) -> set[str]:
+    victim = _victim_values(data.victim or VictimUpdate())
+    given = {name for name, value in victim.items() if value is not None}
+    given.update(
+        name for name in ("circumstances", "incident_date", "case_number") if getattr(data, name) is not None
+    )
+    return given
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _date(text: str | None) -> dt.date | None:
+    return None if text is None else dt.date.fromisoformat(text)

@@ -1,0 +1,62 @@
+"""Components the suite cannot install itself (Debian's Chromium, PostgreSQL, Redis).
+
+Without one, its tests skip with a reason in one shape, and the run closes with one line that names
+what was skipped and the command that installs it, so a green run never hides missing tests. With
+REFERRAL_TEST_REQUIRE_<NAME>=1 (CI) a missing component fails its tests instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import NoReturn
+
+import pytest
+
+# A skip reason that reads well in pytest's own summary and can be taken apart for the closing line.
+_REASON = re.compile(r"(?P<tests>[\w ]+ tests) skipped: (?P<why>.+) \[install: (?P<install>[^\]]+)\]$")
+
+
+@dataclass(frozen=True)
+class Component:
+    tests: str  # whose tests need it, e.g. "browser tests"
+    require_env: str  # turns the skip into a failure
+    install: str  # the one command that installs it
+
+    def required(self) -> bool:
+        return os.environ.get(self.require_env, "").lower() in {"1", "true", "yes"}
+
+    def skip_or_fail(self, why: str, install: str | None = None) -> NoReturn:
+        """Skip (or, when required, fail) the current test; `install` overrides the usual command."""
+        command = install or self.install
+        if self.required():
+            pytest.fail(f"{why} ({command}); {self.require_env} is set")
+        pytest.skip(f"{self.tests} skipped: {why} [install: {command}]")
+
+
+POSTGRES = Component("PostgreSQL tests", "REFERRAL_TEST_REQUIRE_POSTGRES", "apt-get install postgresql")
+REDIS = Component("Redis tests", "REFERRAL_TEST_REQUIRE_REDIS", "apt-get install redis-server")
+BROWSER = Component("browser tests", "REFERRAL_TEST_REQUIRE_BROWSER", "apt-get install chromium")
+
+
+def _reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    # (path, line, message); a list when the report came back from an xdist worker
+    if isinstance(longrepr, tuple | list) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+def closing_line(reports: list[pytest.TestReport]) -> str | None:
+    """`SKIPPED COMPONENTS: browser tests (142) - Chromium missing: apt-get install chromium; ...`"""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for report in reports:
+        found = _REASON.search(_reason(report))
+        if found is not None:
+            counts[(found["tests"].strip(), found["why"], found["install"])] += 1
+    if not counts:
+        return None
+    parts = [f"{tests} ({count}) - {why}: {install}" for (tests, why, install), count in counts.items()]
+    return "SKIPPED COMPONENTS: " + "; ".join(parts)
