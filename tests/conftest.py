@@ -6,8 +6,10 @@ unreachable its tests skip, unless REFERRAL_TEST_REQUIRE_POSTGRES=1 (set by CI),
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import datetime as dt
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import pytest
 from litestar import Litestar
@@ -15,12 +17,13 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from referral_service.app import create_app
-from referral_service.db import create_database_engine
+from referral_service.db import create_database_engine, utcnow
 from referral_service.settings import Settings, load_settings
 from tests.components import POSTGRES, closing_line
 from tests.databases import PostgresDatabases, SqliteDatabases, Template, postgres_admin_dsn
 
 ENGINES = ["sqlite", "postgresql"]
+T = TypeVar("T")
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -58,11 +61,14 @@ def _fresh_database(
     postgres_databases: PostgresDatabases,
     template: Template,
 ) -> Iterator[str]:
+    # One address per engine and template, laid anew for every test: each test still has a database of
+    # its own, and the settings (so the application) of one test fit the next (see `app`).
+    name = f"test_{template}"
     if request.param == "sqlite":
-        yield sqlite_databases.fresh(template)
+        yield sqlite_databases.fresh(template, name=name)
         return
     _postgres_or_skip(postgres_databases)
-    url = postgres_databases.fresh(template)
+    url = postgres_databases.fresh(template, name=name)
     yield url
     postgres_databases.drop(url)
 
@@ -98,8 +104,14 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The development keyring and audit keys, once per worker (tests that look at them make their own)."""
+    return tmp_path_factory.mktemp("shared") / "var"
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, var_dir: Path) -> Settings:
     """Without background jobs: tests run the jobs' work themselves (sequencing, checkpoints,
     escalation, retention) when they need it; a job loop racing them at start-up makes results a
     matter of timing. The jobs themselves are tested with settings of their own (tests/test_jobs.py,
@@ -107,15 +119,85 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return load_settings(
         {
             "REFERRAL_DATABASE_URL": database_url,
-            "REFERRAL_VAR_DIR": str(tmp_path / "var"),
+            "REFERRAL_VAR_DIR": str(var_dir),
             "REFERRAL_BACKGROUND_JOBS": "false",
         }
     )
 
 
+class Applications:
+    """Applications built by `create_app`, kept for the next test with the same settings.
+
+    Building one costs a fifth of a second (Litestar prepares some 280 routes), more than most tests
+    themselves; the settings of consecutive tests are equal (see `_fresh_database`), so a test gets the
+    application the previous one used, as `create_app` built it: its state as built, its in-memory
+    stores (rate limits) emptied, its connection pool closed (the database under it is new).
+    """
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[object, ...], tuple[Litestar, dict[str, object], tuple[object, ...]]] = {}
+
+    def get(
+        self,
+        settings: Settings,
+        identity_config: IdentityConfig | None = None,
+        domain_overrides: Mapping[str, object] | None = None,
+    ) -> Litestar:
+        """`identity_config` and the overrides must be kept objects (`kept`): they are told apart by
+        identity, and the entry holds them so that no other object can take their id."""
+        overrides = dict(sorted((domain_overrides or {}).items()))
+        held = (identity_config, *overrides.values())
+        key = (settings, *((name, id(value)) for name, value in overrides.items()), id(identity_config))
+        if key not in self._built:
+            app = create_app(settings, identity_config=identity_config, domain_overrides=overrides)
+            self._built[key] = (app, dict(app.state), held)
+        app, state, _ = self._built[key]
+        app.state.clear()
+        app.state.update(state)
+        return app
+
+    async def release(self, app: Litestar) -> None:
+        await app.state.engine.dispose()
+        for name in list(app.stores._stores):  # Litestar lists no stores
+            await app.stores.get(name).delete_all()
+
+
+@pytest.fixture(scope="session")
+def applications() -> Applications:
+    return Applications()
+
+
+class Kept:
+    """Objects made once per worker and handed to every test that asks: the clocks tests move and the
+    configurations that read them, so that the applications built on them can be kept (`Applications`)."""
+
+    def __init__(self) -> None:
+        self._objects: dict[object, Any] = {}
+
+    def get(self, key: object, build: Callable[[], T]) -> T:
+        if key not in self._objects:
+            self._objects[key] = build()
+        return cast(T, self._objects[key])
+
+    def clock(self, name: str, start: dt.datetime | None = None) -> FakeClock:
+        """The clock `name`, set to `start` (default: now) for the test that asks."""
+        from tests.identity.support import FakeClock
+
+        clock = self.get(("clock", name), FakeClock)
+        clock.current = start or utcnow()
+        return clock
+
+
+@pytest.fixture(scope="session")
+def kept() -> Kept:
+    return Kept()
+
+
 @pytest.fixture
-def app(settings: Settings) -> Litestar:
-    return create_app(settings)
+async def app(settings: Settings, applications: Applications) -> AsyncIterator[Litestar]:
+    built = applications.get(settings)
+    yield built
+    await applications.release(built)
 
 
 @pytest.fixture
@@ -141,23 +223,26 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def identity_clock() -> FakeClock:
-    from tests.identity.support import FakeClock
-
-    return FakeClock()
+def identity_clock(kept: Kept) -> FakeClock:
+    """Now, at the start of each test (one clock object for all of them: see `Kept`)."""
+    return kept.clock("identity")
 
 
 @pytest.fixture
-def identity_config(identity_clock: FakeClock) -> IdentityConfig:
+def identity_config(identity_clock: FakeClock, kept: Kept) -> IdentityConfig:
     """Production policy, but with `identity_clock` and the cheapest Argon2 cost."""
     from tests.identity.support import test_identity_config
 
-    return test_identity_config(identity_clock)
+    return kept.get("identity_config", lambda: test_identity_config(identity_clock))
 
 
 @pytest.fixture
-def identity_app(settings: Settings, identity_config: IdentityConfig) -> Litestar:
-    return create_app(settings, identity_config=identity_config)
+async def identity_app(
+    settings: Settings, identity_config: IdentityConfig, applications: Applications
+) -> AsyncIterator[Litestar]:
+    built = applications.get(settings, identity_config)
+    yield built
+    await applications.release(built)
 
 
 @pytest.fixture
