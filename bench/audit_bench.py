@@ -1,4 +1,4 @@
-"""Audit verification rate on PostgreSQL over 1,000,000 events (issue 5 target: >= 200,000 events/s).
+"""Audit verification rate on PostgreSQL over 1,000,000 events (target: >= 200,000 events/s).
 
 Loads the events with COPY (as the sequencer would have written them: leaf hashes and position MACs
 computed by the same code), signs a checkpoint, then times `verify_log` end to end: streaming rows

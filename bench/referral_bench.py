@@ -1,4 +1,4 @@
-"""Create-referral throughput and latency on PostgreSQL with 32 concurrent clients (issue 6).
+"""Create-referral throughput and latency on PostgreSQL with 32 concurrent clients.
 
 Three targets in one run, each loaded the same way for the same number of requests:
 1. the service (`referral-service serve`, one process): token auth, guard, validation, routing,

@@ -1,4 +1,4 @@
-"""Report generation on PostgreSQL (issue 8 target: each report under 1 second).
+"""Report generation on PostgreSQL (target: each report under 1 second).
 
 Loads 1,000,000 referrals and 100,000 complaints with COPY into a scratch database (plain statistical
 columns only; encrypted columns and data keys NULL, as the reports never read them), seeded with the

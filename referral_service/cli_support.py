@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -23,3 +25,16 @@ def load_cli_settings() -> Settings:
 
 def run_async(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(main())
+
+
+def write_generated_doc(path: Path, text: str, module: str, argv: list[str]) -> int:
+    """A document generated from the code: written, or with `--check` compared (exit 1 when stale)."""
+    if "--check" in argv:
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current != text:
+            print(f"{path} is stale; run python -m {module}", file=sys.stderr)
+            return 1
+        return 0
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
+    return 0

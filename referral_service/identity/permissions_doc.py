@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from referral_service.cli_support import write_generated_doc
 from referral_service.identity.permissions import ROLE_GRANTS, Permission
 from referral_service.identity.roles import (
     GLOBAL_UNIT_DIRECTORY_ROLES,
@@ -100,19 +101,7 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    text = render()
-    if "--check" in args:
-        current = DOC_PATH.read_text(encoding="utf-8") if DOC_PATH.exists() else ""
-        if current != text:
-            print(
-                f"{DOC_PATH} is stale; run python -m referral_service.identity.permissions_doc",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    DOC_PATH.write_text(text, encoding="utf-8")
-    print(f"wrote {DOC_PATH}")
-    return 0
+    return write_generated_doc(DOC_PATH, render(), __spec__.name, args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,4 @@
-"""Who sees what of a referral, role by role and unit by unit (issue 6)."""
+"""Who sees what of a referral, role by role and unit by unit."""
 
 from __future__ import annotations
 

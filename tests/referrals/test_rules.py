@@ -1,4 +1,4 @@
-"""Consent, bad input, invalid transitions and exactly-once acceptance (issue 6), on both engines."""
+"""Consent, bad input, invalid transitions and exactly-once acceptance, on both engines."""
 
 from __future__ import annotations
 

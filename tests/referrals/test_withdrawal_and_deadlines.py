@@ -1,4 +1,4 @@
-"""Consent withdrawal destroys the personal data for everyone; deadlines escalate (issue 6)."""
+"""Consent withdrawal destroys the personal data for everyone; deadlines escalate."""
 
 from __future__ import annotations
 

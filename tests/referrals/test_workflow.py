@@ -1,4 +1,4 @@
-"""The referral workflow end to end through the API, on both engines (issue 6)."""
+"""The referral workflow end to end through the API, on both engines."""
 
 from __future__ import annotations
 
