@@ -31,7 +31,8 @@ from referral_service.db import create_database_engine, create_session_factory
 from referral_service.identity.config import IdentityConfig, PasswordHashing
 from referral_service.identity.demo import seed_demo
 from referral_service.referrals.domain import OffenceCategory, SupportKind
-from referral_service.referrals.reports import cooperation_report
+from referral_service.referrals.policy import ReferralPolicy
+from referral_service.referrals.reports import cooperation
 from referral_service.reporting.periods import period_of
 from referral_service.reporting.scope import resolve_scope
 from referral_service.reporting.tables import Report
@@ -272,7 +273,11 @@ async def main(referral_count: int, complaint_count: int, runs: int) -> None:
                 async def build() -> Report:
                     async with factory() as session:
                         scope = await resolve_scope(session, directorate)
-                        builder = cooperation_report if kind == "cooperation" else complaints_annual_report
+                        builder = (
+                            cooperation(ReferralPolicy()).builder
+                            if kind == "cooperation"
+                            else complaints_annual_report
+                        )
                         return await builder(
                             session, period_of(YEAR, quarter), scope, now=dt.datetime.now(dt.UTC)
                         )

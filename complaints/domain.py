@@ -131,30 +131,48 @@ OPEN_STATES = frozenset(set(S) - TERMINAL_STATES)
 # The answer deadline runs until the office has decided.
 DEADLINE_STATES = frozenset(OPEN_STATES - {S.DECISION})
 
-# The only transitions there are: action -> (states it may start from, state it leads to).
+A = ComplaintAction
+
+# The transition table: every step there is, listed once as (state, action) -> next state; what is
+# not listed is refused (409). Forwarding and withdrawal end a complaint that is still being worked on;
+# after the final decision the only way on is closing it (the complainant reopens the matter with a
+# follow-up complaint), so a decided complaint cannot turn "withdrawn" while keeping its outcome.
 # Requesting a statement while another is outstanding keeps the complaint in `statement_requested`;
 # receiving one while others are still outstanding keeps it there too (see the statements service).
-TRANSITIONS: Mapping[ComplaintAction, tuple[frozenset[ComplaintStatus], ComplaintStatus]] = {
-    ComplaintAction.START_TRIAGE: (frozenset({S.RECEIVED}), S.TRIAGE),
-    ComplaintAction.COMPLETE_TRIAGE: (frozenset({S.TRIAGE}), S.IN_PROGRESS),
-    ComplaintAction.REQUEST_STATEMENT: (
-        frozenset({S.IN_PROGRESS, S.STATEMENT_REQUESTED, S.STATEMENT_RECEIVED}),
-        S.STATEMENT_REQUESTED,
-    ),
-    ComplaintAction.RECEIVE_STATEMENT: (frozenset({S.STATEMENT_REQUESTED}), S.STATEMENT_RECEIVED),
-    ComplaintAction.RESUME: (frozenset({S.STATEMENT_RECEIVED}), S.IN_PROGRESS),
-    ComplaintAction.DECIDE: (frozenset({S.IN_PROGRESS, S.STATEMENT_RECEIVED}), S.DECISION),
-    ComplaintAction.CLOSE: (frozenset({S.DECISION}), S.CLOSED),
-    ComplaintAction.FORWARD: (OPEN_STATES, S.FORWARDED),
-    ComplaintAction.WITHDRAW: (OPEN_STATES, S.WITHDRAWN),
+TRANSITIONS: Mapping[tuple[ComplaintStatus, ComplaintAction], ComplaintStatus] = {
+    (S.RECEIVED, A.START_TRIAGE): S.TRIAGE,
+    (S.RECEIVED, A.FORWARD): S.FORWARDED,
+    (S.RECEIVED, A.WITHDRAW): S.WITHDRAWN,
+    (S.TRIAGE, A.COMPLETE_TRIAGE): S.IN_PROGRESS,
+    (S.TRIAGE, A.FORWARD): S.FORWARDED,
+    (S.TRIAGE, A.WITHDRAW): S.WITHDRAWN,
+    (S.IN_PROGRESS, A.REQUEST_STATEMENT): S.STATEMENT_REQUESTED,
+    (S.IN_PROGRESS, A.DECIDE): S.DECISION,
+    (S.IN_PROGRESS, A.FORWARD): S.FORWARDED,
+    (S.IN_PROGRESS, A.WITHDRAW): S.WITHDRAWN,
+    (S.STATEMENT_REQUESTED, A.REQUEST_STATEMENT): S.STATEMENT_REQUESTED,
+    (S.STATEMENT_REQUESTED, A.RECEIVE_STATEMENT): S.STATEMENT_RECEIVED,
+    (S.STATEMENT_REQUESTED, A.FORWARD): S.FORWARDED,
+    (S.STATEMENT_REQUESTED, A.WITHDRAW): S.WITHDRAWN,
+    (S.STATEMENT_RECEIVED, A.REQUEST_STATEMENT): S.STATEMENT_REQUESTED,
+    (S.STATEMENT_RECEIVED, A.RESUME): S.IN_PROGRESS,
+    (S.STATEMENT_RECEIVED, A.DECIDE): S.DECISION,
+    (S.STATEMENT_RECEIVED, A.FORWARD): S.FORWARDED,
+    (S.STATEMENT_RECEIVED, A.WITHDRAW): S.WITHDRAWN,
+    (S.DECISION, A.CLOSE): S.CLOSED,
 }
+
+
+def allows(current: ComplaintStatus | str, action: ComplaintAction) -> bool:
+    """Whether `action` is a step from `current` (pages offer only these)."""
+    return (ComplaintStatus(current), action) in TRANSITIONS
 
 
 def next_status(current: ComplaintStatus | str, action: ComplaintAction) -> ComplaintStatus:
     """The state `action` leads to from `current`; `InvalidTransitionError` (409) if it is not allowed."""
-    allowed_from, target = TRANSITIONS[action]
     status = ComplaintStatus(current)
-    if status not in allowed_from:
+    target = TRANSITIONS.get((status, action))
+    if target is None:
         raise InvalidTransitionError(
             f"'{action.value}' is not possible while the complaint is '{status.value}'.",
             extra={"status": status.value, "action": action.value},

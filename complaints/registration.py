@@ -28,7 +28,7 @@ DOMAIN: Domain[ComplaintsConfig] = Domain(
     load_settings=ComplaintsConfig.from_environ,
     build=_build,
     retention=lambda config: [ComplaintRetention(config.retention_period)],
-    reports=[reports.ANNUAL_REPORT],
+    reports=lambda _: [reports.ANNUAL_REPORT],
     templates=_HERE / "templates",
     locales=_HERE / "locales",
 )

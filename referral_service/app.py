@@ -20,6 +20,7 @@ from referral_service.audit.service import create_checkpoint, sequence_pending
 from referral_service.db import create_engine, create_session_factory, provide_db_session, utcnow
 from referral_service.domains import (
     AppContext,
+    domain_reports,
     domain_settings,
     installed_domains,
     retention_providers,
@@ -151,7 +152,7 @@ def create_app(
             AuditController,
             *IDENTITY_CONTROLLERS,
             *(handler for part in parts for handler in part.route_handlers),
-            *(report_handler(report) for domain in domains for report in domain.reports),
+            *(report_handler(report) for report in domain_reports(settings, configured)),
             ActivityController,
             *web_route_handlers(),
             *(handler for part in parts for handler in part.page_handlers),

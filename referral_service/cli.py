@@ -15,7 +15,7 @@ from referral_service.audit.cli import audit
 from referral_service.cli_support import load_cli_settings as _settings
 from referral_service.cli_support import run_async
 from referral_service.db import create_engine, create_session_factory
-from referral_service.domains import domain_settings, installed_domains, retention_providers
+from referral_service.domains import domain_reports, domain_settings, installed_domains, retention_providers
 from referral_service.identity.cli import demo as identity_demo
 from referral_service.identity.cli import seed_and_describe, users
 from referral_service.keys.cli import keys
@@ -148,7 +148,10 @@ def _add_commands(group: click.Group) -> None:
     for domain in domains:
         if domain.cli is not None:
             group.add_command(domain.cli)
-    group.add_command(report_group([report for domain in domains for report in domain.reports]), "report")
+    # A report's name does not depend on the configuration either; what it counts may (a deadline).
+    group.add_command(
+        report_group(domain_reports, [report.name for report in domain_reports(Settings())]), "report"
+    )
     # A provider's case kind does not depend on the configuration, so the defaults name them all.
     case_kinds = [provider.case_kind for provider in retention_providers(Settings())]
     group.add_command(retention_group(retention_providers, case_kinds), "retention")

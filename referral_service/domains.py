@@ -60,6 +60,10 @@ def _no_retention(_: object) -> Sequence[RetentionProvider]:
     return ()
 
 
+def _no_reports(_: object) -> Sequence[DomainReport]:
+    return ()
+
+
 @dataclass(frozen=True, slots=True)
 class Domain(Generic[S]):
     """A domain's declaration. `S` is its settings object (frozen, read from REFERRAL_* variables)."""
@@ -72,7 +76,9 @@ class Domain(Generic[S]):
     load_settings: Callable[[Mapping[str, str]], S]
     build: Callable[[AppContext, S], DomainParts]
     retention: Callable[[S], Sequence[RetentionProvider]] = _no_retention
-    reports: Sequence[DomainReport] = ()
+    # Its reports for its settings (a report may count against a configured deadline); the names and
+    # permissions must not depend on the settings, since the command line is built from the defaults.
+    reports: Callable[[S], Sequence[DomainReport]] = _no_reports
     cli: click.Group | None = None
     # Demo data beside the demo organisation (development start and `referral-service demo`); with
     # `only_if_empty`, nothing happens where the domain already has such data.
@@ -123,6 +129,12 @@ def retention_providers(
     return [
         provider for domain in installed_domains() for provider in domain.retention(configured[domain.name])
     ]
+
+
+def domain_reports(settings: Settings, configured: Mapping[str, Any] | None = None) -> list[DomainReport]:
+    """Every domain's reports, for its configured settings."""
+    configured = configured if configured is not None else domain_settings(settings)
+    return [report for domain in installed_domains() for report in domain.reports(configured[domain.name])]
 
 
 def template_folders() -> list[Path]:

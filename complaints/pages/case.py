@@ -2,7 +2,8 @@
 
 Every action form posts to its own route; `office_action` reads the form, runs the use case and goes
 back to the case page with a confirmation, or shows the case page again with the refusal next to the
-field (or the action) it concerns.
+field (or the action) it concerns. The irreversible ones (decide, close) ask first, on a second step
+that states the consequence (`referral_service.web.confirmation`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from complaints import schemas
 from complaints.config import OFFICE_TIMEZONE
 from complaints.domain import (
     OPEN_STATES,
-    TRANSITIONS,
     Category,
     ComplaintAction,
     ComplaintStatus,
@@ -28,6 +28,7 @@ from complaints.domain import (
     MessageVisibility,
     NoDecisionReason,
     Outcome,
+    allows,
 )
 from complaints.pages.common import (
     OFFICE_AREA,
@@ -44,8 +45,9 @@ from referral_service.identity import service as identity_service
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
 from referral_service.problems import DomainError
+from referral_service.web.confirmation import Answer, Confirmation, answer, confirmation_page
 from referral_service.web.forms import FormInput, form_input, refusable
-from referral_service.web.i18n import N_, language_of
+from referral_service.web.i18n import N_, Translator, language_of, translator_for
 from referral_service.web.render import page, see_other
 
 
@@ -71,7 +73,7 @@ class OfficeActions:
 def _can(
     principal: Principal, permission: Permission, status: ComplaintStatus, action: ComplaintAction
 ) -> bool:
-    return principal.has(permission) and status in TRANSITIONS[action][0]
+    return principal.has(permission) and allows(status, action)
 
 
 def office_actions(principal: Principal, detail: schemas.ComplaintDetail) -> OfficeActions:
@@ -159,7 +161,9 @@ def _form_values(detail: schemas.ComplaintDetail) -> dict[str, Any]:
         "identity_confidential": detail.identity_confidential,
         "complete": True,
         "unit_id": str(detail.police_unit_id) if detail.police_unit_id else "",
-        "visibility": MessageVisibility.COMPLAINANT.value,
+        # A note stays internal unless the author chooses to write to the complainant: a careless
+        # click must not send the office's internal reasoning out.
+        "visibility": MessageVisibility.INTERNAL.value,
     }
     if detail.draft:
         values.update(
@@ -212,7 +216,10 @@ async def case_page(
             "outcomes": options("complaint.outcome", list(Outcome)),
             "no_decision_reasons": options("complaint.no_decision_reason", list(NoDecisionReason)),
             "forward_reasons": options("complaint.forward_reason", list(ForwardReason)),
-            "visibilities": options("complaint.visibility", list(MessageVisibility)),
+            # The safe choice first, as it is the default.
+            "visibilities": options(
+                "complaint.visibility", [MessageVisibility.INTERNAL, MessageVisibility.COMPLAINANT]
+            ),
             "fmt_size": lambda size: size_text(size, language_of(request)),
             "errors": data.errors if data else {},
             "values": values,
@@ -231,6 +238,62 @@ class CaseCall:
     complaint_id: uuid.UUID
 
 
+# Builds the second step's question for an action's input, or None when it needs none (a draft, or an
+# action the caller cannot take here: the service's refusal then says why).
+Question = Callable[[Translator, Any, OfficeActions, schemas.ComplaintDetail], Confirmation | None]
+
+
+def decide_question(
+    t: Translator,
+    decision: schemas.DecisionCreate | None,
+    can: OfficeActions,
+    detail: schemas.ComplaintDetail,
+) -> Confirmation | None:
+    if decision is None or not decision.final or not can.decide:
+        return None
+    office.check_decision(decision)  # an inconsistent decision comes back with its error, unasked
+    reply = N_("office.confirm.decide.reply") if decision.reply else N_("office.confirm.decide.no_reply")
+    return Confirmation(
+        title=N_("office.confirm.decide.title"),
+        consequences=[N_("office.confirm.decide.final"), reply],
+        submit=N_("office.confirm.decide.submit"),
+        cancel_path=case_path(detail.id),
+        params={"reference": detail.reference, "outcome": t(f"complaint.outcome.{decision.outcome}")},
+        back_with_input=True,
+    )
+
+
+def close_question(
+    t: Translator, _: None, can: OfficeActions, detail: schemas.ComplaintDetail
+) -> Confirmation | None:
+    if not can.close:
+        return None
+    return Confirmation(
+        title=N_("office.confirm.close.title"),
+        consequences=[N_("office.confirm.close.final")],
+        submit=N_("office.confirm.close.submit"),
+        cancel_path=case_path(detail.id),
+        params={"reference": detail.reference},
+    )
+
+
+async def _second_step(
+    call: CaseCall, data: FormInput, argument: Any, question: Question
+) -> Response[Any] | None:
+    """The question (or the form again, to change it) until the user confirms; None to act now."""
+    detail = await office.read(call.ctx, call.complaint_id)
+    can = office_actions(call.principal, detail)
+    asked = question(translator_for(call.request), argument, can, detail)
+    said = answer(data.form, asked) if asked is not None else Answer.CONFIRMED
+    if asked is not None and said is Answer.ASK:
+        return confirmation_page(call.request, data.form, asked)
+    if said is Answer.CHANGE:
+        return await case_page(
+            call.request, call.session, call.ctx, call.principal, call.complaint_id, data=data
+        )
+    return None
+
+
 async def office_action(
     call: CaseCall,
     *,
@@ -239,8 +302,13 @@ async def office_action(
     run: Callable[[Any], Awaitable[object]],
     notice: str | Callable[[Any], str],
     error_fields: Mapping[str, str] | None = None,
+    question: Question | None = None,
 ) -> Response[Any]:
     """Read the action's form, run the use case, and go back to the case page (notice or errors).
+
+    With a `question`, a complete form is first answered with the second step (nothing changes) until
+    it comes back confirmed; the complaint is read in the caller's scope first, so a complaint out of
+    scope is "not found" on the first step as on the second.
 
     `read` returns the use case's argument (None for a mere button); `run` is only called when the form
     was complete, so it may rely on what `read` checked.
@@ -261,8 +329,13 @@ async def office_action(
                 f"action-{action}",
             )
 
+        shown: Response[Any] | None = None
         async with refusable(call.session) as refused:
-            await run(argument)
+            shown = await _second_step(call, data, argument, question) if question else None
+            if shown is None:
+                await run(argument)
+        if shown is not None and refused.error is None:
+            return shown
         if refused.error is None:
             confirmation = notice if isinstance(notice, str) else notice(argument)
             return see_other(case_path(call.complaint_id), notice=confirmation)

@@ -15,7 +15,7 @@ from litestar import Controller, Request, Response, get, post
 from complaints.attachments import AttachmentType
 from complaints.domain import OPEN_STATES, ComplaintStatus
 from complaints.pages import forms
-from complaints.pages.case import CaseCall, case_page, office_action
+from complaints.pages.case import CaseCall, case_page, close_question, decide_question, office_action
 from complaints.pages.common import LIST_LIMIT, OFFICE_AREA, Caller, Context, Id, Session, options
 from complaints.service import office, statements
 from referral_service.identity import service as identity_service
@@ -220,6 +220,7 @@ class OfficePages(Controller):
             run=lambda decision: office.decide(complaint_context, complaint_id, decision),
             notice=lambda decision: "entschieden" if decision.final else "entwurf_gespeichert",
             error_fields={"no_decision_reason": "no_decision_reason"},
+            question=decide_question,
         )
 
     @post(_ONE + "/abschliessen", opt=requires(P.COMPLAINT_COMPLAINT_CLOSE), status_code=200)
@@ -237,6 +238,7 @@ class OfficePages(Controller):
             read=forms.no_input,
             run=lambda _: office.close(complaint_context, complaint_id),
             notice="beschwerde_abgeschlossen",
+            question=close_question,
         )
 
     @post(_ONE + "/abgeben", opt=requires(P.COMPLAINT_COMPLAINT_TRIAGE), status_code=200)

@@ -145,7 +145,8 @@ async def triage(
     return complaint
 
 
-def _check_decision(data: schemas.DecisionCreate) -> None:
+def check_decision(data: schemas.DecisionCreate) -> None:
+    """The decision's own consistency, before any state is looked at (also asked before confirming)."""
     if data.outcome is Outcome.NO_DECISION and data.no_decision_reason is None:
         raise InvalidComplaintError(
             "Without a decision on the merits, give the reason.",
@@ -164,7 +165,7 @@ async def decide(
     data: schemas.DecisionCreate,
 ) -> Complaint:
     """Save a draft (handler or lead), or decide (lead only): outcome, follow-up flags, reply."""
-    _check_decision(data)
+    check_decision(data)
     if data.final and not ctx.staff.has(Permission.COMPLAINT_COMPLAINT_DECIDE):
         raise LeadOnlyError("Handlers may save a draft; the lead decides.")
     complaint = await load(ctx, complaint_id, for_update=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any
 
@@ -26,7 +25,12 @@ from referral_service.referrals.domain import (
     Urgency,
 )
 from referral_service.referrals.models import Referral
-from referral_service.referrals.policy import ContentAccess, ReferralPolicy, deadlines
+from referral_service.referrals.policy import (
+    ContentAccess,
+    ReferralPolicy,
+    contacted_within_deadline,
+    deadlines,
+)
 from referral_service.referrals.service import intake, views, workflow
 from referral_service.referrals.service.common import ReferralContext
 
@@ -112,11 +116,6 @@ def detail(
 
 
 def feedback(referral: Referral, policy: ReferralPolicy) -> schemas.Feedback:
-    contacted_within: bool | None = None
-    if referral.first_contact_at is not None:
-        contacted_within = referral.first_contact_at - referral.submitted_at <= dt.timedelta(hours=72)
-    elif policy.clock() - referral.submitted_at > dt.timedelta(hours=72):
-        contacted_within = False
     return schemas.Feedback(
         id=referral.id,
         status=ReferralStatus(referral.status),
@@ -127,7 +126,8 @@ def feedback(referral: Referral, policy: ReferralPolicy) -> schemas.Feedback:
         withdrawn_at=referral.withdrawn_at,
         close_outcome=CloseOutcome(referral.close_outcome) if referral.close_outcome else None,
         support_given=_codes(referral.support_given),
-        contacted_within_72h=contacted_within,
+        contacted_within_deadline=contacted_within_deadline(referral, policy, policy.clock()),
+        contact_deadline_hours=policy.contact_deadline_hours,
     )
 
 
@@ -158,13 +158,21 @@ class ReferralController(Controller):
         _ID,
         opt=requires(Permission.REFERRAL_REFERRAL_READ),
         summary="One referral, as far as the caller may see it",
+        description=(
+            "The referral's content as far as the caller may read it. The referring police station, "
+            "once a branch has accepted the case (or consent was withdrawn), gets the status feedback "
+            "instead, as from `/feedback`: never the content."
+        ),
     )
     async def read(
         self,
         ctx: NamedDependency[ReferralContext],
         referral_id: FromPath[uuid.UUID],
-    ) -> schemas.ReferralDetail:
-        return detail(await views.open_referral(ctx, referral_id), ctx.principal, ctx.policy)
+    ) -> schemas.ReferralDetail | schemas.Feedback:
+        read = await views.read_referral(ctx, referral_id)
+        if isinstance(read, views.OpenedReferral):
+            return detail(read, ctx.principal, ctx.policy)
+        return feedback(read, ctx.policy)
 
     @patch(
         _ID, opt=requires(Permission.REFERRAL_REFERRAL_UPDATE), summary="Correct a referral before acceptance"

@@ -32,35 +32,50 @@ class ReferralAction(StrEnum):
 S = ReferralStatus
 OPEN_STATES = frozenset(set(S) - {S.CLOSED, S.WITHDRAWN})
 
-# The only transitions there are: action -> states it may start from -> state it leads to.
-# `ASSIGN` on an accepted case re-assigns it and keeps its state (see `next_status`).
-TRANSITIONS: Mapping[ReferralAction, tuple[frozenset[ReferralStatus], ReferralStatus | None]] = {
-    ReferralAction.ACCEPT: (frozenset({S.SUBMITTED}), S.ACCEPTED),
-    ReferralAction.ASSIGN: (frozenset({S.SUBMITTED, S.ACCEPTED, S.CONTACT_ATTEMPTED, S.IN_CONTACT}), None),
-    ReferralAction.DECLINE: (frozenset({S.SUBMITTED}), S.DECLINED_BY_BRANCH),
-    ReferralAction.ROUTE: (frozenset({S.SUBMITTED, S.DECLINED_BY_BRANCH}), S.SUBMITTED),
-    ReferralAction.RECORD_CONTACT_ATTEMPT: (
-        frozenset({S.ACCEPTED, S.CONTACT_ATTEMPTED}),
-        S.CONTACT_ATTEMPTED,
-    ),
-    ReferralAction.RECORD_FIRST_CONTACT: (frozenset({S.ACCEPTED, S.CONTACT_ATTEMPTED}), S.IN_CONTACT),
-    ReferralAction.CLOSE: (frozenset({S.ACCEPTED, S.CONTACT_ATTEMPTED, S.IN_CONTACT}), S.CLOSED),
-    ReferralAction.WITHDRAW_CONSENT: (OPEN_STATES, S.WITHDRAWN),
+A = ReferralAction
+
+# The transition table: every step there is, listed once as (state, action) -> next state; what is
+# not listed is refused (409). A branch lead assigning a case nobody has accepted yet accepts it for the
+# branch; assigning an accepted case gives it to another volunteer and keeps its state. Consent can be
+# withdrawn in every open state.
+TRANSITIONS: Mapping[tuple[ReferralStatus, ReferralAction], ReferralStatus] = {
+    (S.SUBMITTED, A.ACCEPT): S.ACCEPTED,
+    (S.SUBMITTED, A.ASSIGN): S.ACCEPTED,
+    (S.SUBMITTED, A.DECLINE): S.DECLINED_BY_BRANCH,
+    (S.SUBMITTED, A.ROUTE): S.SUBMITTED,
+    (S.SUBMITTED, A.WITHDRAW_CONSENT): S.WITHDRAWN,
+    (S.DECLINED_BY_BRANCH, A.ROUTE): S.SUBMITTED,
+    (S.DECLINED_BY_BRANCH, A.WITHDRAW_CONSENT): S.WITHDRAWN,
+    (S.ACCEPTED, A.ASSIGN): S.ACCEPTED,
+    (S.ACCEPTED, A.RECORD_CONTACT_ATTEMPT): S.CONTACT_ATTEMPTED,
+    (S.ACCEPTED, A.RECORD_FIRST_CONTACT): S.IN_CONTACT,
+    (S.ACCEPTED, A.CLOSE): S.CLOSED,
+    (S.ACCEPTED, A.WITHDRAW_CONSENT): S.WITHDRAWN,
+    (S.CONTACT_ATTEMPTED, A.ASSIGN): S.CONTACT_ATTEMPTED,
+    (S.CONTACT_ATTEMPTED, A.RECORD_CONTACT_ATTEMPT): S.CONTACT_ATTEMPTED,
+    (S.CONTACT_ATTEMPTED, A.RECORD_FIRST_CONTACT): S.IN_CONTACT,
+    (S.CONTACT_ATTEMPTED, A.CLOSE): S.CLOSED,
+    (S.CONTACT_ATTEMPTED, A.WITHDRAW_CONSENT): S.WITHDRAWN,
+    (S.IN_CONTACT, A.ASSIGN): S.IN_CONTACT,
+    (S.IN_CONTACT, A.CLOSE): S.CLOSED,
+    (S.IN_CONTACT, A.WITHDRAW_CONSENT): S.WITHDRAWN,
 }
+
+
+def allows(current: ReferralStatus | str, action: ReferralAction) -> bool:
+    """Whether `action` is a step from `current` (pages offer only these)."""
+    return (ReferralStatus(current), action) in TRANSITIONS
 
 
 def next_status(current: ReferralStatus | str, action: ReferralAction) -> ReferralStatus:
     """The state `action` leads to from `current`; `InvalidTransitionError` (409) if it is not allowed."""
-    allowed_from, target = TRANSITIONS[action]
     status = ReferralStatus(current)
-    if status not in allowed_from:
+    target = TRANSITIONS.get((status, action))
+    if target is None:
         raise InvalidTransitionError(
             f"'{action.value}' is not possible for a referral in state '{status.value}'.",
             extra={"status": status.value, "action": action.value},
         )
-    if target is None:
-        # A branch lead assigning a case nobody has accepted yet accepts it for the branch.
-        return S.ACCEPTED if status is S.SUBMITTED else status
     return target
 
 

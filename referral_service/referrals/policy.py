@@ -28,6 +28,11 @@ class ReferralPolicy:
     retention_period: dt.timedelta = dt.timedelta(days=365)
     clock: Callable[[], dt.datetime] = field(default=utcnow)
 
+    @property
+    def contact_deadline_hours(self) -> int:
+        """The contact deadline as readers are told it (feedback, report)."""
+        return int(self.contact_within / dt.timedelta(hours=1))
+
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ReferralPolicy:
         """What operators configure: REFERRAL_ACCEPT_DEADLINE_HOURS, REFERRAL_CONTACT_DEADLINE_HOURS and
@@ -109,6 +114,17 @@ def deadlines(referral: Referral, policy: ReferralPolicy, now: dt.datetime) -> D
         ),
         escalation_level=referral.escalation_level,
     )
+
+
+def contacted_within_deadline(referral: Referral, policy: ReferralPolicy, now: dt.datetime) -> bool | None:
+    """Whether the first contact came within the contact deadline: the station's feedback asks the
+    same question as the escalation (`deadlines`) and the cooperation report. None while still open."""
+    first_contact_by = referral.submitted_at + policy.contact_within
+    if referral.first_contact_at is not None:
+        return referral.first_contact_at <= first_contact_by
+    if now > first_contact_by:
+        return False
+    return None
 
 
 def escalation_due(referral: Referral, policy: ReferralPolicy, now: dt.datetime) -> int:

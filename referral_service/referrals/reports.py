@@ -8,8 +8,8 @@ Tables and the relations that bind them (each protected as in `referral_service.
 
 - by unit x offence category, with row, column and grand totals (a two-way table);
 - processing: submitted = accepted + (not accepted); accepted = first contact + (no contact);
-  first contact = within 72 h + (later); declined by a branch and consent withdrawn, each with its
-  remainder; the remainders are never shown but protected like shown cells;
+  first contact = within the contact deadline + (later); declined by a branch and consent withdrawn,
+  each with its remainder; the remainders are never shown but protected like shown cells;
 - support given: cases closed with support, and per kind of support, each with its remainder;
 - joint cooperation activities (events, not people: not suppressed).
 """
@@ -27,6 +27,7 @@ from referral_service.identity.permissions import Permission
 from referral_service.referrals.audit_actions import ReferralAuditAction
 from referral_service.referrals.domain import OffenceCategory, ReferralStatus, SupportKind
 from referral_service.referrals.models import Referral
+from referral_service.referrals.policy import ReferralPolicy
 from referral_service.reporting import repository as reporting_repository
 from referral_service.reporting.models import ACTIVITY_LABELS, ActivityKind
 from referral_service.reporting.periods import Period
@@ -75,7 +76,6 @@ STATISTICS_INDEX = Index(
     ),
 )
 TITLE = "Kooperationsbericht Polizei und WEISSER RING"
-CONTACT_WITHIN_SECONDS = 72 * 3600
 
 OFFENCE_LABELS: Mapping[OffenceCategory, str] = {
     OffenceCategory.BODILY_HARM: "Körperverletzung",
@@ -107,7 +107,7 @@ class Counts:
     submitted: int = 0
     accepted: int = 0
     contacted: int = 0
-    within_72h: int = 0
+    within_deadline: int = 0
     declined: int = 0
     withdrawn: int = 0
     helped: int = 0
@@ -128,9 +128,10 @@ class Counts:
 
 
 async def cohort_counts(
-    session: AsyncSession, period: Period, scope: ReportScope
+    session: AsyncSession, period: Period, scope: ReportScope, contact_within: dt.timedelta
 ) -> dict[tuple[str, str], Counts]:
-    """{(scope row key, offence category): Counts} of the referrals submitted in the period.
+    """{(scope row key, offence category): Counts} of the referrals submitted in the period; first
+    contact in time means within `contact_within` of submission.
 
     One scan. The support given is grouped by (a closed case's code set has at most 2^6 values) rather
     than matched per kind, which is several times cheaper on a million rows."""
@@ -141,8 +142,11 @@ async def cohort_counts(
         "submitted": func.count(),
         "accepted": func.count().filter(r.c.accepted_at.is_not(None)),
         "contacted": func.count().filter(contacted),
-        "within_72h": func.count().filter(
-            and_(contacted, elapsed_at_most(r.c.first_contact_at, r.c.submitted_at, CONTACT_WITHIN_SECONDS))
+        "within_deadline": func.count().filter(
+            and_(
+                contacted,
+                elapsed_at_most(r.c.first_contact_at, r.c.submitted_at, int(contact_within.total_seconds())),
+            )
         ),
         "declined": func.count().filter(r.c.declined_at.is_not(None)),
         "withdrawn": func.count().filter(r.c.withdrawn_at.is_not(None)),
@@ -191,11 +195,19 @@ def _in_cohort(period: Period, scope: ReportScope) -> ColumnElement[bool]:
 
 
 async def cooperation_report(
-    session: AsyncSession, period: Period, scope: ReportScope, *, now: dt.datetime
+    session: AsyncSession,
+    period: Period,
+    scope: ReportScope,
+    *,
+    now: dt.datetime,
+    contact_within: dt.timedelta,
 ) -> Report:
+    """The report, with first contact counted as in time within `contact_within` of submission: the
+    contact deadline the escalation and the station's feedback use too (`ReferralPolicy`)."""
+    deadline_hours = int(contact_within / dt.timedelta(hours=1))
     counts, durations = await together(
         session,
-        lambda s: cohort_counts(s, period, scope),
+        lambda s: cohort_counts(s, period, scope, contact_within),
         lambda s: cohort_medians(s, period, scope),
     )
     activities = await reporting_repository.activity_totals(
@@ -215,7 +227,7 @@ async def cooperation_report(
         generated_at=now,
         tables=(
             _by_unit_table(protection, scope, categories),
-            _processing_table(protection),
+            _processing_table(protection, deadline_hours),
             _durations_table(protection, durations),
             _support_table(protection),
             _activities_table(activities),
@@ -223,7 +235,8 @@ async def cooperation_report(
         notes=(
             "Alle Angaben beziehen sich auf die im Zeitraum übermittelten Fälle, mit ihrem Stand bei "
             "Erstellung des Berichts.",
-            "Erstkontakt binnen 72 Stunden: gerechnet ab der Übermittlung durch die Polizei.",
+            f"Erstkontakt binnen {deadline_hours} Stunden (der eingestellten Kontaktfrist): gerechnet ab "
+            "der Übermittlung durch die Polizei.",
         ),
     )
 
@@ -247,12 +260,13 @@ def protect(
     # submitted = accepted + not accepted; accepted = contacted + not contacted; contacted = within + later.
     accepted = problem.cell("accepted", total.accepted, margin=True)
     contacted = problem.cell("contacted", total.contacted, margin=True)
-    within = problem.cell("within_72h", total.within_72h)
+    within = problem.cell("within_deadline", total.within_deadline)
     problem.structure(
         Relation(submitted, (accepted, _hidden(problem, "not_accepted", total.submitted - total.accepted))),
         Relation(accepted, (contacted, _hidden(problem, "not_contacted", total.accepted - total.contacted))),
         Relation(
-            contacted, (within, _hidden(problem, "contacted_later", total.contacted - total.within_72h))
+            contacted,
+            (within, _hidden(problem, "contacted_later", total.contacted - total.within_deadline)),
         ),
     )
     add_part(problem, submitted, "declined", total.declined)
@@ -294,7 +308,7 @@ def _by_unit_table(protection: Protection, scope: ReportScope, categories: Seque
     )
 
 
-def _processing_table(protection: Protection) -> Table:
+def _processing_table(protection: Protection, deadline_hours: int) -> Table:
     return Table(
         key="processing",
         title="Bearbeitung der übermittelten Fälle",
@@ -304,7 +318,11 @@ def _processing_table(protection: Protection) -> Table:
             count_row(protection, "accepted", "angenommen", "accepted", "submitted"),
             count_row(protection, "first_contact", "Erstkontakt hergestellt", "contacted", "submitted"),
             count_row(
-                protection, "contacted_within_72h", "Erstkontakt binnen 72 Stunden", "within_72h", "submitted"
+                protection,
+                "contacted_within_deadline",
+                f"Erstkontakt binnen {deadline_hours} Stunden",
+                "within_deadline",
+                "submitted",
             ),
             count_row(
                 protection, "declined_by_branch", "von einer Außenstelle abgegeben", "declined", "submitted"
@@ -384,11 +402,17 @@ def _activities_table(totals: Mapping[str, tuple[int, int]]) -> Table:
     )
 
 
-COOPERATION_REPORT = DomainReport(
-    name="cooperation",
-    kind=KIND,
-    builder=cooperation_report,
-    read_action=ReferralAuditAction.REPORT_READ,
-    permission=Permission.REPORT_COOPERATION_READ,
-    summary="Cooperation-agreement report (police and WEISSER RING)",
-)
+def cooperation(policy: ReferralPolicy) -> DomainReport:
+    """The report as declared for one configuration: first contact counted against its contact deadline."""
+
+    async def build(session: AsyncSession, period: Period, scope: ReportScope, *, now: dt.datetime) -> Report:
+        return await cooperation_report(session, period, scope, now=now, contact_within=policy.contact_within)
+
+    return DomainReport(
+        name="cooperation",
+        kind=KIND,
+        builder=build,
+        read_action=ReferralAuditAction.REPORT_READ,
+        permission=Permission.REPORT_COOPERATION_READ,
+        summary="Cooperation-agreement report (police and WEISSER RING)",
+    )

@@ -194,4 +194,7 @@ class Feedback(msgspec.Struct):
     withdrawn_at: dt.datetime | None
     close_outcome: CloseOutcome | None
     support_given: list[SupportKind]
-    contacted_within_72h: bool | None
+    # First contact within the contact deadline (REFERRAL_CONTACT_DEADLINE_HOURS, given beside it);
+    # null while the deadline runs and no contact is recorded.
+    contacted_within_deadline: bool | None
+    contact_deadline_hours: int

@@ -6,7 +6,7 @@ domain). A report made here is audited like one fetched from the API, with the s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
 import click
@@ -17,22 +17,25 @@ from referral_service.db import create_engine, create_session_factory, utcnow
 from referral_service.problems import DomainError
 from referral_service.reporting.periods import FIRST_YEAR, LAST_YEAR
 from referral_service.reporting.service import DomainReport, ReportFormat, produce_report, render
+from referral_service.settings import Settings
+
+ReportFactory = Callable[[Settings], Sequence[DomainReport]]
 
 
-def report_group(reports: Sequence[DomainReport]) -> click.Group:
-    """A command per declared report, named like its route."""
+def report_group(reports_for: ReportFactory, names: Sequence[str]) -> click.Group:
+    """A command per declared report, named like its route; the report itself is taken from the
+    configuration the command runs with."""
 
     @click.group()
     def report() -> None:
         """Cooperation-agreement and complaints reports (small counts withheld), as JSON or CSV."""
 
-    for declared in reports:
-        report.add_command(_report_command(declared))
+    for name in names:
+        report.add_command(_report_command(reports_for, name))
     return report
 
 
-def _report_command(declared: DomainReport) -> click.Command:
-    name = declared.name
+def _report_command(reports_for: ReportFactory, name: str) -> click.Command:
 
     @click.command(name)
     @click.option("--year", type=click.IntRange(FIRST_YEAR, LAST_YEAR), required=True, help="Calendar year.")
@@ -55,6 +58,7 @@ def _report_command(declared: DomainReport) -> click.Command:
     ) -> None:
         settings = load_cli_settings()
         chosen = ReportFormat(report_format)
+        declared = next(found for found in reports_for(settings) if found.name == name)
 
         async def main() -> str | bytes:
             engine = create_engine(settings)

@@ -29,6 +29,7 @@ from referral_service.identity.principal import Principal
 from referral_service.identity.roles import ROLE_UNIT_KINDS, Role, UnitKind, role_conflicts
 from referral_service.problems import DomainError
 from referral_service.web.account import totp_provisioning
+from referral_service.web.confirmation import Answer, Confirmation, answer, confirmation_page
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
 from referral_service.web.forms import FormInput, form_input, refusable, refusal_message
 from referral_service.web.i18n import N_
@@ -69,6 +70,9 @@ _UNIT_ERROR_FIELDS = {
     "identity.unit_not_found": "parent_id",
 }
 
+# The create-user form's first step (a GET form): the unit, before the roles that fit it are offered.
+UNIT_PARAMETER = "einheit"
+
 Session = NamedDependency[AsyncSession]
 Caller = NamedDependency[Principal]
 
@@ -94,6 +98,18 @@ async def _users_page(
 ) -> Response[Any]:
     users = await service.list_users(session, principal, limit=500)
     units = await service.list_units(session, principal)
+    # A new account is created in two steps: first the unit, then only the roles that fit its kind.
+    # Offering every role and refusing a mismatch afterwards let the administrator choose wrong; a list
+    # grouped by unit kind would still allow it. After a refused POST the form stays at its unit.
+    wanted = data.values.get("unit_id") if data else request.query_params.get(UNIT_PARAMETER)
+    chosen = next((unit for unit in units if str(unit.id) == wanted), None)
+    if wanted and chosen is None and data is None:
+        # An address with a unit that is not (or no longer) in the directory: say so at the first step.
+        data = FormInput(request.query_params, errors={UNIT_PARAMETER: N_("form.error.choose")})
+        status_code = 422
+    if data is not None and chosen is None and "unit_id" in data.errors:
+        # The unit of a refused POST is gone: its message belongs to the first step's field.
+        data.errors[UNIT_PARAMETER] = data.errors.pop("unit_id")
     return page(
         request,
         "admin/users.html",
@@ -102,7 +118,11 @@ async def _users_page(
             "users": users,
             "unit_names": {unit.id: unit.name for unit in units},
             "unit_options": [(str(unit.id), unit.name) for unit in units],
-            "role_options": [(role.value, f"role.{role.value}") for role in Role],
+            "chosen_unit": chosen,
+            "role_options": [
+                (role.value, f"role.{role.value}")
+                for role in (grantable_roles(frozenset(), UnitKind(chosen.kind)) if chosen else [])
+            ],
             # Auditors read the directory too; only administrators change it.
             "can_create": principal.has(Permission.IDENTITY_USER_CREATE),
             "can_update": principal.has(Permission.IDENTITY_USER_UPDATE),
@@ -295,6 +315,19 @@ class AdminPages(Controller):
         active = data.form.get("active") == "1"
         # The form on a user's own page sends its answer back there; the one in the list to the list.
         from_user_page = data.form.get("zurueck") == "benutzer"
+        if not active:
+            # Signing someone out everywhere at once asks first; looked up in scope, so a user out of
+            # scope is "not found" on this step as on the next. One's own account is refused below.
+            target = await service.get_user(db_session, principal, user_id)
+            question = Confirmation(
+                title=N_("admin.confirm.deactivate.title"),
+                consequences=[N_("admin.confirm.deactivate.consequence")],
+                submit=N_("admin.confirm.deactivate.submit"),
+                cancel_path=f"{USERS_PATH}/{user_id}" if from_user_page else ADMIN_AREA.path,
+                params={"username": target.user.username},
+            )
+            if target.user.id != principal.user_id and answer(data.form, question) is not Answer.CONFIRMED:
+                return confirmation_page(request, data.form, question)
         async with refusable(db_session) as refused:
             await service.set_active(
                 db_session,

@@ -61,7 +61,7 @@ def test_the_documented_list_is_current() -> None:
 
 def test_each_installed_report_and_erasure_records_its_own_action() -> None:
     for domain in installed_domains():
-        for report in domain.reports:
+        for report in domain.reports(domain.load_settings({})):
             assert isinstance(report.read_action, AuditAction)
             assert report.read_action.value == f"report:{report.kind}:read"
         for provider in domain.retention(domain.load_settings({})):

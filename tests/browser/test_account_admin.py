@@ -28,11 +28,16 @@ def _accept_confirmations(page: Any) -> None:
     page.on("dialog", lambda dialog: dialog.accept())
 
 
-def _create_account(page: Any, username: str, unit: str, role: str) -> None:
-    """On the administrator's user list: fill in and send the form that creates an account."""
+def _create_account(page: Any, username: str, unit: str, role: str, *, check: str | None = None) -> None:
+    """On the administrator's user list: choose the unit, then fill in and send the form that creates
+    an account (with `check`, the second step is checked with axe under that name)."""
+    page.get_by_label("Organisationseinheit").select_option(label=unit)
+    page.get_by_role("button", name="Weiter zu Rolle und Zugangsdaten").click()
+    page.locator("#f-role").wait_for()
+    if check:
+        assert_accessible(page, check)
     page.get_by_label("Benutzername").fill(username)
     page.locator("#f-display_name").fill(f"Testkonto {username}")
-    page.get_by_label("Organisationseinheit").select_option(label=unit)
     page.locator("#f-role").select_option(label=role)
     page.get_by_label("Erstes Passwort").fill(START_PASSWORD)
     page.get_by_role("button", name="Konto anlegen").click()
@@ -66,7 +71,9 @@ def test_administrator_manages_an_account(page: Any, server: LiveServer) -> None
     _accept_confirmations(page)
     username = f"browser.{secrets.token_hex(3)}"
     sign_in(page, server, "admin.sachsen")
-    _create_account(page, username, "Polizeirevier Dresden-Mitte", "Polizei: Sachbearbeitung")
+    _create_account(
+        page, username, "Polizeirevier Dresden-Mitte", "Polizei: Sachbearbeitung", check="admin-04-role-step"
+    )
     assert_accessible(page, "admin-04-created")
     page.get_by_role("link", name=f"Zum Konto {username}").click()
     page.get_by_role("heading", name=f"Konto {username}").wait_for()
@@ -100,6 +107,22 @@ def test_administrator_manages_an_account(page: Any, server: LiveServer) -> None
     _sign_in_as(page, server, username, new_password)
     page.get_by_role("link", name="Mein Konto").click()
     assert "Polizei: Leitung" in page.locator("dl").first.inner_text()
+
+
+def test_deactivating_an_account_asks_on_a_second_page(page: Any, server: LiveServer) -> None:
+    username = f"inaktiv.{secrets.token_hex(3)}"
+    sign_in(page, server, "admin.sachsen")
+    _create_account(page, username, "Polizeirevier Dresden-Mitte", "Polizei: Sachbearbeitung")
+    page.get_by_role("link", name=f"Zum Konto {username}").click()
+    page.get_by_role("button", name=f"{username} deaktivieren").click()
+    heading = page.get_by_role("heading", name=f"Konto {username} deaktivieren?")
+    heading.wait_for()
+    page.wait_for_function("() => document.activeElement.id === 'confirm-title'")
+    assert_accessible(page, "admin-08-confirm-deactivate")
+    page.get_by_role("link", name="Abbrechen, nichts ändern").click()
+    page.get_by_role("button", name=f"{username} deaktivieren").click()
+    page.get_by_role("button", name=f"Ja, {username} deaktivieren").click()
+    page.get_by_role("button", name=f"{username} aktivieren").wait_for()
 
 
 def test_a_user_changes_password_and_sets_up_a_second_factor(page: Any, server: LiveServer) -> None:

@@ -3,6 +3,7 @@ reply; and a letter entered by the office."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -92,6 +93,11 @@ def test_anonymous_complaint_is_decided_and_the_citizen_reads_the_reply(
     decision.get_by_label("teilweise begründet").check()
     decision.get_by_label("Antwort an die beschwerdeführende Person").fill(REPLY)
     decision.get_by_role("button", name="Entscheiden").click()
+    # The second step states the consequence before anything is decided.
+    page.get_by_role("heading", name=re.compile("endgültig entscheiden")).wait_for()
+    assert page.get_by_text("Die Entscheidung ist endgültig").is_visible()
+    assert_accessible(page, "complaint-10-office-confirm-decision")
+    page.get_by_role("button", name="Ja, endgültig entscheiden").click()
     assert page.get_by_text("Die Entscheidung ist getroffen.").is_visible()
     assert_accessible(page, "complaint-10-office-decided")
     sign_out(page)

@@ -95,4 +95,6 @@ def test_police_referral_is_accepted_contacted_and_closed(page: Any, server: Liv
     assert "unterstützt" in row.inner_text()
     page.locator(f'a[href="/polizei/vermittlungen/{referral_id}"]').click()
     assert "Mira Testperson" not in page.content()  # after acceptance the police see feedback only
+    # The contact deadline is named with its configured hours (default 72).
+    assert page.get_by_text("Erstkontakt innerhalb von 72 Stunden").is_visible()
     assert_accessible(page, "referral-11-police-feedback")

@@ -52,15 +52,19 @@ def test_the_allowed_steps(start: ComplaintStatus, action: ComplaintAction, end:
     assert next_status(start, action) is end
 
 
-@pytest.mark.parametrize("state", sorted(OPEN_STATES))
-def test_forwarding_and_withdrawal_end_any_open_complaint(state: ComplaintStatus) -> None:
+# Still being worked on: not yet decided, not finished.
+UNDECIDED = sorted(OPEN_STATES - {S.DECISION})
+
+
+@pytest.mark.parametrize("state", UNDECIDED)
+def test_forwarding_and_withdrawal_end_any_undecided_complaint(state: ComplaintStatus) -> None:
     assert next_status(state, A.FORWARD) is S.FORWARDED
     assert next_status(state, A.WITHDRAW) is S.WITHDRAWN
 
 
 def test_everything_else_is_refused_and_finished_complaints_never_move() -> None:
     allowed = {(start, action) for start, action, _ in HAPPY_PATH}
-    allowed |= {(state, action) for state in OPEN_STATES for action in (A.FORWARD, A.WITHDRAW)}
+    allowed |= {(state, action) for state in UNDECIDED for action in (A.FORWARD, A.WITHDRAW)}
     allowed |= {(S.STATEMENT_REQUESTED, A.REQUEST_STATEMENT), (S.STATEMENT_RECEIVED, A.REQUEST_STATEMENT)}
     for state in ComplaintStatus:
         for action in ComplaintAction:
@@ -70,9 +74,8 @@ def test_everything_else_is_refused_and_finished_complaints_never_move() -> None
                 next_status(state, action)
             assert refused.value.code == "complaint.invalid_transition"
             assert refused.value.extra == {"status": state.value, "action": action.value}
-    assert {
-        state for state in TERMINAL_STATES if any(state in starts for starts, _ in TRANSITIONS.values())
-    } == set()
+    assert set(TRANSITIONS) == allowed
+    assert {state for state, _ in TRANSITIONS} & TERMINAL_STATES == set()
 
 
 async def test_invalid_steps_through_the_api_are_409_with_a_stable_code(

@@ -33,9 +33,11 @@ async def test_withdrawal_makes_content_unreadable_for_every_role_and_keeps_stat
         assert body["status"] == "withdrawn"
         assert body["circumstances"] is None
         assert body["victim"].get("name") is None
-    assert (
-        await client.get(f"/api/v1/referrals/{rid}", headers=await auth_headers("officer.dresden"))
-    ).status_code == 404
+    # The station learns that consent was withdrawn, from the status feedback only.
+    station = await client.get(f"/api/v1/referrals/{rid}", headers=await auth_headers("officer.dresden"))
+    assert station.status_code == 200
+    assert station.json()["status"] == "withdrawn"
+    assert "victim" not in station.json()
     again = await client.post(
         f"/api/v1/referrals/{rid}/withdraw-consent", headers=await auth_headers("officer.dresden")
     )
@@ -114,7 +116,7 @@ async def test_unaccepted_after_24h_escalates_to_the_lead_and_no_contact_after_7
     feedback = (
         await client.get(f"/api/v1/referrals/{rid}/feedback", headers=await auth_headers("officer.dresden"))
     ).json()
-    assert feedback["contacted_within_72h"] is False
+    assert feedback["contacted_within_deadline"] is False
     async with engine.connect() as connection:
         escalations = (
             (

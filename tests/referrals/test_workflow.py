@@ -67,14 +67,15 @@ async def test_officer_refers_branch_accepts_contacts_and_closes_station_sees_fe
     assert closed.json()["status"] == "closed"
 
     # The station: content gone since acceptance, status feedback remains.
-    assert (await client.get(f"/api/v1/referrals/{referral_id}", headers=officer)).status_code == 404
     feedback = await client.get(f"/api/v1/referrals/{referral_id}/feedback", headers=officer)
+    assert (await client.get(f"/api/v1/referrals/{referral_id}", headers=officer)).json() == feedback.json()
     assert feedback.status_code == 200
     body = feedback.json()
     assert body["status"] == "closed"
     assert body["close_outcome"] == "supported"
     assert body["support_given"] == ["legal_advice_voucher", "personal_support"]
-    assert body["contacted_within_72h"] is True
+    assert body["contacted_within_deadline"] is True
+    assert body["contact_deadline_hours"] == 72
     assert body["accepted_at"]
     assert body["first_contact_at"]
     assert body["closed_at"]

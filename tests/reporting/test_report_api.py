@@ -104,7 +104,7 @@ async def test_json_csv_and_the_audit_event(
     assert cells[("report", "period", "")] == "2025-Q2"
     assert cells[("referrals_by_unit", "pd-dresden", "stalking")] == "."
     assert cells[("referrals_by_unit", "pd-dresden", "total")] == "18"
-    assert cells[("processing", "contacted_within_72h", "share")] == "0.3"
+    assert cells[("processing", "contacted_within_deadline", "share")] == "0.3"
     assert cells[("durations", "to_acceptance", "median_hours")] == "12.0"
 
     by_accept = await client.get(

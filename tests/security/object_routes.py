@@ -134,7 +134,7 @@ _REFERRAL_PAGES: dict[tuple[str, str], ObjectRoute] = {
         "officer.dresden", W.submitted, W.leipzig_referral, _correction
     ),
     ("POST", POLICE + "/einwilligung-widerrufen"): ObjectRoute(
-        "officer.dresden", W.submitted, W.leipzig_referral, fixed(confirm="on")
+        "officer.dresden", W.submitted, W.leipzig_referral, fixed(confirm="on", confirmed="1")
     ),
     ("GET", CASE): ObjectRoute("volunteer.dresden", W.dresden_referral, W.leipzig_referral),
     ("POST", CASE + "/annehmen"): ObjectRoute("volunteer.dresden", W.submitted, W.leipzig_referral),
@@ -160,7 +160,7 @@ _REFERRAL_PAGES: dict[tuple[str, str], ObjectRoute] = {
         "stateoffice.sachsen", W.unrouted, W.dresden_referral, _leipzig_branch
     ),
     ("POST", CASE + "/einwilligung-widerrufen"): ObjectRoute(
-        "volunteer.dresden", W.accepted, W.leipzig_referral, fixed(confirm="on")
+        "volunteer.dresden", W.accepted, W.leipzig_referral, fixed(confirm="on", confirmed="1")
     ),
 }
 
@@ -213,7 +213,7 @@ _COMPLAINT_PAGES: dict[tuple[str, str], ObjectRoute] = {
     ),
     ("POST", OFFICE + "/fortsetzen"): ObjectRoute(_H, W.answered, W.foreign_complaint),
     ("POST", OFFICE + "/entscheidung"): ObjectRoute(
-        _H, W.assigned_complaint, W.foreign_complaint, fixed(outcome="justified")
+        _H, W.assigned_complaint, W.foreign_complaint, fixed(outcome="justified", confirmed="1")
     ),
     ("POST", OFFICE + "/abgeben"): ObjectRoute(
         _H, W.in_progress, W.foreign_complaint, fixed(forward_reason="to_prosecutor")
@@ -225,7 +225,7 @@ _COMPLAINT_PAGES: dict[tuple[str, str], ObjectRoute] = {
         "complaints.lead", W.unassigned, None, _handler_assignee, LEAD_SEES_ALL
     ),
     ("POST", OFFICE + "/abschliessen"): ObjectRoute(
-        "complaints.lead", W.decided, None, no_body, LEAD_SEES_ALL
+        "complaints.lead", W.decided, None, fixed(confirmed="1"), LEAD_SEES_ALL
     ),
     ("POST", OFFICE + "/offenlegung"): ObjectRoute(
         "complaints.lead", W.disclosure_pending, None, _disclosure, LEAD_SEES_ALL

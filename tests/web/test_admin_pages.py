@@ -97,7 +97,9 @@ async def test_the_administrator_manages_users_and_units(
     assert '<img src="data:image/svg+xml' in with_totp.text  # the QR code
 
     disabled = await post_form(
-        https_client, f"/verwaltung/benutzer/{officer.user_id}/aktiv", {"_csrf": token, "active": "0"}
+        https_client,
+        f"/verwaltung/benutzer/{officer.user_id}/aktiv",
+        {"_csrf": token, "active": "0", "confirmed": "1"},
     )
     assert disabled.headers["location"] == "/verwaltung?meldung=benutzer_deaktiviert"
     assert "officer.dresden aktivieren" in (await get_page(https_client, "/verwaltung")).text
@@ -334,7 +336,9 @@ async def test_the_administrator_disables_and_enables_from_the_user_page(
     volunteer = demo_directory.account(Role.WR_VOLUNTEER)
     user_page = f"/verwaltung/benutzer/{volunteer.user_id}"
     disabled = await post_form(
-        https_client, f"{user_page}/aktiv", {"_csrf": token, "active": "0", "zurueck": "benutzer"}
+        https_client,
+        f"{user_page}/aktiv",
+        {"_csrf": token, "active": "0", "zurueck": "benutzer", "confirmed": "1"},
     )
     assert disabled.headers["location"] == f"{user_page}?meldung=benutzer_deaktiviert"
     page = await get_page(https_client, disabled.headers["location"])

@@ -207,10 +207,10 @@ async def test_office_triage_statement_decision_and_the_reply_reaches_the_compla
     decided = await post_form(
         https_client,
         case_path + "/entscheidung",
-        {"_csrf": token, "outcome": "partly_justified", "reply": REPLY, "final": "1"},
+        {"_csrf": token, "outcome": "partly_justified", "reply": REPLY, "final": "1", "confirmed": "1"},
     )
     assert decided.headers["location"] == case_path + "?meldung=entschieden"
-    closed = await post_form(https_client, case_path + "/abschliessen", {"_csrf": token})
+    closed = await post_form(https_client, case_path + "/abschliessen", {"_csrf": token, "confirmed": "1"})
     assert closed.headers["location"] == case_path + "?meldung=beschwerde_abgeschlossen"
     https_client.cookies.clear()
 

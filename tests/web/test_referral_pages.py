@@ -199,6 +199,41 @@ async def test_branch_accepts_contacts_and_closes_and_the_police_see_the_outcome
     assert CIRCUMSTANCES not in detail.text
 
 
+async def test_after_acceptance_the_station_page_shows_the_status_feedback_with_the_deadline(
+    https_client: Client, routed: DemoDirectory, identity_clock: FakeClock
+) -> None:
+    await sign_in(https_client, routed, Role.POLICE_OFFICER, identity_clock)
+    assert (await refer(https_client, identity_clock)).status_code == 303
+    https_client.cookies.clear()
+    await sign_in(https_client, routed, "volunteer.dresden", identity_clock)
+    [case_id] = await case_ids(https_client)
+    token = csrf_of((await get_page(https_client, f"/weisser-ring/faelle/{case_id}")).text)
+    accepted = await post_form(https_client, f"/weisser-ring/faelle/{case_id}/annehmen", {"_csrf": token})
+    assert accepted.status_code == 303
+    contact = await post_form(
+        https_client,
+        f"/weisser-ring/faelle/{case_id}/erstkontakt",
+        {"_csrf": token, "contact_channel": "phone"},
+    )
+    assert contact.status_code == 303
+    https_client.cookies.clear()
+
+    # The station's list links the case; the link leads to its status feedback, not to "not found".
+    for who in (Role.POLICE_OFFICER, Role.POLICE_SUPERVISOR):
+        await sign_in(https_client, routed, who, identity_clock)
+        listing = await get_page(https_client, "/polizei")
+        assert f'href="/polizei/vermittlungen/{case_id}"' in listing.text
+        detail = await get_page(https_client, f"/polizei/vermittlungen/{case_id}")
+        assert_html(detail)
+        shown = text_of(detail.text)
+        assert "Status in Kontakt" in shown
+        assert "Erstkontakt innerhalb von 72 Stunden ja" in shown
+        assert "nach der Annahme durch den WEISSER RING für die Polizei nicht mehr einsehbar" in shown
+        assert VICTIM_NAME not in detail.text
+        assert CIRCUMSTANCES not in detail.text
+        https_client.cookies.clear()
+
+
 async def test_overdue_referrals_are_marked_in_the_inbox(
     https_client: Client, routed: DemoDirectory, identity_clock: FakeClock, referral_clock: FakeClock
 ) -> None:
@@ -270,7 +305,16 @@ async def test_withdrawal_of_consent_needs_a_confirmation_and_erases_the_data(
     unconfirmed = await post_form(https_client, path + "/einwilligung-widerrufen", {"_csrf": token})
     assert_html(unconfirmed, 422)
     assert "Bitte bestätigen Sie den Widerruf." in unconfirmed.text
-    done = await post_form(https_client, path + "/einwilligung-widerrufen", {"_csrf": token, "confirm": "on"})
+    # The second step states the consequence and changes nothing yet.
+    attested = {"_csrf": token, "confirm": "on"}
+    asked = await post_form(https_client, path + "/einwilligung-widerrufen", attested)
+    assert_html(asked)
+    assert "werden sofort und endgültig gelöscht" in text_of(asked.text)
+    assert 'name="confirm" value="on"' in asked.text  # the attestation is carried to the second step
+    assert VICTIM_NAME in (await get_page(https_client, path)).text
+    done = await post_form(
+        https_client, path + "/einwilligung-widerrufen", {"_csrf": token, "confirm": "on", "confirmed": "1"}
+    )
     assert done.status_code == 303
     detail = await get_page(https_client, done.headers["location"])
     assert "Alle personenbezogenen Daten der Vermittlung wurden gelöscht." in detail.text

@@ -19,7 +19,11 @@ from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role, UnitKind
+from referral_service.referrals.domain import OPEN_STATES, ReferralStatus
+from referral_service.referrals.models import Referral
+from referral_service.referrals.service import views
 from referral_service.referrals.service.common import ReferralContext
+from referral_service.web.confirmation import Answer, Confirmation, answer, confirmation_page
 from referral_service.web.forms import FormInput, form_input, refusable, refusal_message
 from referral_service.web.i18n import N_
 from referral_service.web.render import Area, see_other
@@ -88,6 +92,21 @@ class Step:
     done: str = "/weisser-ring/faelle/{id}"  # where the browser goes on success
     error_fields: Mapping[str, str] = field(default_factory=dict)  # refusal code -> field it concerns
     error_field: str = ""  # where other refusals are shown; default `action-<name>`
+    # An irreversible step asks first: the question for the referral and the page to go back to, or
+    # None when the step cannot be taken in its state (the service's refusal then says why).
+    question: Callable[[Referral, str], Confirmation | None] | None = None
+
+
+def withdrawal_question(referral: Referral, back: str) -> Confirmation | None:
+    """Recording a consent withdrawal destroys the data at once: the second step says so first."""
+    if ReferralStatus(referral.status) not in OPEN_STATES:
+        return None
+    return Confirmation(
+        title=N_("referral.withdraw.confirm_title"),
+        consequences=[N_("referral.withdraw.consequence")],
+        submit=N_("referral.withdraw.confirm_submit"),
+        cancel_path=back,
+    )
 
 
 async def perform(
@@ -105,6 +124,12 @@ async def perform(
     data = await form_input(request)
     argument = step.read(data)
     status_code = 422
+    if data.ok and step.question is not None:
+        # Read in the caller's scope first: out of scope stays "not found" on the first step too.
+        referral = await views.feedback(ctx, referral_id)
+        asked = step.question(referral, step.done.format(id=referral_id))
+        if asked is not None and answer(data.form, asked) is not Answer.CONFIRMED:
+            return confirmation_page(request, data.form, asked)
     if data.ok:
         async with refusable(ctx.session) as refused:
             await step.run(ctx, referral_id, argument)

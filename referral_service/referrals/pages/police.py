@@ -29,6 +29,7 @@ from referral_service.referrals.pages.common import (
     is_police,
     step_handler,
     unit_names,
+    withdrawal_question,
 )
 from referral_service.referrals.service import intake, views, workflow
 from referral_service.referrals.service.common import ReferralContext
@@ -124,6 +125,7 @@ WITHDRAW = Step(
     read=forms.read_withdrawal,
     run=lambda ctx, referral_id, _: workflow.withdraw_consent(ctx, referral_id),
     notice="einwilligung_widerrufen",
+    question=withdrawal_question,
     done="/polizei/vermittlungen/{id}",
     error_field="confirm",
 )

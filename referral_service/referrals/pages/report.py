@@ -12,7 +12,7 @@ from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
 from referral_service.referrals.pages.common import REPORT_AREA
-from referral_service.referrals.reports import COOPERATION_REPORT
+from referral_service.referrals.reports import cooperation
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
 from referral_service.web.i18n import N_
 from referral_service.web.reports import report_page
@@ -36,7 +36,7 @@ class CooperationReportPage(Controller):
             request,
             db_session,
             principal,
-            COOPERATION_REPORT,
+            cooperation(request.app.state.referral_policy),
             title_key=N_("report.cooperation.title"),
             path=REPORT_AREA.path,
             api_path="/api/v1/reports/cooperation",

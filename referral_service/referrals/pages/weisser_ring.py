@@ -22,7 +22,6 @@ from referral_service.referrals.controllers import detail, provide_referral_cont
 from referral_service.referrals.domain import (
     CLOSE_FROM,
     OPEN_STATES,
-    TRANSITIONS,
     CloseOutcome,
     ContactChannel,
     DeclineReason,
@@ -30,6 +29,7 @@ from referral_service.referrals.domain import (
     ReferralStatus,
     SupportKind,
     Urgency,
+    allows,
 )
 from referral_service.referrals.models import Referral
 from referral_service.referrals.pages import forms
@@ -45,6 +45,7 @@ from referral_service.referrals.pages.common import (
     options,
     step_handler,
     unit_names,
+    withdrawal_question,
 )
 from referral_service.referrals.service import views, workflow
 from referral_service.referrals.service.common import ReferralContext
@@ -69,7 +70,7 @@ class CaseActions:
 
 
 def _allowed(referral: Referral, action: ReferralAction) -> bool:
-    return ReferralStatus(referral.status) in TRANSITIONS[action][0]
+    return allows(referral.status, action)
 
 
 def _case_actions(principal: Principal, referral: Referral) -> CaseActions:
@@ -221,6 +222,7 @@ WITHDRAW = Step(
     read=forms.read_withdrawal,
     run=lambda ctx, referral_id, _: workflow.withdraw_consent(ctx, referral_id),
     notice="einwilligung_widerrufen",
+    question=withdrawal_question,
 )
 
 

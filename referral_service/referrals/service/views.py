@@ -80,17 +80,27 @@ _PROCESS_ORDER = {
 
 async def open_referral(ctx: ReferralContext, referral_id: uuid.UUID) -> OpenedReferral:
     """A referral with the personal data the principal may see, decrypted; the read is audited."""
+    read = await read_referral(ctx, referral_id)
+    if not isinstance(read, OpenedReferral):
+        # In scope for feedback, but not for content (the police after acceptance).
+        raise ReferralNotFoundError()
+    return read
+
+
+async def read_referral(ctx: ReferralContext, referral_id: uuid.UUID) -> OpenedReferral | Referral:
+    """What the referral's address shows the principal: its content as far as they may read it, or,
+    for the referring station once a branch has the case, the bare referral for its status feedback -
+    the case stays in the station's list, so its address must not answer "not found"."""
     referral = await repository.get_visible(ctx.session, ctx.principal, referral_id)
     if referral is None:
         raise ReferralNotFoundError()
     access = content_access(ctx.principal, referral)
     if access is ContentAccess.NONE:
-        if ReferralStatus(referral.status) is ReferralStatus.WITHDRAWN and not ctx.principal.has_role(
-            *repository.POLICE_ROLES
-        ):
+        if ctx.principal.has_role(*repository.POLICE_ROLES):
+            return referral
+        if ReferralStatus(referral.status) is ReferralStatus.WITHDRAWN:
             # The WEISSER RING side keeps seeing that its case ended, with nothing left to read.
             return OpenedReferral(referral, access, {})
-        # In scope for feedback, but not for content (e.g. the police after acceptance).
         raise ReferralNotFoundError()
     names = [
         name
