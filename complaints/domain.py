@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 
 from complaints.errors import InvalidTransitionError
+from referral_service.workflow import TransitionTable
 
 
 class ComplaintType(StrEnum):
@@ -163,21 +164,16 @@ TRANSITIONS: Mapping[tuple[ComplaintStatus, ComplaintAction], ComplaintStatus] =
 }
 
 
-def allows(current: ComplaintStatus | str, action: ComplaintAction) -> bool:
-    """Whether `action` is a step from `current` (pages offer only these)."""
-    return (ComplaintStatus(current), action) in TRANSITIONS
+def _refuse(status: ComplaintStatus, action: ComplaintAction) -> InvalidTransitionError:
+    return InvalidTransitionError(
+        f"'{action.value}' is not possible while the complaint is '{status.value}'.",
+        extra={"status": status.value, "action": action.value},
+    )
 
 
-def next_status(current: ComplaintStatus | str, action: ComplaintAction) -> ComplaintStatus:
-    """The state `action` leads to from `current`; `InvalidTransitionError` (409) if it is not allowed."""
-    status = ComplaintStatus(current)
-    target = TRANSITIONS.get((status, action))
-    if target is None:
-        raise InvalidTransitionError(
-            f"'{action.value}' is not possible while the complaint is '{status.value}'.",
-            extra={"status": status.value, "action": action.value},
-        )
-    return target
+WORKFLOW = TransitionTable(ComplaintStatus, TRANSITIONS, _refuse)
+allows = WORKFLOW.allows
+next_status = WORKFLOW.next_status
 
 
 class PublicStatus(StrEnum):

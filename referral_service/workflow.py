@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,6 +28,34 @@ class Stateful(Protocol):
 
 
 Step = TypeVar("Step", bound=StrEnum)
+State = TypeVar("State", bound=StrEnum)
+
+
+class TransitionTable(Generic[State, Step]):
+    """A domain's state machine as data: every step there is, listed once as (state, action) -> next
+    state. What is not listed is refused with the domain's own error (`refuse(state, action)`)."""
+
+    def __init__(
+        self,
+        states: type[State],
+        steps: Mapping[tuple[State, Step], State],
+        refuse: Callable[[State, Step], Exception],
+    ) -> None:
+        self._states = states
+        self.steps = steps
+        self._refuse = refuse
+
+    def allows(self, current: State | str, action: Step) -> bool:
+        """Whether `action` is a step from `current` (pages offer only these)."""
+        return (self._states(current), action) in self.steps
+
+    def next_status(self, current: State | str, action: Step) -> State:
+        """The state `action` leads to from `current`; the domain's error if it is not a step."""
+        status = self._states(current)
+        target = self.steps.get((status, action))
+        if target is None:
+            raise self._refuse(status, action)
+        return target
 
 
 async def transition(

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 
 from referral_service.referrals.errors import InvalidTransitionError
+from referral_service.workflow import TransitionTable
 
 
 class ReferralStatus(StrEnum):
@@ -62,21 +63,16 @@ TRANSITIONS: Mapping[tuple[ReferralStatus, ReferralAction], ReferralStatus] = {
 }
 
 
-def allows(current: ReferralStatus | str, action: ReferralAction) -> bool:
-    """Whether `action` is a step from `current` (pages offer only these)."""
-    return (ReferralStatus(current), action) in TRANSITIONS
+def _refuse(status: ReferralStatus, action: ReferralAction) -> InvalidTransitionError:
+    return InvalidTransitionError(
+        f"'{action.value}' is not possible for a referral in state '{status.value}'.",
+        extra={"status": status.value, "action": action.value},
+    )
 
 
-def next_status(current: ReferralStatus | str, action: ReferralAction) -> ReferralStatus:
-    """The state `action` leads to from `current`; `InvalidTransitionError` (409) if it is not allowed."""
-    status = ReferralStatus(current)
-    target = TRANSITIONS.get((status, action))
-    if target is None:
-        raise InvalidTransitionError(
-            f"'{action.value}' is not possible for a referral in state '{status.value}'.",
-            extra={"status": status.value, "action": action.value},
-        )
-    return target
+WORKFLOW = TransitionTable(ReferralStatus, TRANSITIONS, _refuse)
+allows = WORKFLOW.allows
+next_status = WORKFLOW.next_status
 
 
 class OffenceCategory(StrEnum):
