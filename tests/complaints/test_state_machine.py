@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any
 
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -33,7 +31,6 @@ from hypothesis.stateful import (
     initialize,
     invariant,
     rule,
-    run_state_machine_as_test,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
@@ -46,9 +43,9 @@ from referral_service.reporting.periods import Period
 from referral_service.reporting.scope import ReportScope, ScopeKind
 from tests.complaints.support import OFFICE, QUESTION, STATEMENTS, Client, anonymous_payload, submit
 from tests.identity.support import AuthHeaders, DemoDirectory, FakeClock
+from tests.state_machines import Bridge, run_machine
 
 S = ComplaintStatus
-T = TypeVar("T")
 DECIDED = frozenset({S.DECISION, S.CLOSED})
 STATE = ReportScope(kind=ScopeKind.STATE, code="sn", name="Sachsen", path=None, rows=())
 
@@ -163,19 +160,6 @@ async def forget_complaints(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         for table in COMPLAINT_TABLES:
             await connection.execute(metadata.tables[table].delete())
-
-
-class Bridge:
-    """Runs the application's coroutines on the test's event loop from hypothesis' thread."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-
-    def run(self, coroutine: Awaitable[T]) -> T:
-        async def wrapped() -> T:
-            return await coroutine
-
-        return asyncio.run_coroutine_threadsafe(wrapped(), self.loop).result(timeout=60)
 
 
 OUTCOMES = st.sampled_from(list(Outcome))
@@ -302,11 +286,4 @@ async def test_no_sequence_of_actions_leaves_a_complaint_inconsistent(
     )
     # One database for all examples: each example adds complaints of its own, and the invariants hold
     # for every complaint in it, earlier examples' included.
-    budget = settings(
-        max_examples=40,
-        stateful_step_count=12,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    await asyncio.to_thread(run_state_machine_as_test, machine, settings=budget)
+    await run_machine(machine)

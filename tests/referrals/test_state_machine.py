@@ -19,9 +19,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,9 +30,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from referral_service.keys.fields import encrypted_columns
 from referral_service.referrals.domain import TRANSITIONS, CloseOutcome, ReferralStatus
 from referral_service.referrals.models import Referral, ReferralTransition
-from tests.complaints.test_state_machine import Bridge
 from tests.identity.support import AuthHeaders, DemoDirectory, FakeClock
 from tests.referrals.support import referral_payload
+from tests.state_machines import Bridge, run_machine
 
 S = ReferralStatus
 Client = AsyncTestClient[Litestar]
@@ -203,11 +202,4 @@ async def test_no_sequence_of_actions_leaves_a_referral_inconsistent(
     machine = referral_machine(
         Bridge(asyncio.get_running_loop()), client, engine, headers, branches, referral_clock
     )
-    budget = settings(
-        max_examples=40,
-        stateful_step_count=12,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    await asyncio.to_thread(run_state_machine_as_test, machine, settings=budget)
+    await run_machine(machine)
