@@ -13,6 +13,7 @@ import secrets
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from referral_service.identity import totp
 from tests.browser.pages import sign_in, sign_out
@@ -21,11 +22,8 @@ from tests.browser.support import LiveServer, assert_accessible
 pytestmark = pytest.mark.browser
 
 START_PASSWORD = "Ein langes Startpasswort"
-
-
-def _accept_confirmations(page: Any) -> None:
-    # Some forms ask "really?" (data-confirm); Playwright would otherwise dismiss the question.
-    page.on("dialog", lambda dialog: dialog.accept())
+# "phone": the 320 CSS pixels of WCAG 1.4.10 (Reflow), where nothing may scroll sideways.
+WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 320, "height": 640}}
 
 
 def _create_account(page: Any, username: str, unit: str, role: str, *, check: str | None = None) -> None:
@@ -42,6 +40,12 @@ def _create_account(page: Any, username: str, unit: str, role: str, *, check: st
     page.get_by_label("Erstes Passwort").fill(START_PASSWORD)
     page.get_by_role("button", name="Konto anlegen").click()
     page.get_by_role("heading", name="Konto angelegt").wait_for()
+
+
+def _no_sideways_scrolling(page: Any) -> bool:
+    return bool(
+        page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    )
 
 
 def _sign_in_as(page: Any, server: LiveServer, username: str, password: str, code: str | None = None) -> None:
@@ -68,7 +72,6 @@ def test_administrator_sees_users_and_units(page: Any, server: LiveServer) -> No
 
 
 def test_administrator_manages_an_account(page: Any, server: LiveServer) -> None:
-    _accept_confirmations(page)
     username = f"browser.{secrets.token_hex(3)}"
     sign_in(page, server, "admin.sachsen")
     _create_account(
@@ -83,6 +86,9 @@ def test_administrator_manages_an_account(page: Any, server: LiveServer) -> None
     page.get_by_role("button", name="Rolle erteilen").click()
     page.get_by_text("Die Rolle ist erteilt.").wait_for()
     page.get_by_role("button", name="Rolle „Polizei: Sachbearbeitung“ entziehen").click()
+    # Asked on a second page that says what follows, not in a script's dialog.
+    page.get_by_role("heading", name=f"Rolle „Polizei: Sachbearbeitung“ von {username} entziehen?").wait_for()
+    page.get_by_role("button", name="Ja, Rolle „Polizei: Sachbearbeitung“ entziehen").click()
     page.get_by_text("Die Rolle ist entzogen.").wait_for()
 
     # A refusal: the error summary takes the focus and links to the field.
@@ -99,6 +105,7 @@ def test_administrator_manages_an_account(page: Any, server: LiveServer) -> None
     page.get_by_text("Der Anzeigename ist geändert.").wait_for()
 
     page.get_by_role("button", name="Neues Passwort erzeugen").click()
+    page.get_by_role("button", name="Ja, neues Passwort erzeugen").click()
     page.get_by_role("heading", name="Passwort zurückgesetzt").wait_for()
     new_password = page.locator(".access-data").first.inner_text().strip()
     assert len(new_password) >= 12
@@ -123,6 +130,39 @@ def test_deactivating_an_account_asks_on_a_second_page(page: Any, server: LiveSe
     page.get_by_role("button", name=f"{username} deaktivieren").click()
     page.get_by_role("button", name=f"Ja, {username} deaktivieren").click()
     page.get_by_role("button", name=f"{username} aktivieren").wait_for()
+
+
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_revoking_a_role_and_resetting_a_password_ask_on_accessible_pages(
+    page: Any, server: LiveServer, width: str
+) -> None:
+    page.set_viewport_size(WIDTHS[width])
+    username = f"frage.{width}.{secrets.token_hex(3)}"
+    sign_in(page, server, "admin.sachsen")
+    _create_account(page, username, "Polizeirevier Dresden-Mitte", "Polizei: Sachbearbeitung")
+    page.get_by_role("link", name=f"Zum Konto {username}").click()
+    page.locator("#f-role").select_option(label="Polizei: Leitung")
+    page.get_by_role("button", name="Rolle erteilen").click()
+    page.get_by_text("Die Rolle ist erteilt.").wait_for()
+
+    page.get_by_role("button", name="Rolle „Polizei: Leitung“ entziehen").click()
+    page.get_by_role("heading", name=f"Rolle „Polizei: Leitung“ von {username} entziehen?").wait_for()
+    page.wait_for_function("() => document.activeElement.id === 'confirm-title'")
+    expect(page.get_by_text("verliert die Rolle sofort")).to_be_visible()
+    assert _no_sideways_scrolling(page)
+    assert_accessible(page, f"admin-{width}-confirm-revoke")
+    page.get_by_role("link", name="Abbrechen, nichts ändern").click()
+    expect(page.locator("dl").first).to_contain_text("Polizei: Sachbearbeitung, Polizei: Leitung")
+
+    page.get_by_label("Auch den zweiten Faktor zurücksetzen").check()
+    page.get_by_role("button", name="Neues Passwort erzeugen").click()
+    page.get_by_role("heading", name=f"Passwort von {username} zurücksetzen?").wait_for()
+    expect(page.get_by_text("Auch der zweite Faktor wird entfernt")).to_be_visible()
+    assert _no_sideways_scrolling(page)
+    assert_accessible(page, f"admin-{width}-confirm-reset")
+    page.get_by_role("link", name="Abbrechen, nichts ändern").click()
+    page.get_by_role("heading", name=f"Konto {username}").wait_for()
+    expect(page.locator(".access-data")).to_have_count(0)  # no new password: nothing was reset
 
 
 def test_a_user_changes_password_and_sets_up_a_second_factor(page: Any, server: LiveServer) -> None:

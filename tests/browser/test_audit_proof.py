@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.pages import sign_in, sign_out
 from tests.browser.support import LiveServer, assert_accessible
@@ -31,9 +32,9 @@ def test_auditor_proves_an_event_from_the_search(page: Any, server: LiveServer) 
 
     page.get_by_label("Position im Protokoll").fill("0")
     page.get_by_role("button", name="Nachweis anzeigen").click()
-    assert page.get_by_text("Der Nachweis ist gültig.").is_visible()
+    expect(page.get_by_text("Der Nachweis ist gültig.")).to_be_visible()
     assert page.get_by_role("table", name="Prüfschritte").get_by_text("nicht bestanden").count() == 0
-    assert page.get_by_role("table", name=re.compile("Nachweispfad")).is_visible()
+    expect(page.get_by_role("table", name=re.compile("Nachweispfad"))).to_be_visible()
     assert_accessible(page, "proof-03-valid")
 
     # From the event search, a position links to its proof.
@@ -42,7 +43,7 @@ def test_auditor_proves_an_event_from_the_search(page: Any, server: LiveServer) 
     page.get_by_role("button", name="Suchen").click()
     page.get_by_role("link", name=re.compile(r"^Einschlussnachweis für Position \d+$")).first.click()
     assert "/revision/nachweis?position=" in page.url
-    assert page.get_by_role("heading", name=re.compile(r"Ergebnis für Position \d+")).is_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"Ergebnis für Position \d+"))).to_be_visible()
     sign_out(page)
 
 
@@ -52,7 +53,7 @@ def test_report_charts_are_images_named_after_their_tables(page: Any, server: Li
     charts = page.get_by_role("img", name=re.compile("^Diagramm: "))
     assert charts.count() >= 3
     first = charts.first
-    assert first.is_visible()
+    expect(first).to_be_visible()
     described = page.evaluate(
         "() => { const svg = document.querySelector('.chart svg');"
         " return document.getElementById(svg.getAttribute('aria-describedby')).textContent; }"

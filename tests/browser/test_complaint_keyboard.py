@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.support import LiveServer, artifact, assert_accessible
 
@@ -76,11 +77,11 @@ def test_the_complaint_form_can_be_completed_with_the_keyboard_alone(page: Any, 
     with page.expect_navigation():
         page.keyboard.press("Enter")
 
-    assert page.get_by_role("heading", name="Ihre Beschwerde ist eingegangen").is_visible()
+    expect(page.get_by_role("heading", name="Ihre Beschwerde ist eingegangen")).to_be_visible()
     reference = page.inner_text("#reference")
     code = page.inner_text("#access-code")
     assert reference.startswith("BS-")
     assert len(code.replace("-", "")) == 24
     assert code not in page.url
-    assert page.locator("#reference").is_visible()
+    expect(page.locator("#reference")).to_be_visible()
     assert_accessible(page, "keyboard-02-receipt")

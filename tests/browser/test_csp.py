@@ -20,7 +20,7 @@ def test_pages_run_without_policy_violations(strict_page: Any, server: LiveServe
         lambda message: problems.append(message.text) if message.type in ("error", "warning") else None,
     )
     page.on("pageerror", lambda error: problems.append(str(error)))
-    for path in ("/", "/anmelden", "/barrierefreiheit", "/leichte-sprache"):
+    for path in ("/", "/anmelden", "/barrierefreiheit", "/leichte-sprache", "/leichte-sprache/opferhilfe"):
         page.goto(server.url(path))
         assert page.evaluate("() => typeof window.htmx") == "object", path
     # app.js runs: a failed sign-in moves the focus to the error summary.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.support import LiveServer, assert_accessible
 
@@ -41,5 +42,5 @@ def test_sign_in_errors_are_announced_and_focused(page: Any, server: LiveServer)
     with page.expect_navigation():
         page.get_by_role("button", name="Anmelden").click()
     assert page.evaluate("() => document.activeElement.classList.contains('error-summary')")
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     assert_accessible(page, "login-errors")

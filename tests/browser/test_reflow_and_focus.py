@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.pages import sign_in
 from tests.browser.support import LiveServer, artifact
@@ -178,7 +179,7 @@ def test_the_police_new_referral_form_reflows_zooms_and_shows_the_focus(
     check_page(page, "police-referral-consent")
     # With the error summary and field errors shown.
     page.get_by_role("button", name="Weiter zu den Angaben").click()
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     check_page(page, "police-referral-consent-errors")
     page.get_by_label("die betroffene Person selbst").check()
     page.get_by_label("schriftlich").check()
@@ -204,5 +205,5 @@ def test_report_with_charts_and_proof_page_reflow(page: Any, server: LiveServer)
     check_page(page, "report-complaints-annual", on_narrow=charts_fit)
     server.cli("audit", "checkpoint")
     page.goto(server.url("/revision/nachweis?position=0"))
-    assert page.get_by_text("Der Nachweis ist gültig.").is_visible()
+    expect(page.get_by_text("Der Nachweis ist gültig.")).to_be_visible()
     check_page(page, "audit-proof")

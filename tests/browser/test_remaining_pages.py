@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.pages import sign_in, sign_out
 from tests.browser.support import LiveServer, assert_accessible
@@ -25,6 +26,6 @@ def test_unknown_address_shows_the_error_page_in_the_browser(page: Any, server: 
     response = page.goto(server.url("/gibt-es-nicht"))
     assert response is not None
     assert response.status == 404
-    assert page.get_by_role("heading", name="Seite nicht gefunden").is_visible()
-    assert page.get_by_role("link", name="Zur Startseite").is_visible()
+    expect(page.get_by_role("heading", name="Seite nicht gefunden")).to_be_visible()
+    expect(page.get_by_role("link", name="Zur Startseite")).to_be_visible()
     assert_accessible(page, "not-found")
