@@ -1,9 +1,10 @@
-"""Complaint policy in one frozen object: deadlines, calendar, limits, access-code hashing and throttling.
+"""Complaint policy in one frozen object: deadlines, calendar, limits, access-code hashing and throttling,
+and the office's contact details.
 
 It is the complaint domain's settings: `ComplaintsConfig.from_environ` reads what operators configure
-(deadlines, holiday state, rate limits, retention period) when the application is built; tests pass
-their own with a controllable clock, cheap hashing and generous rate limits. Defaults are the
-production values.
+(deadlines, holiday state, rate limits, retention period, the office's contact) when the application is
+built; tests pass their own with a controllable clock, cheap hashing and generous rate limits. Defaults
+are the production values, except the office's contact: a demo office, which production refuses.
 """
 
 from __future__ import annotations
@@ -18,12 +19,42 @@ from complaints.working_days import State, WorkingDayCalendar
 from referral_service.db import utcnow
 from referral_service.identity.config import Clock, PasswordHashing, ThrottlePolicy
 from referral_service.retention.policy import retention_period
-from referral_service.settings import ENV_PREFIX, SettingsError, int_variable, variable
+from referral_service.settings import (
+    ENV_PREFIX,
+    SettingsError,
+    email_variable,
+    int_variable,
+    is_production,
+    lines_variable,
+    require_in_production,
+    variable,
+)
 
 RateUnit = Literal["second", "minute", "hour", "day"]
 
 # Deadlines and the reference year follow the office's local calendar, not UTC.
 OFFICE_TIMEZONE = zoneinfo.ZoneInfo("Europe/Berlin")
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeContact:
+    """How complainants reach the complaints office (on the receipt and its download)."""
+
+    name: str
+    address: tuple[str, ...]
+    email: str
+    phone: str | None = None
+
+
+# Development and tests only, marked as a demo wherever it shows; production names its own office.
+DEMO_OFFICE = OfficeContact(
+    name="Beispiel-Beschwerdestelle der Polizei (Demo)",
+    address=("Postfach 10 00 00", "01099 Beispielstadt"),
+    email="beschwerdestelle@beispiel-betreiber.example",
+    phone="0351 0000001 (Demo)",
+)
+# Production must name the office; the phone is optional.
+OFFICE_REQUIRED = ("COMPLAINT_OFFICE_NAME", "COMPLAINT_OFFICE_ADDRESS", "COMPLAINT_OFFICE_EMAIL")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +95,14 @@ class ComplaintsConfig:
     # Personal data of a finished complaint is erased this long after it was closed.
     retention_period: dt.timedelta = dt.timedelta(days=1095)
 
+    # The office's contact, shown to complainants with their access code.
+    office: OfficeContact = DEMO_OFFICE
+
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ComplaintsConfig:
         """What operators configure through REFERRAL_COMPLAINT_* variables and
         REFERRAL_RETENTION_COMPLAINT_DAYS; the rest keeps its defaults."""
+        require_in_production(environ, OFFICE_REQUIRED)
         return cls(
             state=_holiday_state(variable(environ, "COMPLAINT_HOLIDAY_STATE") or State.SAXONY.value),
             answer_deadline_working_days=int_variable(
@@ -85,6 +120,7 @@ class ComplaintsConfig:
                 int_variable(environ, "COMPLAINT_ACCESS_ATTEMPTS_PER_MINUTE", 60, minimum=1, maximum=100_000),
             ),
             retention_period=retention_period(environ, "RETENTION_COMPLAINT_DAYS", 1095),
+            office=_office(environ),
         )
 
     def now(self) -> dt.datetime:
@@ -99,6 +135,18 @@ class ComplaintsConfig:
     @property
     def calendar(self) -> WorkingDayCalendar:
         return WorkingDayCalendar(self.state, self.extra_closures)
+
+
+def _office(environ: Mapping[str, str]) -> OfficeContact:
+    """The office's contact; in development each unset part keeps the demo value (production has
+    refused a start without them, see `OFFICE_REQUIRED`)."""
+    phone = variable(environ, "COMPLAINT_OFFICE_PHONE")
+    return OfficeContact(
+        name=(variable(environ, "COMPLAINT_OFFICE_NAME") or DEMO_OFFICE.name).strip(),
+        address=lines_variable(environ, "COMPLAINT_OFFICE_ADDRESS") or DEMO_OFFICE.address,
+        email=email_variable(environ, "COMPLAINT_OFFICE_EMAIL") or DEMO_OFFICE.email,
+        phone=phone.strip() if phone else (None if is_production(environ) else DEMO_OFFICE.phone),
+    )
 
 
 def _holiday_state(code: str) -> State:

@@ -64,6 +64,9 @@ CATEGORY_LABELS: Mapping[Category, str] = {
 
 
 class ComplaintStatus(StrEnum):
+    """Declared in the order of the main path (received ... closed), then the side exits' end states:
+    `steps_on` reads "further along" from this order."""
+
     RECEIVED = "received"  # eingegangen
     TRIAGE = "triage"  # Erstbewertung
     IN_PROGRESS = "in_progress"  # in Bearbeitung
@@ -174,6 +177,23 @@ def _refuse(status: ComplaintStatus, action: ComplaintAction) -> InvalidTransiti
 WORKFLOW = TransitionTable(ComplaintStatus, TRANSITIONS, _refuse)
 allows = WORKFLOW.allows
 next_status = WORKFLOW.next_status
+
+# Forwarding and withdrawal leave the main path early; every other step keeps to it.
+SIDE_EXITS = frozenset({A.FORWARD, A.WITHDRAW})
+_PLACE = {status: index for index, status in enumerate(ComplaintStatus)}
+
+
+def steps_on(status: ComplaintStatus | str) -> list[ComplaintAction]:
+    """The steps of the table that move a complaint in `status` on along its main path, the shortest
+    move first: what would sensibly happen next (a further statement request or resuming the work
+    after an answer goes back, a side exit leaves the path; neither is "next")."""
+    here = ComplaintStatus(status)
+    ahead = [
+        (_PLACE[target], action)
+        for (state, action), target in TRANSITIONS.items()
+        if state is here and action not in SIDE_EXITS and _PLACE[target] > _PLACE[here]
+    ]
+    return [action for _, action in sorted(ahead, key=lambda step: step[0])]
 
 
 class PublicStatus(StrEnum):

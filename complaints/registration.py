@@ -9,7 +9,7 @@ from complaints.config import ComplaintsConfig
 from complaints.controllers import complaint_routers
 from complaints.pages import AREAS, complaint_page_routers
 from complaints.retention import ComplaintRetention
-from referral_service.domains import AppContext, Domain, DomainParts
+from referral_service.domains import AppContext, Domain, DomainParts, PlainLanguagePage
 
 _HERE = Path(__file__).resolve().parent
 
@@ -31,4 +31,10 @@ DOMAIN: Domain[ComplaintsConfig] = Domain(
     reports=lambda _: [reports.ANNUAL_REPORT],
     templates=_HERE / "templates",
     locales=_HERE / "locales",
+    plain_language=PlainLanguagePage(
+        slug="beschwerde",
+        template="complaints/plain_language.html",
+        title="Beschwerde über die Polizei",
+        summary="Sie sind mit der Polizei nicht zufrieden? Hier steht: So beschweren Sie sich.",
+    ),
 )

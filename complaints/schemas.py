@@ -25,12 +25,11 @@ from complaints.domain import (
     Outcome,
     PublicStatus,
 )
+from referral_service.values import Email, Phone
 
 MAX_TEXT = 20_000
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Phone = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^\+?[0-9][0-9 ()/.\-]{2,39}$")]
 Address = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 Place = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT)]

@@ -44,6 +44,7 @@ from referral_service.retention.providers import RetentionProvider
 from referral_service.retention.runner import run_retention
 from referral_service.settings import Settings
 from referral_service.stores import store_registry
+from referral_service.validation import SafeJsonRequest, check_request_body
 from referral_service.web import (
     WEB_AREAS,
     Area,
@@ -160,13 +161,16 @@ def create_app(
         state=state,
         # Deny by default: every route passes this guard (see referral_service/identity/guards.py).
         guards=[authorize],
+        # After the guard: an `/api/` body not declared JSON is refused (415), one with wrong fields
+        # with every error at once (see referral_service/validation.py).
+        before_request=check_request_body,
         dependencies={
             "db_session": Provide(provide_db_session),
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
         exception_handlers={**EXCEPTION_HANDLERS, **NOT_FOUND_HANDLERS},
-        middleware=[request_context_middleware, security_headers_middleware],
-        template_config=template_config(template_folders()),
+        request_class=SafeJsonRequest,
+        template_config=template_config(template_folders(), operator=settings.operator),
         on_startup=[runner.start],
         on_shutdown=[dispose_engine],
         request_max_body_size=settings.max_request_body_bytes,
@@ -180,6 +184,9 @@ def create_app(
         ),
         debug=False,
     )
+    # Around the router, not per route: a 404, a 405 or a rate limiter's 429 (raised before any route
+    # runs) gets the request id, the security headers and its true status in `request.completed` too.
+    app.asgi_handler = request_context_middleware(security_headers_middleware(app.asgi_handler))
     check_route_declarations(app)
     return app
 

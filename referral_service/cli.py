@@ -82,6 +82,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     bind_host = host or settings.host
     bind_port = port or settings.port
     click.echo(f"referral-service ({settings.environment}) on http://{bind_host}:{bind_port}", err=True)
+    options = server_options(settings)
     if workers > 1:
         # Each worker process builds its own app (and pools) from the same environment.
         uvicorn.run(
@@ -90,19 +91,24 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
             workers=workers,
             host=bind_host,
             port=bind_port,
-            access_log=False,
-            log_config=None,
-            server_header=False,
+            **options,
         )
     else:
-        uvicorn.run(
-            create_app(settings),
-            host=bind_host,
-            port=bind_port,
-            access_log=False,
-            log_config=None,
-            server_header=False,
-        )
+        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, **options)
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for `serve`. X-Forwarded-For / -Proto are believed only from
+    REFERRAL_TRUSTED_PROXIES: uvicorn's default trusts them from loopback, so a client behind a proxy
+    on the same host could name any address, and get a fresh rate-limit budget, with each request."""
+    proxies = list(settings.trusted_proxies)
+    return {
+        "access_log": False,
+        "log_config": None,
+        "server_header": False,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or [],
+    }
 
 
 @main.command()

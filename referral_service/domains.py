@@ -65,6 +65,21 @@ def _no_reports(_: object) -> Sequence[DomainReport]:
 
 
 @dataclass(frozen=True, slots=True)
+class PlainLanguagePage:
+    """A domain's page in Leichte Sprache, served at `/leichte-sprache/<slug>` and listed on the overview
+    `/leichte-sprache`. Leichte Sprache is German by nature (an English version would be another text
+    for other readers), so `title` and `summary` are German, like the template's text, and not in the
+    catalogues. The template extends "public/plain_language_layout.html" and fills its `plain` block."""
+
+    slug: str
+    template: str
+    # Written in Leichte Sprache: the overview's link and the page's heading, and one or two sentences
+    # below the link that say what the page explains.
+    title: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
 class Domain(Generic[S]):
     """A domain's declaration. `S` is its settings object (frozen, read from REFERRAL_* variables)."""
 
@@ -87,6 +102,8 @@ class Domain(Generic[S]):
     # and of translation catalogues (`<language>/<area>.json`).
     templates: Path | None = None
     locales: Path | None = None
+    # Its explanation for the public in Leichte Sprache, if it has one.
+    plain_language: PlainLanguagePage | None = None
 
 
 @cache
@@ -143,3 +160,8 @@ def template_folders() -> list[Path]:
 
 def catalogue_folders() -> list[Path]:
     return [domain.locales for domain in installed_domains() if domain.locales is not None]
+
+
+def plain_language_pages() -> list[PlainLanguagePage]:
+    """The installed domains' pages in Leichte Sprache, in the domains' order."""
+    return [domain.plain_language for domain in installed_domains() if domain.plain_language is not None]

@@ -3,7 +3,8 @@
 Domains raise `DomainError` subclasses with a stable `code` (`referral.not_found`,
 `complaint.invalid_transition`) and an `ErrorKind`; the kind alone decides the HTTP status. Clients never
 see stack traces or internal messages: a 500 says only that something failed and names the request id,
-which the log line for the failure carries too.
+which the log line for the failure carries too. A database that cannot be reached (restarting, connection
+dropped, pool exhausted) is not a failure of the request: it answers 503 with `Retry-After`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy import exc as sa_exc
 
 from crypto import KeyDestroyedError
 from referral_service.logging import exception_fields, get_logger
@@ -152,12 +154,74 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     detail = exc.detail if isinstance(exc, ClientException) and exc.detail else None
     if isinstance(exc, NotFoundException):
         detail = None
+    headers = dict(exc.headers or {})
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
+        # The rate limiter says when its window resets (`RateLimit-Reset`, seconds); clients and
+        # browsers read `Retry-After`.
+        reset = next((v for k, v in headers.items() if k.lower() == "ratelimit-reset"), None)
+        if not any(k.lower() == "retry-after" for k in headers):
+            headers["Retry-After"] = str(max(1, int(reset))) if reset and reset.isdigit() else "60"
     return problem_response(
-        request, status=status, code=code, title=title, detail=detail, headers=exc.headers or None
+        request, status=status, code=code, title=title, detail=detail, headers=headers or None
+    )
+
+
+# SQLSTATEs that say the server cannot serve now, not that the statement is wrong: class 08 (connection
+# exception), too many connections, and shutting down / starting up (a restart).
+_UNAVAILABLE_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03")
+_DATABASE_PACKAGES = frozenset({"sqlalchemy", "asyncpg", "aiosqlite"})
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def _raised_in_database_driver(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).split(".", 1)[0] in _DATABASE_PACKAGES:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database cannot be reached right now (refused, dropped, restarting, no
+    free connection in the pool); False for anything a retry would not cure, such as wrong SQL."""
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection became free in time
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:  # the connection dropped under the statement
+            return True
+        if exc.statement is None and isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+            return True  # failed while connecting (SQLite: the file cannot be opened)
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        # SQLite: another writer held the database past the busy timeout.
+        return str(getattr(exc.orig, "sqlite_errorname", "")).startswith("SQLITE_BUSY")
+    # The driver's connect fails with a bare OSError (refused, reset, timeout, unknown host); an OSError
+    # from anywhere else (a key file, say) is a fault of this service and stays a 500.
+    return isinstance(exc, OSError) and _raised_in_database_driver(exc)
+
+
+def _database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.warning(
+        "request.database_unavailable",
+        method=request.method,
+        path=request.url.path,
+        exc_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
+    )
+    return problem_response(
+        request,
+        status=HTTPStatus.SERVICE_UNAVAILABLE,
+        code="service.unavailable",
+        title="The service is temporarily unavailable",
+        detail="The database cannot be reached at the moment. Please try again shortly.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
     )
 
 
 def _internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if database_unavailable(exc):
+        return _database_unavailable(request, exc)
     log.error(
         "request.failed",
         method=request.method,

@@ -3,6 +3,8 @@
 Every request gets an id (a well-formed incoming `X-Request-ID` from the load balancer is kept, anything
 else replaced) that is bound to every log line of the request, returned in the response header and
 quoted in problem details, so an operator can find the log line for a failure a user reports.
+The middleware wraps the whole application, router included (see `referral_service.app`), so answers
+no route produces (404, 405, a rate limiter's 429) carry the id and are logged with their status too.
 Request lines log the path without the query string: URLs never carry personal data by design, and
 query strings are where a mistake would put it.
 """

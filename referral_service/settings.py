@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -43,6 +45,56 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Operator:
+    """Who runs this deployment (the Betreiber), for the Impressum, the privacy notice and the
+    accessibility statement. It differs per state, so it is configured, never written into the texts.
+    Multi-line values are tuples of lines (the variables separate lines with "|")."""
+
+    name: str
+    address: tuple[str, ...]
+    email: str
+    phone: str | None = None
+    website: str | None = None
+    # Who represents the operator (§ 5 DDG: for a public body its head), when set.
+    representative: str | None = None
+    data_protection_officer: tuple[str, ...] = ()
+    supervisory_authority: tuple[str, ...] = ()
+    # Where people report barriers; without its own variable, the operator's name, e-mail and phone.
+    accessibility_contact: tuple[str, ...] = ()
+    accessibility_enforcement_body: tuple[str, ...] = ()
+
+
+# Development only, and marked as such on every page that shows it. Production names its own operator.
+DEMO_OPERATOR = Operator(
+    name="Beispiel-Betreiber Zentrale Beschwerdestelle (Demo)",
+    address=("Musterstraße 1", "01099 Beispielstadt"),
+    email="kontakt@beispiel-betreiber.example",
+    phone="0351 0000000 (Demo)",
+    representative="Erika Beispiel, Leiterin (Demo)",
+    data_protection_officer=(
+        "Datenschutzbeauftragte des Beispiel-Betreibers (Demo)",
+        "Musterstraße 1, 01099 Beispielstadt",
+        "datenschutz@beispiel-betreiber.example",
+    ),
+    supervisory_authority=(
+        "Beispiel-Landesbeauftragte für den Datenschutz (Demo)",
+        "Aufsichtsweg 2, 01099 Beispielstadt",
+        "poststelle@datenschutz-beispiel.example",
+    ),
+    accessibility_contact=(
+        "Kontaktstelle Barrierefreiheit des Beispiel-Betreibers (Demo)",
+        "barrierefreiheit@beispiel-betreiber.example",
+        "0351 0000000 (Demo)",
+    ),
+    accessibility_enforcement_body=(
+        "Beispiel-Durchsetzungsstelle für barrierefreie Informationstechnik (Demo)",
+        "Schlichtungsgasse 3, 01099 Beispielstadt",
+        "durchsetzungsstelle@beispiel-land.example",
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     environment: Environment = Environment.DEVELOPMENT
     database_url: str = "sqlite+aiosqlite:///var/referral-service.sqlite3"
@@ -65,6 +117,10 @@ class Settings:
     # otherwise in each process's memory (fine for one process, the embedded default).
     redis_url: str | None = field(default=None, repr=False)
     redis_namespace: str = "referral-service"
+    # Reverse proxies whose X-Forwarded-For / -Proto `serve` believes (IP addresses and networks);
+    # none by default, so no client can choose the address the rate limits count.
+    trusted_proxies: tuple[str, ...] = ()
+    operator: Operator = DEMO_OPERATOR
     # Every REFERRAL_* variable as it was at start-up, for the domains to read their own settings from.
     # Out of repr: it holds the secret key's text too.
     environ: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False, hash=False)
@@ -80,6 +136,17 @@ class Settings:
 
 # Variables a production deployment must set explicitly; defaults exist only for development.
 PRODUCTION_REQUIRED = ("DATABASE_URL", "SECRET_KEY", "KEYRING_PATH", "AUDIT_SIGNING_KEY_PATH")
+# The operator's details production must name: the demo operator's would mislead the public, and
+# the Impressum and privacy notice are incomplete without them (phone, website, representative and
+# the accessibility contact are optional).
+OPERATOR_REQUIRED = (
+    "OPERATOR_NAME",
+    "OPERATOR_ADDRESS",
+    "OPERATOR_EMAIL",
+    "DATA_PROTECTION_OFFICER",
+    "SUPERVISORY_AUTHORITY",
+    "ACCESSIBILITY_ENFORCEMENT_BODY",
+)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -97,7 +164,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     production = environment is Environment.PRODUCTION
 
     if production:
-        missing = [ENV_PREFIX + name for name in PRODUCTION_REQUIRED if name not in env]
+        missing = [
+            ENV_PREFIX + name for name in (*PRODUCTION_REQUIRED, *OPERATOR_REQUIRED) if name not in env
+        ]
         if missing:
             raise SettingsError(f"production requires explicitly configured: {', '.join(missing)}")
 
@@ -134,6 +203,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         redis_url=_redis_url(env.get("REDIS_URL")),
         redis_namespace=env.get("REDIS_NAMESPACE", "referral-service"),
+        trusted_proxies=_trusted_proxies(env.get("TRUSTED_PROXIES")),
+        operator=_operator(snapshot),
         environ=snapshot,
     )
 
@@ -150,6 +221,100 @@ def int_variable(
     """REFERRAL_<name> as an integer within bounds; `SettingsError` names the variable, never the value."""
     value = variable(environ, name)
     return _int({} if value is None else {name: value}, name, default, minimum=minimum, maximum=maximum)
+
+
+# Plain enough to link as mailto: without surprises (no spaces, query or markup characters).
+_EMAIL = re.compile(r"[^\s@<>\"'?&#/]+@[^\s@<>\"'?&#/]+\.[^\s@<>\"'?&#/]+")
+
+
+def is_production(environ: Mapping[str, str]) -> bool:
+    """Whether a snapshot such as `Settings.environ` describes production (for a domain's settings)."""
+    return (variable(environ, "ENV") or "").strip().lower() == Environment.PRODUCTION.value
+
+
+def lines_variable(environ: Mapping[str, str], name: str) -> tuple[str, ...] | None:
+    """REFERRAL_<name> as lines: separated by "|" (one line in an env file) or by real line breaks;
+    blank lines dropped. None when unset or blank."""
+    value = variable(environ, name)
+    if value is None:
+        return None
+    lines = tuple(line.strip() for line in value.replace("|", "\n").splitlines() if line.strip())
+    return lines or None
+
+
+def email_variable(environ: Mapping[str, str], name: str) -> str | None:
+    """REFERRAL_<name> as an e-mail address (pages link it as mailto:); None when unset."""
+    value = variable(environ, name)
+    if value is None:
+        return None
+    value = value.strip()
+    if not _EMAIL.fullmatch(value):
+        raise SettingsError(f"{ENV_PREFIX}{name} must be an e-mail address")
+    return value
+
+
+def require_in_production(environ: Mapping[str, str], names: tuple[str, ...]) -> None:
+    """Refuse a production start without these REFERRAL_<names>; the message names every missing one."""
+    missing = [ENV_PREFIX + name for name in names if variable(environ, name) is None]
+    if missing and is_production(environ):
+        raise SettingsError(f"production requires explicitly configured: {', '.join(missing)}")
+
+
+def _operator(environ: Mapping[str, str]) -> Operator:
+    """The operator's details; in development each unset one keeps the demo value."""
+    demo = Operator(name="", address=(), email="") if is_production(environ) else DEMO_OPERATOR
+    name = variable(environ, "OPERATOR_NAME") or demo.name
+    email = email_variable(environ, "OPERATOR_EMAIL") or demo.email
+    phone = _text(environ, "OPERATOR_PHONE") or demo.phone
+    website = _website(environ) or demo.website
+    contact = lines_variable(environ, "ACCESSIBILITY_CONTACT")
+    if contact is None and variable(environ, "OPERATOR_NAME") is not None:
+        # A configured operator with no contact of its own: its name, e-mail and phone, never the demo's.
+        contact = tuple(line for line in (name, email, phone) if line)
+    return Operator(
+        name=name.strip(),
+        address=lines_variable(environ, "OPERATOR_ADDRESS") or demo.address,
+        email=email,
+        phone=phone,
+        website=website,
+        representative=_text(environ, "OPERATOR_REPRESENTATIVE") or demo.representative,
+        data_protection_officer=lines_variable(environ, "DATA_PROTECTION_OFFICER")
+        or demo.data_protection_officer,
+        supervisory_authority=lines_variable(environ, "SUPERVISORY_AUTHORITY") or demo.supervisory_authority,
+        accessibility_contact=contact or demo.accessibility_contact,
+        accessibility_enforcement_body=lines_variable(environ, "ACCESSIBILITY_ENFORCEMENT_BODY")
+        or demo.accessibility_enforcement_body,
+    )
+
+
+def _text(environ: Mapping[str, str], name: str) -> str | None:
+    value = variable(environ, name)
+    return value.strip() if value is not None else None
+
+
+def _website(environ: Mapping[str, str]) -> str | None:
+    value = _text(environ, "OPERATOR_WEBSITE")
+    # Pages link it: only web addresses, never another scheme (javascript:, data:).
+    if value is not None and (
+        not value.startswith(("https://", "http://")) or any(ch.isspace() for ch in value)
+    ):
+        raise SettingsError(f"{ENV_PREFIX}OPERATOR_WEBSITE must be an http:// or https:// address")
+    return value
+
+
+def _trusted_proxies(raw: str | None) -> tuple[str, ...]:
+    """Comma-separated addresses and networks ("10.0.0.5, 192.168.0.0/24") as networks; () when unset."""
+    try:
+        networks = [
+            ipaddress.ip_network(item.strip(), strict=False)
+            for item in (raw or "").split(",")
+            if item.strip()
+        ]
+    except ValueError:
+        raise SettingsError(
+            f"{ENV_PREFIX}TRUSTED_PROXIES must be comma-separated IP addresses or networks"
+        ) from None
+    return tuple(str(network) for network in networks)
 
 
 def _redis_url(url: str | None) -> str | None:

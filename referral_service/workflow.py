@@ -49,6 +49,12 @@ class TransitionTable(Generic[State, Step]):
         """Whether `action` is a step from `current` (pages offer only these)."""
         return (self._states(current), action) in self.steps
 
+    def actions_from(self, current: State | str) -> list[Step]:
+        """The actions that are a step from `current`, in the order the domain lists them: a domain lists
+        each state's usual next step first, so that pages can offer it first and fold the others away."""
+        status = self._states(current)
+        return [action for state, action in self.steps if state is status]
+
     def next_status(self, current: State | str, action: Step) -> State:
         """The state `action` leads to from `current`; the domain's error if it is not a step."""
         status = self._states(current)

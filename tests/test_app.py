@@ -43,6 +43,11 @@ async def probe(data: JSONBody[Probe]) -> dict[str, Any]:
     return {"name": data.name, "count": data.count}
 
 
+@post("/api/test/probe", opt={"public": True})
+async def api_probe(data: JSONBody[Probe]) -> dict[str, Any]:
+    return {"name": data.name, "count": data.count}
+
+
 @post("/test/crash", opt={"public": True})
 async def crash() -> None:
     raise RuntimeError(SEEDED_SECRET)
@@ -68,7 +73,7 @@ async def write(outcome: FromPath[str], db_session: NamedDependency[AsyncSession
 @pytest.fixture
 def app(settings: Settings) -> Litestar:
     application = create_app(settings)
-    for handler in (probe, crash, erased, write):
+    for handler in (probe, api_probe, crash, erased, write):
         application.register(handler)
     return application
 
@@ -200,3 +205,78 @@ async def test_transaction_is_rolled_back_on_error(
 async def test_reading_a_shredded_case_is_410_not_500(client: AsyncTestClient[Litestar]) -> None:
     body = assert_problem(await client.post("/test/erased"), 410, "case.erased")
     assert "0000" not in json.dumps(body)
+
+
+def _nested(depth: int) -> bytes:
+    return b'{"name": "x", "count": 1, "extra": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+@pytest.mark.parametrize("path", ["/test/probe", "/api/test/probe"])
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+async def test_json_nested_too_deeply_is_400_problem(
+    client: AsyncTestClient[Litestar], path: str, depth: int
+) -> None:
+    response = await client.post(path, content=_nested(depth), headers={"content-type": "application/json"})
+    body = assert_problem(response, 400, "request.malformed")
+    assert body["request_id"] == response.headers["x-request-id"]
+
+
+async def test_json_nested_within_the_limit_is_read_as_usual(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.post(
+        "/test/probe", content=_nested(500), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 201  # the probe ignores fields it does not know
+
+
+_VALID = b'{"name": "x", "count": 2}'
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"content-type": "text/plain"},
+        {"content-type": "application/x-www-form-urlencoded"},
+        {"content-type": "multipart/form-data; boundary=x"},
+        {"content-type": "application/xml"},
+        {},
+        {"content-type": "application/json", "content-encoding": "gzip"},
+    ],
+    ids=["text", "form", "multipart", "xml", "none", "gzip"],
+)
+async def test_api_json_route_refuses_a_body_not_declared_json_with_415(
+    client: AsyncTestClient[Litestar], headers: dict[str, str]
+) -> None:
+    # A cross-site HTML form can send the first three without the browser asking the service first.
+    response = await client.post("/api/test/probe", content=_VALID, headers=headers)
+    body = assert_problem(response, 415, "request.unsupported_media_type")
+    assert body["request_id"] == response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/json; charset=utf-8", "application/vnd.probe+json"]
+)
+async def test_api_json_route_accepts_json_media_types(
+    client: AsyncTestClient[Litestar], content_type: str
+) -> None:
+    response = await client.post("/api/test/probe", content=_VALID, headers={"content-type": content_type})
+    assert response.status_code == 201
+    assert response.json() == {"name": "x", "count": 2}
+
+
+async def test_404_405_and_415_carry_the_request_id_and_log_their_status(
+    client: AsyncTestClient[Litestar], capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = [
+        (await client.get("/no/such/route"), 404),
+        (await client.get("/api/v1/no/such/route"), 404),
+        (await client.delete("/health/live"), 405),
+        (await client.post("/api/test/probe", content=_VALID, headers={"content-type": "text/plain"}), 415),
+    ]
+    logged = capsys.readouterr().err.splitlines()
+    for response, status in answers:
+        assert response.status_code == status
+        request_id = response.headers["x-request-id"]
+        assert response.json()["request_id"] == request_id
+        completed = [line for line in logged if "request.completed" in line and request_id in line]
+        assert len(completed) == 1, (status, logged)
+        assert f"status={status}" in completed[0]

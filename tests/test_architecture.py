@@ -79,9 +79,9 @@ def test_every_installed_domain_is_checked_above() -> None:
 # The kernel's own order, lowest first: a module may import its own layer and the layers before it,
 # never a later one. Domains, `app` and `cli` stand above all of it (checked above).
 KERNEL_LAYERS: tuple[tuple[str, ...], ...] = (
-    ("settings",),
+    ("settings", "values"),
     ("logging", "db", "stores", "cli_support"),
-    ("problems", "request_context", "jobs", "leadership", "schema"),
+    ("problems", "request_context", "jobs", "leadership", "schema", "validation"),
     ("audit",),
     ("keys",),
     ("identity",),

@@ -97,3 +97,18 @@ def test_serve_on_the_embedded_default_answers_ready(tmp_path: Path) -> None:
         process.terminate()
         output = process.communicate(timeout=20)[0].decode()
     assert "referral-service (development) on http://127.0.0.1:" in output
+
+
+def test_serve_believes_forwarded_headers_only_from_configured_proxies() -> None:
+    from referral_service.cli import server_options
+    from referral_service.settings import SettingsError, load_settings
+
+    assert server_options(load_settings({}))["proxy_headers"] is False
+    configured = load_settings({"REFERRAL_TRUSTED_PROXIES": "10.0.0.5, 192.168.0.0/24 ,::1"})
+    assert configured.trusted_proxies == ("10.0.0.5/32", "192.168.0.0/24", "::1/128")
+    options = server_options(configured)
+    assert options["proxy_headers"] is True
+    assert options["forwarded_allow_ips"] == ["10.0.0.5/32", "192.168.0.0/24", "::1/128"]
+    with pytest.raises(SettingsError, match="REFERRAL_TRUSTED_PROXIES") as caught:
+        load_settings({"REFERRAL_TRUSTED_PROXIES": "proxy.internal"})
+    assert "proxy.internal" not in str(caught.value)

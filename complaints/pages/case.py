@@ -2,8 +2,12 @@
 
 Every action form posts to its own route; `office_action` reads the form, runs the use case and goes
 back to the case page with a confirmation, or shows the case page again with the refusal next to the
-field (or the action) it concerns. The irreversible ones (decide, close) ask first, on a second step
-that states the consequence (`referral_service.web.confirmation`).
+field (or the action) it concerns. The irreversible ones (decide, close, forward, withdraw) ask first,
+on a second step that states the consequence (`referral_service.web.confirmation`).
+
+The page shows the next sensible step first and folds the others away (`arrange`): the step of the
+transition table that moves the complaint on from its status (`complaints.domain.steps_on`), so the
+page follows the table rather than a list of its own.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from complaints.domain import (
     NoDecisionReason,
     Outcome,
     allows,
+    steps_on,
 )
 from complaints.pages.common import (
     OFFICE_AREA,
@@ -68,6 +73,57 @@ class OfficeActions:
     forward: bool
     withdraw: bool
     message: bool
+
+    @property
+    def decision(self) -> bool:
+        return self.draft or self.decide
+
+
+# The case page's action sections, in the order they stand when none comes first, and the section by
+# the step of the transition table it takes (receiving a statement is the police unit's step).
+SECTIONS = (
+    "triage",
+    "assign",
+    "request_statement",
+    "resume",
+    "decision",
+    "close",
+    "message",
+    "forward",
+    "withdraw",
+)
+SECTION_OF_STEP: Mapping[ComplaintAction, str] = {
+    ComplaintAction.START_TRIAGE: "triage",
+    ComplaintAction.COMPLETE_TRIAGE: "triage",
+    ComplaintAction.REQUEST_STATEMENT: "request_statement",
+    ComplaintAction.RESUME: "resume",
+    ComplaintAction.DECIDE: "decision",
+    ComplaintAction.CLOSE: "close",
+    ComplaintAction.FORWARD: "forward",
+    ComplaintAction.WITHDRAW: "withdraw",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Arrangement:
+    """The action sections the caller can use: those shown first, and the rest (folded away)."""
+
+    first: list[str]
+    more: list[str]
+
+
+def arrange(detail: schemas.ComplaintDetail, can: OfficeActions) -> Arrangement:
+    """The next sensible step first: the first step on from the status that the caller can take; a
+    message while the office waits (for a statement) or when nothing is left to do. A new complaint
+    nobody works on yet is also assigned first."""
+    offered = [name for name in SECTIONS if getattr(can, name)]
+    steps = [SECTION_OF_STEP.get(step) for step in steps_on(detail.status)]
+    first = next(([name] for name in steps if name in offered), ["message"] if can.message else [])
+    if detail.status is ComplaintStatus.RECEIVED and detail.assignee_id is None and can.assign:
+        first.append("assign")
+    if not first:
+        return Arrangement(first=offered, more=[])
+    return Arrangement(first=first, more=[name for name in offered if name not in first])
 
 
 def _can(
@@ -187,7 +243,10 @@ async def case_page(
     *,
     data: FormInput | None = None,
     status_code: int = 200,
+    open_section: str | None = None,
 ) -> Response[Any]:
+    """The case page; with `data`, the form of `open_section` came back with its input (and errors)
+    and stands open, also when it is one of the folded steps."""
     detail = await office.read(ctx, complaint_id)
     messages = await office.messages(ctx, complaint_id)
     actions = office_actions(principal, detail)
@@ -209,6 +268,8 @@ async def case_page(
             "messages": messages,
             "timeline": timeline(detail, messages, unit_names),
             "actions": actions,
+            "arrangement": arrange(detail, actions),
+            "open_section": open_section,
             "unit_names": unit_names,
             "police_units": unit_options(units),
             "members": members,
@@ -277,8 +338,40 @@ def close_question(
     )
 
 
+def forward_question(
+    t: Translator, forwarding: schemas.ForwardCreate, can: OfficeActions, detail: schemas.ComplaintDetail
+) -> Confirmation | None:
+    if not can.forward:
+        return None
+    return Confirmation(
+        title=N_("office.confirm.forward.title"),
+        consequences=[N_("office.confirm.forward.final"), N_("office.confirm.forward.complainant")],
+        submit=N_("office.confirm.forward.submit"),
+        cancel_path=case_path(detail.id),
+        params={
+            "reference": detail.reference,
+            "reason": t(f"complaint.forward_reason.{forwarding.reason}"),
+        },
+        back_with_input=True,
+    )
+
+
+def withdraw_question(
+    t: Translator, _: None, can: OfficeActions, detail: schemas.ComplaintDetail
+) -> Confirmation | None:
+    if not can.withdraw:
+        return None
+    return Confirmation(
+        title=N_("office.confirm.withdraw.title"),
+        consequences=[N_("office.confirm.withdraw.final"), N_("office.confirm.withdraw.complainant")],
+        submit=N_("office.confirm.withdraw.submit"),
+        cancel_path=case_path(detail.id),
+        params={"reference": detail.reference},
+    )
+
+
 async def _second_step(
-    call: CaseCall, data: FormInput, argument: Any, question: Question
+    call: CaseCall, data: FormInput, argument: Any, question: Question, action: str
 ) -> Response[Any] | None:
     """The question (or the form again, to change it) until the user confirms; None to act now."""
     detail = await office.read(call.ctx, call.complaint_id)
@@ -289,7 +382,13 @@ async def _second_step(
         return confirmation_page(call.request, data.form, asked)
     if said is Answer.CHANGE:
         return await case_page(
-            call.request, call.session, call.ctx, call.principal, call.complaint_id, data=data
+            call.request,
+            call.session,
+            call.ctx,
+            call.principal,
+            call.complaint_id,
+            data=data,
+            open_section=action,
         )
     return None
 
@@ -313,25 +412,17 @@ async def office_action(
     `read` returns the use case's argument (None for a mere button); `run` is only called when the form
     was complete, so it may rely on what `read` checked.
 
-    A refusal is shown next to a field: by its error code, or by the field the service names in its
-    `errors`, as `error_fields` maps them; otherwise next to the action (`action-<name>`).
+    A refusal is shown next to a field: by its error code, or by the fields the service names in its
+    `errors` (each with the message for its own code, `complaint.error.<code>`), as `error_fields` maps
+    them; otherwise next to the action (`action-<name>`).
     """
     data = await form_input(call.request)
     argument = read(data)
     status_code = 422
     if data.ok:
-        fields = error_fields or {}
-
-        def concerned_field(exc: DomainError) -> str:
-            named = exc.extra.get("errors")
-            return fields.get(exc.code) or next(
-                (fields[str(item.get("field"))] for item in named or [] if str(item.get("field")) in fields),
-                f"action-{action}",
-            )
-
         shown: Response[Any] | None = None
         async with refusable(call.session) as refused:
-            shown = await _second_step(call, data, argument, question) if question else None
+            shown = await _second_step(call, data, argument, question, action) if question else None
             if shown is None:
                 await run(argument)
         if shown is not None and refused.error is None:
@@ -339,7 +430,7 @@ async def office_action(
         if refused.error is None:
             confirmation = notice if isinstance(notice, str) else notice(argument)
             return see_other(case_path(call.complaint_id), notice=confirmation)
-        data.error(concerned_field(refused.error), error_key(call.request, refused.error))
+        _show_refusal(call.request, data, refused.error, action, error_fields or {})
         status_code = refused.error.kind.value
     return await case_page(
         call.request,
@@ -349,4 +440,22 @@ async def office_action(
         call.complaint_id,
         data=data,
         status_code=status_code,
+        open_section=action,
     )
+
+
+def _show_refusal(
+    request: Request[Any, Any, Any], data: FormInput, exc: DomainError, action: str, fields: Mapping[str, str]
+) -> None:
+    """The refusal next to the field its code names, or next to each field its `errors` name (all of
+    them: the service reports every error at once), else next to the action."""
+    if exc.code in fields:
+        data.error(fields[exc.code], error_key(request, exc))
+        return
+    named = [item for item in exc.extra.get("errors") or [] if str(item.get("field")) in fields]
+    for item in named:
+        key = f"complaint.error.{item.get('code')}"
+        has = translator_for(request).has(key)
+        data.error(fields[str(item["field"])], key if has else error_key(request, exc))
+    if not named:
+        data.error(f"action-{action}", error_key(request, exc))

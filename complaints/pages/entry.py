@@ -13,14 +13,16 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from complaints.errors import InvalidComplaintError, UnknownPoliceUnitError, UnknownReferenceError
+from complaints.errors import UnknownPoliceUnitError, UnknownReferenceError
 from complaints.pages import forms
 from complaints.pages.case import case_path
 from complaints.pages.common import OFFICE_AREA, Caller, Context, Session, police_units, unit_options
+from complaints.pages.receipt import receipt_context
 from complaints.service import intake
 from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
+from referral_service.validation import RequestValidationError
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
 from referral_service.web.forms import FormInput, form_input, refusable
 from referral_service.web.render import page
@@ -67,10 +69,10 @@ class OfficeEntryPages(Controller):
         principal: Caller,
     ) -> Response[Any]:
         data = await form_input(request)
-        create = forms.read_staff_complaint(data)
+        create = forms.read_staff_complaint(data, complaint_context.config.today())
         if create is not None:
             async with refusable(
-                db_session, InvalidComplaintError, UnknownPoliceUnitError, UnknownReferenceError
+                db_session, RequestValidationError, UnknownPoliceUnitError, UnknownReferenceError
             ) as refused:
                 submitted = await intake.submit(complaint_context, create, channel=create.channel)
             if refused.error is not None:
@@ -82,9 +84,13 @@ class OfficeEntryPages(Controller):
                     "complaints/office_entry_receipt.html",
                     status_code=201,
                     context={
-                        "reference": complaint.reference,
-                        "access_code": submitted.access_code,
-                        "received_at": complaint.received_at,
+                        **receipt_context(
+                            request,
+                            complaint_context.config.office,
+                            reference=complaint.reference,
+                            access_code=submitted.access_code,
+                            received_at=complaint.received_at,
+                        ),
                         "channel": create.channel,
                         "case_path": case_path(complaint.id),
                     },

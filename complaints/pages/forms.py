@@ -1,13 +1,18 @@
 """Reading the complaint pages' forms into the service's request types.
 
-Each reader notes what is missing or malformed on the `FormInput` (shown next to the field) and
-returns the request type, or None when the form cannot be used as it is.
+Each reader notes what is missing or malformed on the `FormInput` (shown next to the field), with the
+value kinds the API applies too (e-mail, phone, dates), and applies the service's own rules that need
+the clock or several fields (`intake.intake_errors`, `statements.deadline_errors`), so that every error
+is shown at once. It returns the request type, or None when the form cannot be used as it is. The
+error summary lists the messages in the order the fields stand on the page (`in_page_order`), also
+those a refusal of the service or a file check adds after the reader.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -24,37 +29,60 @@ from complaints.domain import (
     NoDecisionReason,
     Outcome,
 )
-from complaints.errors import InvalidComplaintError, UnknownPoliceUnitError, UnknownReferenceError
+from complaints.errors import UnknownPoliceUnitError, UnknownReferenceError
 from complaints.pages.common import options
+from complaints.service import intake, statements
 from referral_service.problems import DomainError
+from referral_service.validation import FieldError, RequestValidationError
+from referral_service.values import EMAIL, PHONE
 from referral_service.web.forms import FormInput
 from referral_service.web.i18n import N_
 
-_EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
-_PHONE = r"\+?[0-9][0-9 ()/.\-]{2,39}"
 # The channels the office records, in the order the entry form offers them.
 CHANNEL_ORDER = [channel for channel in Channel if channel in STAFF_CHANNELS]
 
-# The intake service names the field it refused; the form shows a message for that field.
+# The fields of the public form and of the office's entry form, in page order (templates
+# `public_form.html` and `office_entry.html`).
+_CONCERN = ("complaint_type", "follow_up_of")
+_WHAT = ("category", "description", "incident_date", "place", "police_unit_id")
+_WHO = ("complainant_kind", "name", "email", "phone", "address", "identity_confidential")
+PUBLIC_FORM_ORDER = (*_CONCERN, *_WHAT, "attachments", *_WHO)
+STAFF_FORM_ORDER = ("channel", *_CONCERN, *_WHAT, *_WHO)
+
+# The intake service's rules by their code, worded for the public form ...
 PUBLIC_INTAKE_ERRORS: Mapping[str, str] = {
-    "name": N_("complaint.error.name"),
-    "email": N_("complaint.error.anonymous_identity"),
-    "phone": N_("complaint.error.anonymous_identity"),
-    "address": N_("complaint.error.anonymous_identity"),
-    "description": N_("form.error.required"),
-    "incident_date": N_("complaint.error.incident_date"),
-    "follow_up_of": N_("complaint.error.follow_up_of"),
+    intake.ANONYMOUS_IDENTITY: N_("complaint.error.anonymous_identity"),
+    intake.NAME_REQUIRED: N_("complaint.error.name"),
+    intake.INCIDENT_IN_FUTURE: N_("complaint.error.incident_date"),
+    intake.FOLLOW_UP_REFERENCE: N_("complaint.error.follow_up_of"),
+    intake.NOT_A_FOLLOW_UP: N_("complaint.error.follow_up_of"),
+    intake.STAFF_CHANNEL: N_("form.error.choose"),
+    "value.required": N_("form.error.required"),
 }
-# The same refusals, worded for office staff entering someone else's complaint.
+# ... and for office staff entering someone else's complaint.
 STAFF_INTAKE_ERRORS: Mapping[str, str] = {
     **PUBLIC_INTAKE_ERRORS,
-    "name": N_("office.entry.error.name"),
-    "channel": N_("form.error.choose"),
+    intake.NAME_REQUIRED: N_("office.entry.error.name"),
 }
+
+
+def in_page_order(errors: Mapping[str, str], order: Sequence[str]) -> dict[str, str]:
+    """The messages as the fields stand on the page, for the error summary."""
+    rank = {name: index for index, name in enumerate(order)}
+    return dict(sorted(errors.items(), key=lambda item: rank.get(item[0], len(rank))))
+
+
+def show_field_errors(data: FormInput, errors: Iterable[FieldError], messages: Mapping[str, str]) -> None:
+    """The service's field errors next to the page's fields, with the page's message for each code."""
+    for error in errors:
+        data.error(error.field, messages.get(error.code, N_("complaint.error.generic")))
 
 
 def read_uuid(data: FormInput, name: str, *, required: bool = True) -> uuid.UUID | None:
-    text = data.text(name, required=required, max_length=36)
+    """An entry chosen in a list (a person, a unit): "choose one" when none (if required) or a wrong one."""
+    if required:
+        return data.uuid_choice(name)
+    text = data.text(name, max_length=36)
     if text is None:
         return None
     try:
@@ -64,22 +92,31 @@ def read_uuid(data: FormInput, name: str, *, required: bool = True) -> uuid.UUID
         return None
 
 
-def _complaint_fields(data: FormInput) -> dict[str, Any]:
-    return {
+def _complaint_fields(data: FormInput, today: dt.date, messages: Mapping[str, str]) -> dict[str, Any]:
+    """The fields both intake forms share, read in page order, and the intake rules on what was typed."""
+    fields: dict[str, Any] = {
         "complaint_type": data.choice("complaint_type", ComplaintType),
         "follow_up_of": data.text("follow_up_of", max_length=32),
-        "complainant_kind": data.choice("complainant_kind", ComplainantKind),
-        "name": data.text("name"),
-        "email": data.text("email", max_length=254, pattern=_EMAIL),
-        "phone": data.text("phone", max_length=40, pattern=_PHONE),
-        "address": data.text("address", max_length=500),
-        "identity_confidential": data.flag("identity_confidential"),
         "category": data.choice("category", Category),
         "description": data.text("description", required=True, max_length=schemas.MAX_TEXT),
         "incident_date": data.date("incident_date"),
         "place": data.text("place", max_length=500),
         "police_unit_id": read_uuid(data, "police_unit_id", required=False),
+        "complainant_kind": data.choice("complainant_kind", ComplainantKind),
+        "name": data.text("name"),
+        "email": data.value("email", EMAIL),
+        "phone": data.value("phone", PHONE),
+        "address": data.text("address", max_length=500),
+        "identity_confidential": data.flag("identity_confidential"),
     }
+    # The rules on what was typed: a wrongly written e-mail address of an anonymous complainant is an
+    # address given (to be left out), besides being wrongly written.
+    # The description's rule is the reader's own ("required").
+    typed = {name: data.values.get(name) for name in intake.IDENTITY_FIELDS}
+    known = {name: value for name, value in {**fields, **typed}.items() if name != "description"}
+    # A field keeps its first message: the reader's own, if it had one.
+    show_field_errors(data, intake.intake_errors(known, today), messages)
+    return fields
 
 
 def _convert(data: FormInput, fields: dict[str, Any], kind: type[schemas.ComplaintCreate]) -> Any:
@@ -92,18 +129,20 @@ def _convert(data: FormInput, fields: dict[str, Any], kind: type[schemas.Complai
         return None
 
 
-def read_complaint(data: FormInput) -> schemas.ComplaintCreate | None:
+def read_complaint(data: FormInput, today: dt.date) -> schemas.ComplaintCreate | None:
     """The public form (channel web)."""
-    created: schemas.ComplaintCreate | None = _convert(data, _complaint_fields(data), schemas.ComplaintCreate)
+    created: schemas.ComplaintCreate | None = _convert(
+        data, _complaint_fields(data, today, PUBLIC_INTAKE_ERRORS), schemas.ComplaintCreate
+    )
     return created
 
 
-def read_staff_complaint(data: FormInput) -> schemas.StaffComplaintCreate | None:
-    """The office's entry form: the public form's fields plus the channel it arrived by."""
-    fields = _complaint_fields(data)
+def read_staff_complaint(data: FormInput, today: dt.date) -> schemas.StaffComplaintCreate | None:
+    """The office's entry form: the channel it arrived by, then the public form's fields."""
     channel = data.choice("channel", Channel)
     if channel is not None and channel not in STAFF_CHANNELS:
         data.error("channel", N_("form.error.choose"))
+    fields = _complaint_fields(data, today, STAFF_INTAKE_ERRORS)
     fields["channel"] = channel
     created: schemas.StaffComplaintCreate | None = _convert(data, fields, schemas.StaffComplaintCreate)
     return created
@@ -111,13 +150,8 @@ def read_staff_complaint(data: FormInput) -> schemas.StaffComplaintCreate | None
 
 def note_intake_refusal(data: FormInput, exc: DomainError, messages: Mapping[str, str]) -> None:
     """Put the intake service's refusal next to the field it concerns."""
-    if isinstance(exc, InvalidComplaintError):
-        for item in exc.extra.get("errors", []):
-            field = str(item.get("field", ""))
-            data.error(
-                field if field in messages else "description",
-                messages.get(field, N_("complaint.error.generic")),
-            )
+    if isinstance(exc, RequestValidationError):
+        show_field_errors(data, exc.errors, messages)
     elif isinstance(exc, UnknownPoliceUnitError):
         data.error("police_unit_id", N_("form.error.choose"))
     elif isinstance(exc, UnknownReferenceError):
@@ -131,9 +165,10 @@ def intake_form_context(
 ) -> dict[str, Any]:
     """What the public form and the office's entry form need to show (again)."""
     defaults: dict[str, Any] = {"complaint_type": ComplaintType.COMPLAINT.value}
+    order = STAFF_FORM_ORDER if staff else PUBLIC_FORM_ORDER
     return {
         "values": data.values if data else defaults,
-        "errors": data.errors if data else {},
+        "errors": in_page_order(data.errors, order) if data else {},
         "complaint_types": options("complaint.type", list(ComplaintType)),
         "complainant_kinds": options("complaint.kind", list(ComplainantKind)),
         "categories": options("complaint.category", list(Category)),
@@ -154,11 +189,19 @@ def read_triage(data: FormInput) -> schemas.TriageUpdate:
     )
 
 
-def read_statement_request(data: FormInput) -> schemas.StatementRequestCreate | None:
+# The messages of the statement service's field errors (the case page finds them by their code too).
+STATEMENT_REQUEST_ERRORS: Mapping[str, str] = {
+    statements.UNIT_REQUIRED: N_("complaint.error.complaint.unit_required"),
+    statements.DEADLINE_NOT_AFTER_TODAY: N_("complaint.error.complaint.deadline_not_after_today"),
+}
+
+
+def read_statement_request(data: FormInput, today: dt.date) -> schemas.StatementRequestCreate | None:
     unit_id = read_uuid(data, "unit_id", required=False)
     question = data.text("question", required=True, max_length=schemas.MAX_TEXT)
     facts = data.text("released_facts", max_length=schemas.MAX_TEXT) or ""
     deadline = data.date("deadline")
+    show_field_errors(data, statements.deadline_errors(deadline, today), STATEMENT_REQUEST_ERRORS)
     if question is None:
         return None
     return schemas.StatementRequestCreate(
@@ -190,16 +233,11 @@ def read_forwarding(data: FormInput) -> schemas.ForwardCreate | None:
     return schemas.ForwardCreate(reason=reason) if reason else None
 
 
-def read_withdrawal(data: FormInput) -> None:
-    if not data.flag("confirm_withdrawal"):
-        data.error("confirm_withdrawal", N_("complaint.error.confirm_withdrawal"))
-
-
 def read_office_message(data: FormInput) -> schemas.OfficeMessageCreate | None:
-    body = data.text("message_body", required=True, max_length=schemas.MAX_TEXT)
     visibility = data.choice("visibility", MessageVisibility)
+    body = data.text("message_body", required=True, max_length=schemas.MAX_TEXT)
     return schemas.OfficeMessageCreate(body=body, visibility=visibility) if body and visibility else None
 
 
 def no_input(data: FormInput) -> None:
-    """A step that is only a button (close, resume)."""
+    """A step that is only a button (close, resume, withdraw)."""

@@ -15,7 +15,15 @@ from litestar import Controller, Request, Response, get, post
 from complaints.attachments import AttachmentType
 from complaints.domain import OPEN_STATES, ComplaintStatus
 from complaints.pages import forms
-from complaints.pages.case import CaseCall, case_page, close_question, decide_question, office_action
+from complaints.pages.case import (
+    CaseCall,
+    case_page,
+    close_question,
+    decide_question,
+    forward_question,
+    office_action,
+    withdraw_question,
+)
 from complaints.pages.common import LIST_LIMIT, OFFICE_AREA, Caller, Context, Id, Session, options
 from complaints.service import office, statements
 from referral_service.identity import service as identity_service
@@ -159,12 +167,11 @@ class OfficePages(Controller):
         return await office_action(
             CaseCall(request, db_session, complaint_context, principal, complaint_id),
             action="request_statement",
-            read=forms.read_statement_request,
+            read=lambda data: forms.read_statement_request(data, complaint_context.config.today()),
             run=lambda create: statements.request_statement(complaint_context, complaint_id, create),
             notice="stellungnahme_angefordert",
             error_fields={
                 "complaint.unknown_police_unit": "unit_id",
-                "complaint.invalid": "unit_id",
                 "deadline": "deadline",
                 "unit_id": "unit_id",
             },
@@ -256,6 +263,7 @@ class OfficePages(Controller):
             read=forms.read_forwarding,
             run=lambda forwarding: office.forward(complaint_context, complaint_id, forwarding),
             notice="abgegeben",
+            question=forward_question,
         )
 
     @post(_ONE + "/zuruecknahme", opt=requires(P.COMPLAINT_COMPLAINT_TRIAGE), status_code=200)
@@ -270,9 +278,10 @@ class OfficePages(Controller):
         return await office_action(
             CaseCall(request, db_session, complaint_context, principal, complaint_id),
             action="withdraw",
-            read=forms.read_withdrawal,
+            read=forms.no_input,
             run=lambda _: office.withdraw(complaint_context, complaint_id),
             notice="zurueckgenommen",
+            question=withdraw_question,
         )
 
     @post(_ONE + "/nachricht", opt=requires(P.COMPLAINT_COMPLAINT_MESSAGE), status_code=200)

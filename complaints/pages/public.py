@@ -21,11 +21,11 @@ from complaints.errors import (
     AttachmentLimitError,
     AttachmentTooLargeError,
     AttachmentTypeError,
-    InvalidComplaintError,
     UnknownPoliceUnitError,
 )
 from complaints.pages import forms
 from complaints.pages.common import Context, Session, error_key, police_units, unit_options
+from complaints.pages.receipt import receipt_context
 from complaints.pages.uploads import (
     ATTACHMENTS,
     UploadedFile,
@@ -36,13 +36,14 @@ from complaints.pages.uploads import (
 from complaints.service import access, intake
 from complaints.service.common import ComplaintContext
 from referral_service.identity.http import PUBLIC
+from referral_service.validation import RequestValidationError
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
 from referral_service.web.forms import FormInput, refusable
 from referral_service.web.render import page
 from referral_service.web.security import check_public_form_token
 
 # Refusals shown on the form: of the complaint (next to its fields) and of a file (next to the files).
-_INTAKE_REFUSALS = (InvalidComplaintError, UnknownPoliceUnitError)
+_INTAKE_REFUSALS = (RequestValidationError, UnknownPoliceUnitError)
 _ATTACHMENT_REFUSALS = (AttachmentTooLargeError, AttachmentTypeError, AttachmentLimitError)
 
 
@@ -105,7 +106,7 @@ class PublicComplaintPages(Controller):
         posted = await read_posted_form(request)
         await check_public_form_token(request, posted.fields)
         data = FormInput(posted.fields)
-        create = forms.read_complaint(data)
+        create = forms.read_complaint(data, complaint_context.config.today())
         files = posted.files_of(ATTACHMENTS)
         files_ok = check_files(request, data, ATTACHMENTS, files, complaint_context.config)
         if create is not None and files_ok:
@@ -122,9 +123,13 @@ class PublicComplaintPages(Controller):
                     "complaints/public_receipt.html",
                     status_code=201,
                     context={
-                        "reference": submitted.complaint.reference,
-                        "access_code": submitted.access_code,
-                        "received_at": submitted.complaint.received_at,
+                        **receipt_context(
+                            request,
+                            complaint_context.config.office,
+                            reference=submitted.complaint.reference,
+                            access_code=submitted.access_code,
+                            received_at=submitted.complaint.received_at,
+                        ),
                         "attachments": attached,
                     },
                 )

@@ -1,30 +1,41 @@
 """Receiving complaints: from the public form (no account) and entered by the office.
 
-Both ways give the complainant a reference and a one-time access code. Validation happens before
-anything is written, and the whole submission is one transaction: a refused complaint leaves no row,
-no data key and no counter step behind.
+Both ways give the complainant a reference and an access code (shown once, valid for the complaint
+as often as needed). Validation happens before anything is written, and the whole submission is one
+transaction: a refused complaint leaves no row, no data key and no counter step behind.
 
 Follow-ups from the public: the earlier reference is format-checked and the follow-up is always
 accepted; it is linked when the reference exists and left unlinked (the typed reference kept for the
 office) when it does not. The answer is the same either way, so the public form is no oracle for
 which references exist. Staff entering a follow-up are told when the reference is unknown.
+
+The rules that need the clock or several fields (anonymous means no identity, a name otherwise, no
+incident date in the future, a reference only on a follow-up) are refused together as field errors
+(`RequestValidationError`, 422 with `errors`); `intake_errors` is pure, so that the pages show them
+with their own messages before anything is sent.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+import msgspec
 
 from complaints import access_codes, references, repository
 from complaints.audit_actions import ComplaintAuditAction
 from complaints.deadlines import answer_deadline
 from complaints.domain import STAFF_CHANNELS, Channel, ComplainantKind, ComplaintStatus, ComplaintType
-from complaints.errors import InvalidComplaintError, UnknownPoliceUnitError, UnknownReferenceError
+from complaints.errors import UnknownPoliceUnitError, UnknownReferenceError
 from complaints.models import Complaint
 from complaints.schemas import ComplaintCreate
 from complaints.service.common import CASE_KIND, ComplaintContext, audit
 from referral_service.audit.recorder import ANONYMOUS
 from referral_service.keys.fields import seal
+from referral_service.validation import FieldError, RequestValidationError
 
 IDENTITY_FIELDS = ("name", "email", "phone", "address")
 
@@ -35,42 +46,87 @@ class Submitted:
     access_code: str  # shown once, in the response; never stored, logged or audited
 
 
-def _invalid(field: str, message: str) -> InvalidComplaintError:
-    return InvalidComplaintError(
-        "One or more fields are invalid.", extra={"errors": [{"field": field, "message": message}]}
-    )
+ANONYMOUS_IDENTITY = "complaint.anonymous_identity"
+NAME_REQUIRED = "complaint.name_required"
+INCIDENT_IN_FUTURE = "complaint.incident_in_future"
+FOLLOW_UP_REFERENCE = "complaint.follow_up_reference"
+NOT_A_FOLLOW_UP = "complaint.not_a_follow_up"
+STAFF_CHANNEL = "complaint.staff_channel"
 
 
-def _check(data: ComplaintCreate, ctx: ComplaintContext) -> str | None:
-    """Refuse inconsistent input; returns the normalised follow-up reference, if any."""
-    given = [name for name in IDENTITY_FIELDS if getattr(data, name) is not None]
-    if data.complainant_kind is ComplainantKind.ANONYMOUS:
-        if given:
-            raise _invalid(given[0], "An anonymous complaint carries no name, contact or address.")
-    elif data.name is None or not data.name.strip():
-        raise _invalid("name", "A name is required unless the complaint is anonymous.")
-    if not data.description.strip():
-        raise _invalid("description", "The description must not be empty.")
-    if data.incident_date is not None and data.incident_date > ctx.config.today():
-        raise _invalid("incident_date", "The incident date must not be in the future.")
-    if data.complaint_type is ComplaintType.FOLLOW_UP:
-        if data.follow_up_of is None:
-            raise _invalid("follow_up_of", "A follow-up names the reference of the earlier complaint.")
-        reference = references.normalise_reference(data.follow_up_of)
-        if reference is None:
-            raise _invalid("follow_up_of", "A reference looks like BS-2026-000123.")
-        return reference
-    if data.follow_up_of is not None:
-        raise _invalid("follow_up_of", "Only a follow-up names an earlier complaint.")
+def _given(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def intake_errors(values: Mapping[str, Any], today: dt.date) -> list[FieldError]:
+    """Every rule of a complaint that needs the clock or several fields, at once, in the request type's
+    order. `values` by the request type's field names, as far as they are known: a page passes what
+    was typed (a wrongly written e-mail address is still an address given), and leaves out what it
+    could not read (an unreadable date, no complainant group chosen) so that no rule guesses."""
+    errors: list[FieldError] = []
+    complaint_type = values.get("complaint_type")
+    given = values.get("follow_up_of")
+    follow_up_of = given if isinstance(given, str) else ""
+    if complaint_type is ComplaintType.FOLLOW_UP:
+        if not _given(follow_up_of):
+            errors.append(
+                FieldError(
+                    "follow_up_of",
+                    FOLLOW_UP_REFERENCE,
+                    "A follow-up names the reference of the earlier complaint.",
+                )
+            )
+        elif references.normalise_reference(follow_up_of) is None:
+            errors.append(
+                FieldError("follow_up_of", FOLLOW_UP_REFERENCE, "A reference looks like BS-2026-000123.")
+            )
+    elif complaint_type is not None and _given(follow_up_of):
+        errors.append(
+            FieldError("follow_up_of", NOT_A_FOLLOW_UP, "Only a follow-up names an earlier complaint.")
+        )
+    kind = values.get("complainant_kind")
+    if kind is ComplainantKind.ANONYMOUS:
+        errors += [
+            FieldError(
+                name, ANONYMOUS_IDENTITY, "An anonymous complaint carries no name, contact or address."
+            )
+            for name in IDENTITY_FIELDS
+            if _given(values.get(name))
+        ]
+    elif kind is not None and not _given(values.get("name")):
+        errors.append(
+            FieldError("name", NAME_REQUIRED, "A name is required unless the complaint is anonymous.")
+        )
+    if "description" in values and not _given(values["description"]):
+        errors.append(FieldError("description", "value.required", "The description must not be empty."))
+    incident_date = values.get("incident_date")
+    if isinstance(incident_date, dt.date) and incident_date > today:
+        errors.append(
+            FieldError("incident_date", INCIDENT_IN_FUTURE, "The incident date must not lie in the future.")
+        )
+    return errors
+
+
+def _check(data: ComplaintCreate, ctx: ComplaintContext, channel: Channel) -> str | None:
+    """Refuse inconsistent input with every error at once; returns the normalised follow-up reference."""
+    errors = intake_errors(msgspec.structs.asdict(data), ctx.config.today())
+    if ctx.principal is not None and channel not in STAFF_CHANNELS:
+        errors.append(
+            FieldError(
+                "channel", STAFF_CHANNEL, "The office records letters, e-mails, phone calls and visits."
+            )
+        )
+    if errors:
+        raise RequestValidationError(errors)
+    if data.complaint_type is ComplaintType.FOLLOW_UP and data.follow_up_of is not None:
+        return references.normalise_reference(data.follow_up_of)
     return None
 
 
 async def submit(ctx: ComplaintContext, data: ComplaintCreate, *, channel: Channel) -> Submitted:
     """Store a new complaint, entered by the office or, without a principal, sent with the public form."""
     principal = ctx.principal
-    follow_up_reference = _check(data, ctx)
-    if principal is not None and channel not in STAFF_CHANNELS:
-        raise _invalid("channel", "The office records letters, e-mails, phone calls and visits.")
+    follow_up_reference = _check(data, ctx, channel)
     # The slow, lock-free work first: the submission then holds the reference counter only briefly.
     access_code = access_codes.new_access_code()
     code_hash = await access_codes.hash_access_code(access_code, ctx.config.access_code_hashing)

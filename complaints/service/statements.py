@@ -7,6 +7,7 @@ complainant's identity is released to the unit of one request only after the lea
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from complaints import repository, schemas
@@ -14,7 +15,6 @@ from complaints.audit_actions import ComplaintAuditAction
 from complaints.deadlines import statement_deadline
 from complaints.domain import ComplaintAction, ComplaintStatus
 from complaints.errors import (
-    InvalidComplaintError,
     InvalidTransitionError,
     StatementAlreadyAnsweredError,
     StatementRequestNotFoundError,
@@ -25,6 +25,17 @@ from complaints.service.common import ComplaintContext, audit, refresh_deadline,
 from complaints.service.office import load
 from complaints.service.views import unit_request_summary, unit_request_view
 from referral_service.keys.fields import seal
+from referral_service.validation import FieldError, RequestValidationError
+
+UNIT_REQUIRED = "complaint.unit_required"
+DEADLINE_NOT_AFTER_TODAY = "complaint.deadline_not_after_today"
+
+
+def deadline_errors(deadline: dt.date | None, today: dt.date) -> list[FieldError]:
+    """A statement request's own deadline must leave the unit at least a day (pure, for the page too)."""
+    if deadline is not None and deadline <= today:
+        return [FieldError("deadline", DEADLINE_NOT_AFTER_TODAY, "The deadline must lie after today.")]
+    return []
 
 
 async def request_statement(
@@ -34,19 +45,19 @@ async def request_statement(
 ) -> StatementRequest:
     complaint = await load(ctx, complaint_id, for_update=True)
     unit_id = data.unit_id or complaint.police_unit_id
-    if unit_id is None:
-        raise InvalidComplaintError(
-            "Name the police unit to ask; the complaint names none.",
-            extra={"errors": [{"field": "unit_id", "message": "required"}]},
-        )
+    today = ctx.config.today()
+    errors = deadline_errors(data.deadline, today)
+    if unit_id is None or errors:
+        if unit_id is None:
+            errors.insert(
+                0,
+                FieldError(
+                    "unit_id", UNIT_REQUIRED, "Name the police unit to ask; the complaint names none."
+                ),
+            )
+        raise RequestValidationError(errors)
     if await repository.police_unit(ctx.session, unit_id) is None:
         raise UnknownPoliceUnitError("Statements can be requested from police stations and directorates.")
-    today = ctx.config.today()
-    if data.deadline is not None and data.deadline <= today:
-        raise InvalidComplaintError(
-            "The deadline must lie in the future.",
-            extra={"errors": [{"field": "deadline", "message": "must be after today"}]},
-        )
     await transition(
         ctx,
         complaint,

@@ -18,6 +18,7 @@ from referral_service.identity.principal import Principal
 from referral_service.referrals import schemas
 from referral_service.referrals.domain import (
     CloseOutcome,
+    ContactChannel,
     DeclineReason,
     OffenceCategory,
     ReferralStatus,
@@ -57,13 +58,17 @@ def _codes(text: str) -> list[SupportKind]:
     return [SupportKind(code) for code in text.split(",") if code]
 
 
+def _channel(value: str | None) -> ContactChannel | None:
+    return ContactChannel(value) if value else None
+
+
 def summary(referral: Referral, policy: ReferralPolicy) -> schemas.ReferralSummary:
     return schemas.ReferralSummary(
         id=referral.id,
         status=ReferralStatus(referral.status),
         offence_category=OffenceCategory(referral.offence_category),
         urgency=Urgency(referral.urgency),
-        incident_month=referral.incident_month,
+        incident_date=referral.incident_month,
         submitted_at=referral.submitted_at,
         branch_id=referral.branch_id,
         assignee_id=referral.assignee_id,
@@ -80,8 +85,8 @@ def detail(
         status=ReferralStatus(referral.status),
         offence_category=OffenceCategory(referral.offence_category),
         hate_crime=referral.hate_crime,
-        incident_month=referral.incident_month,
-        incident_date=values.get("incident_date"),
+        # The day when it was given (and may be read), else the month.
+        incident_date=values.get("incident_date") or referral.incident_month,
         urgency=Urgency(referral.urgency),
         requested_support=_codes(referral.requested_support),
         circumstances=values.get("circumstances"),
@@ -93,6 +98,7 @@ def detail(
             email=values.get("email"),
             street_address=values.get("street_address"),
             city=values.get("city"),
+            preferred_channel=_channel(values.get("preferred_channel")),
             date_of_birth=values.get("date_of_birth"),
             contact_preferences=values.get("contact_preferences"),
             accessibility_needs=values.get("accessibility_needs"),

@@ -36,29 +36,32 @@ OPEN_STATES = frozenset(set(S) - {S.CLOSED, S.WITHDRAWN})
 A = ReferralAction
 
 # The transition table: every step there is, listed once as (state, action) -> next state; what is
-# not listed is refused (409). A branch lead assigning a case nobody has accepted yet accepts it for the
-# branch; assigning an accepted case gives it to another volunteer and keeps its state. Consent can be
-# withdrawn in every open state.
+# not listed is refused (409). Each state's steps are listed with its usual next step first (the case
+# page offers the first one the user may take and folds the others away): a new case is given to a
+# volunteer or taken on, an accepted one waits for the first contact, a case in contact for its close.
+# A branch lead assigning a case nobody has accepted yet accepts it for the branch; assigning an
+# accepted case gives it to another volunteer and keeps its state. Consent can be withdrawn in every
+# open state.
 TRANSITIONS: Mapping[tuple[ReferralStatus, ReferralAction], ReferralStatus] = {
-    (S.SUBMITTED, A.ACCEPT): S.ACCEPTED,
     (S.SUBMITTED, A.ASSIGN): S.ACCEPTED,
+    (S.SUBMITTED, A.ACCEPT): S.ACCEPTED,
     (S.SUBMITTED, A.DECLINE): S.DECLINED_BY_BRANCH,
     (S.SUBMITTED, A.ROUTE): S.SUBMITTED,
     (S.SUBMITTED, A.WITHDRAW_CONSENT): S.WITHDRAWN,
     (S.DECLINED_BY_BRANCH, A.ROUTE): S.SUBMITTED,
     (S.DECLINED_BY_BRANCH, A.WITHDRAW_CONSENT): S.WITHDRAWN,
-    (S.ACCEPTED, A.ASSIGN): S.ACCEPTED,
-    (S.ACCEPTED, A.RECORD_CONTACT_ATTEMPT): S.CONTACT_ATTEMPTED,
     (S.ACCEPTED, A.RECORD_FIRST_CONTACT): S.IN_CONTACT,
+    (S.ACCEPTED, A.RECORD_CONTACT_ATTEMPT): S.CONTACT_ATTEMPTED,
     (S.ACCEPTED, A.CLOSE): S.CLOSED,
+    (S.ACCEPTED, A.ASSIGN): S.ACCEPTED,
     (S.ACCEPTED, A.WITHDRAW_CONSENT): S.WITHDRAWN,
-    (S.CONTACT_ATTEMPTED, A.ASSIGN): S.CONTACT_ATTEMPTED,
-    (S.CONTACT_ATTEMPTED, A.RECORD_CONTACT_ATTEMPT): S.CONTACT_ATTEMPTED,
     (S.CONTACT_ATTEMPTED, A.RECORD_FIRST_CONTACT): S.IN_CONTACT,
+    (S.CONTACT_ATTEMPTED, A.RECORD_CONTACT_ATTEMPT): S.CONTACT_ATTEMPTED,
     (S.CONTACT_ATTEMPTED, A.CLOSE): S.CLOSED,
+    (S.CONTACT_ATTEMPTED, A.ASSIGN): S.CONTACT_ATTEMPTED,
     (S.CONTACT_ATTEMPTED, A.WITHDRAW_CONSENT): S.WITHDRAWN,
-    (S.IN_CONTACT, A.ASSIGN): S.IN_CONTACT,
     (S.IN_CONTACT, A.CLOSE): S.CLOSED,
+    (S.IN_CONTACT, A.ASSIGN): S.IN_CONTACT,
     (S.IN_CONTACT, A.WITHDRAW_CONSENT): S.WITHDRAWN,
 }
 

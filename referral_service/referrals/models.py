@@ -35,6 +35,7 @@ class Referral(EncryptedRecord, table=True):
     # Plain, for statistics and handling.
     offence_category: str = Field(max_length=32)
     hate_crime: bool = False
+    # The incident date is split: its month plain for the statistics, the day (if known) encrypted below.
     incident_month: str = Field(max_length=7)  # "YYYY-MM"
     requested_support: str = Field(default="", max_length=300)  # comma-separated SupportKind values
     urgency: str = Field(default="normal", max_length=16)
@@ -56,6 +57,7 @@ class Referral(EncryptedRecord, table=True):
     street_address: bytes | None = encrypted_field()
     postcode: bytes | None = encrypted_field()
     city: bytes | None = encrypted_field()
+    preferred_channel: bytes | None = encrypted_field()  # a ContactChannel value; how they like to be reached
     contact_preferences: bytes | None = encrypted_field()
     accessibility_needs: bytes | None = encrypted_field()
     incident_date: bytes | None = encrypted_field()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -16,6 +17,9 @@ from referral_service.referrals.schemas import Deadlines
 from referral_service.retention.policy import retention_period
 from referral_service.settings import int_variable
 
+# Dates the police enter (the incident date) are local dates in Saxony.
+LOCAL_TIMEZONE = zoneinfo.ZoneInfo("Europe/Berlin")
+
 
 @dataclass(frozen=True, slots=True)
 class ReferralPolicy:
@@ -27,6 +31,10 @@ class ReferralPolicy:
     # Personal data of a closed or withdrawn referral is erased this long after it ended.
     retention_period: dt.timedelta = dt.timedelta(days=365)
     clock: Callable[[], dt.datetime] = field(default=utcnow)
+
+    def today(self) -> dt.date:
+        """The local date now: an incident "today" shortly after midnight is not in the future."""
+        return self.clock().astimezone(LOCAL_TIMEZONE).date()
 
     @property
     def contact_deadline_hours(self) -> int:
@@ -64,6 +72,7 @@ CONTACT_FIELDS = frozenset(
         "street_address",
         "postcode",
         "city",
+        "preferred_channel",
         "contact_preferences",
         "case_number",
     }

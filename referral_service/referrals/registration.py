@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from referral_service.domains import AppContext, Domain, DomainParts
+from referral_service.domains import AppContext, Domain, DomainParts, PlainLanguagePage
 from referral_service.jobs import PeriodicJob
 from referral_service.referrals import reports
 from referral_service.referrals.cli import referrals
@@ -49,4 +49,14 @@ DOMAIN: Domain[ReferralPolicy] = Domain(
     seed_demo=_seed_demo,
     templates=_HERE / "templates",
     locales=_HERE / "locales",
+    plain_language=PlainLanguagePage(
+        slug="opferhilfe",
+        template="referrals/plain_language.html",
+        title="Hilfe für Opfer von Straf·taten",
+        summary=(
+            "Der WEISSER RING hilft Opfern von Straf·taten."
+            " Die Polizei kann Ihren Kontakt an den WEISSER RING geben."
+            " Aber nur, wenn Sie Ja sagen. Hier steht, wie das geht."
+        ),
+    ),
 )

@@ -20,14 +20,11 @@ from referral_service.referrals.domain import (
     SupportKind,
     Urgency,
 )
+from referral_service.values import DayOrMonth, Email, Phone, Postcode
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
-Postcode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{5}$")]
-Month = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}$")]
-Phone = Annotated[str, msgspec.Meta(pattern=r"^[0-9+()/ .\-]{4,32}$")]
-Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$", max_length=254)]
 
 
 class Consent(msgspec.Struct, forbid_unknown_fields=True):
@@ -40,12 +37,16 @@ class Consent(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Victim(msgspec.Struct, forbid_unknown_fields=True):
+    """The victim; at least one way to reach them (phone, e-mail, or street and city with the postcode),
+    and the preferred way one of those given: checked by the use case (`intake.contact_errors`)."""
+
     name: Text
     postcode: Postcode
     phone: Phone | None = None
     email: Email | None = None
     street_address: Text | None = None
     city: Text | None = None
+    preferred_channel: ContactChannel | None = None
     date_of_birth: dt.date | None = None
     contact_preferences: Text | None = None
     accessibility_needs: Text | None = None
@@ -57,11 +58,11 @@ class ReferralCreate(msgspec.Struct, forbid_unknown_fields=True):
     victim: Victim
     consent: Consent
     offence_category: OffenceCategory
-    incident_month: Month
+    # To the day, or only to the month when the day is not known ("2026-11-14", "2026-11"); not in the future.
+    incident_date: DayOrMonth
     circumstances: LongText
     requested_support: list[SupportKind] = msgspec.field(default_factory=list)
     hate_crime: bool = False
-    incident_date: dt.date | None = None
     case_number: Annotated[str, msgspec.Meta(min_length=3, max_length=40)] | None = None
     urgency: Urgency = Urgency.NORMAL
 
@@ -73,6 +74,7 @@ class VictimUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tru
     email: Email | None = None
     street_address: Text | None = None
     city: Text | None = None
+    preferred_channel: ContactChannel | None = None
     date_of_birth: dt.date | None = None
     contact_preferences: Text | None = None
     accessibility_needs: Text | None = None
@@ -83,8 +85,7 @@ class ReferralUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
 
     victim: VictimUpdate | None = None
     offence_category: OffenceCategory | None = None
-    incident_month: Month | None = None
-    incident_date: dt.date | None = None
+    incident_date: DayOrMonth | None = None
     circumstances: LongText | None = None
     case_number: Annotated[str, msgspec.Meta(min_length=3, max_length=40)] | None = None
     requested_support: list[SupportKind] | None = None
@@ -134,7 +135,7 @@ class ReferralSummary(msgspec.Struct):
     status: ReferralStatus
     offence_category: OffenceCategory
     urgency: Urgency
-    incident_month: str
+    incident_date: str  # to the month only ("2026-11"): the day is personal data, and lists never decrypt
     submitted_at: dt.datetime
     branch_id: uuid.UUID | None
     assignee_id: uuid.UUID | None
@@ -148,6 +149,7 @@ class VictimOut(msgspec.Struct, omit_defaults=True):
     email: str | None = None
     street_address: str | None = None
     city: str | None = None
+    preferred_channel: ContactChannel | None = None
     date_of_birth: str | None = None
     contact_preferences: str | None = None
     accessibility_needs: str | None = None
@@ -160,8 +162,7 @@ class ReferralDetail(msgspec.Struct):
     status: ReferralStatus
     offence_category: OffenceCategory
     hate_crime: bool
-    incident_month: str
-    incident_date: str | None
+    incident_date: str  # as precise as it was given: "2026-11-14", or "2026-11" when the day is not known
     urgency: Urgency
     requested_support: list[SupportKind]
     circumstances: str | None

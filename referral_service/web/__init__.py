@@ -18,6 +18,7 @@ from litestar.template import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
 from referral_service.identity.http import PUBLIC
+from referral_service.settings import DEMO_OPERATOR, Operator
 from referral_service.web.account import AccountPages
 from referral_service.web.admin import ADMIN_AREA, AdminPages
 from referral_service.web.audit import AUDIT_AREA, AuditPages
@@ -33,9 +34,12 @@ STATIC = WEB_ROOT / "static"
 WEB_AREAS = [AUDIT_AREA, ADMIN_AREA]
 
 
-def template_config(domain_templates: Sequence[Path] = ()) -> TemplateConfig[JinjaTemplateEngine]:
+def template_config(
+    domain_templates: Sequence[Path] = (), *, operator: Operator = DEMO_OPERATOR
+) -> TemplateConfig[JinjaTemplateEngine]:
     """The layout's templates and each domain's folder; a domain's names start with its own folder
-    ("complaints/office_case.html"), so the folders do not shadow one another."""
+    ("complaints/office_case.html"), so the folders do not shadow one another. Every template sees
+    `operator`, the deployment's operator (Impressum, privacy notice, accessibility statement)."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader([TEMPLATES, *domain_templates]),
         autoescape=True,
@@ -43,6 +47,7 @@ def template_config(domain_templates: Sequence[Path] = ()) -> TemplateConfig[Jin
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.globals["operator"] = operator
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
 

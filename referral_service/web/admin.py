@@ -8,6 +8,9 @@ administers their own account here) come back as messages on the page.
 
 New credentials (a reset password, a second-factor secret) are shown once, in the answer to the form
 itself and never in a URL; the administrator hands them over on a secure channel.
+
+Deactivating an account, revoking a role and resetting a password take effect at once for the person
+concerned: each asks on a second page first, which states that consequence (web/confirmation.py).
 """
 
 from __future__ import annotations
@@ -26,13 +29,13 @@ from referral_service.identity.http import audit_fields, identity_config, requir
 from referral_service.identity.passwords import generate_password
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
-from referral_service.identity.roles import ROLE_UNIT_KINDS, Role, UnitKind, role_conflicts
+from referral_service.identity.roles import ROLE_UNIT_KINDS, Role, UnitKind, requires_totp, role_conflicts
 from referral_service.problems import DomainError
 from referral_service.web.account import totp_provisioning
 from referral_service.web.confirmation import Answer, Confirmation, answer, confirmation_page
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
 from referral_service.web.forms import FormInput, form_input, refusable, refusal_message
-from referral_service.web.i18n import N_
+from referral_service.web.i18n import N_, translator_for
 from referral_service.web.render import Area, page, parse_uuid, see_other
 
 ADMIN_AREA = Area("/verwaltung", N_("area.admin"), frozenset({Role.ADMIN}))
@@ -107,9 +110,10 @@ async def _users_page(
         # An address with a unit that is not (or no longer) in the directory: say so at the first step.
         data = FormInput(request.query_params, errors={UNIT_PARAMETER: N_("form.error.choose")})
         status_code = 422
-    if data is not None and chosen is None and "unit_id" in data.errors:
-        # The unit of a refused POST is gone: its message belongs to the first step's field.
-        data.errors[UNIT_PARAMETER] = data.errors.pop("unit_id")
+    if data is not None and chosen is None and data.errors:
+        # The unit of a refused POST is missing or gone: the page shows the first step only, so the
+        # message belongs to its field (the second step's fields are not on the page to correct).
+        data.errors = {UNIT_PARAMETER: data.errors.get("unit_id", N_("form.error.choose"))}
     return page(
         request,
         "admin/users.html",
@@ -236,6 +240,30 @@ async def _unit_page(
     )
 
 
+def _revocable(principal: Principal, target: service.UserView, role: Role) -> bool:
+    """Whether the service would take `role` away: only then is it worth asking first (its refusals,
+    one's own account, a role not held, the last role, come at once, next to the roles)."""
+    return target.user.id != principal.user_id and role in target.roles and target.roles != {role}
+
+
+def _reset_question(target: service.UserView, *, reset_totp: bool) -> Confirmation:
+    """A reset signs the person out everywhere and voids the password (and second factor) in use."""
+    consequences = [N_("admin.confirm.reset.consequence")]
+    if reset_totp:
+        consequences.append(
+            N_("admin.confirm.reset.totp_new")
+            if requires_totp(target.roles)
+            else N_("admin.confirm.reset.totp_removed")
+        )
+    return Confirmation(
+        title=N_("admin.confirm.reset.title"),
+        consequences=consequences,
+        submit=N_("admin.confirm.reset.submit"),
+        cancel_path=f"{USERS_PATH}/{target.user.id}",
+        params={"username": target.user.username},
+    )
+
+
 def _shown_once(
     request: Request[Any, Any, Any],
     template: str,
@@ -269,9 +297,10 @@ class AdminPages(Controller):
         self, request: Request[Any, Any, Any], state: State, db_session: Session, principal: Caller
     ) -> Response[Any]:
         data = await form_input(request)
+        # In the order the fields stand on the page (the error summary lists them in reading order).
+        unit_id = parse_uuid(data.text("unit_id", required=True, max_length=36))
         username = data.text("username", required=True, max_length=64)
         display_name = data.text("display_name", required=True, max_length=120)
-        unit_id = parse_uuid(data.text("unit_id", required=True, max_length=36))
         role = data.choice("role", Role)
         raw_password = data.form.get("password")
         password = raw_password if isinstance(raw_password, str) else ""
@@ -426,6 +455,18 @@ class AdminPages(Controller):
         role = data.choice("revoke_role", Role)
         if role is None:
             return await _user_page(request, db_session, principal, user_id, data=data, status_code=422)
+        # Looked up in scope first: a user out of scope is "not found" on this step as on the next.
+        target = await service.get_user(db_session, principal, user_id)
+        if _revocable(principal, target, role):
+            question = Confirmation(
+                title=N_("admin.confirm.revoke.title"),
+                consequences=[N_("admin.confirm.revoke.consequence")],
+                submit=N_("admin.confirm.revoke.submit"),
+                cancel_path=f"{USERS_PATH}/{user_id}",
+                params={"username": target.user.username, "role": translator_for(request)(f"role.{role}")},
+            )
+            if answer(data.form, question) is not Answer.CONFIRMED:
+                return confirmation_page(request, data.form, question)
         async with refusable(db_session) as refused:
             await service.revoke_role(db_session, principal, user_id, role, audit=audit_fields(request))
         if refused.error is not None:
@@ -447,6 +488,10 @@ class AdminPages(Controller):
         data = await form_input(request)
         reset_totp = data.flag("reset_totp")
         target = await service.get_user(db_session, principal, user_id)
+        if target.user.id != principal.user_id:  # one's own password: the service refuses below
+            question = _reset_question(target, reset_totp=reset_totp)
+            if answer(data.form, question) is not Answer.CONFIRMED:
+                return confirmation_page(request, data.form, question)
         password = generate_password(username=target.user.username)
         async with refusable(db_session) as refused:
             view = await service.reset_password(
@@ -484,8 +529,9 @@ class AdminPages(Controller):
         self, request: Request[Any, Any, Any], state: State, db_session: Session, principal: Caller
     ) -> Response[Any]:
         data = await form_input(request)
-        code = data.text("code", required=True, max_length=32)
+        # In the order the fields stand on the page (the error summary lists them in reading order).
         name = data.text("name", required=True)
+        code = data.text("code", required=True, max_length=32)
         kind = data.choice("kind", UnitKind)
         parent_id = parse_uuid(data.text("parent_id", max_length=36))
         if not data.ok or code is None or name is None or kind is None:

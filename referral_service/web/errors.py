@@ -109,7 +109,8 @@ PAGE_EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 def _not_found(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     problem = EXCEPTION_HANDLERS[HTTPException](request, exc)
     if request.url.path.startswith("/api/") or not wants_html(request):
-        # The app's middleware runs per route; a path without one gets the headers here.
+        # The security-headers middleware wraps the router too (see app.py); this keeps the handler
+        # complete on its own.
         problem.headers.update(response_security_headers())
         return problem
     response = error_page(request, 404, "route.not_found", {})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,12 +23,11 @@ from litestar.datastructures import FormMultiDict, MultiDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from referral_service.problems import DomainError, ErrorKind
+from referral_service.values import DATE, MONTH, ValueKind
 from referral_service.web.formatting import parse_local_datetime
 from referral_service.web.i18n import N_, translator_for
 
 E = TypeVar("E", bound=StrEnum)
-
-_MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
 async def read_form(request: Request[Any, Any, Any]) -> FormMultiDict:
@@ -87,29 +87,40 @@ class FormInput:
                 self.errors[name] = N_("form.error.choose")
         return chosen
 
+    def uuid_choice(self, name: str) -> uuid.UUID | None:
+        """The id of an entry chosen in a list (a person, a unit): "choose one" when none or a wrong one."""
+        raw = self.form.get(name)
+        value = raw.strip() if isinstance(raw, str) else ""
+        self.values[name] = value
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            self.errors[name] = N_("form.error.choose")
+            return None
+
     def flag(self, name: str) -> bool:
         value = self.form.get(name) in {"on", "true", "1", "yes"}
         self.values[name] = value
         return value
 
-    def date(self, name: str, *, required: bool = False) -> dt.date | None:
-        value = self.text(name, required=required, max_length=10)
-        if value is None:
+    def value(self, name: str, kind: ValueKind, *, required: bool = False) -> str | None:
+        """A value of a kind (e-mail, phone, postcode, date, ...) by the rule the API applies too, in the
+        API's form (`11.2026` is read as `2026-11`); the kind's message when it breaks the rule."""
+        text = self.text(name, required=required, max_length=kind.max_length + 16)
+        if text is None:
             return None
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            self.errors[name] = N_("form.error.date")
-            return None
-
-    def month(self, name: str, *, required: bool = False) -> str | None:
-        value = self.text(name, required=required, max_length=7)
-        if value is None:
-            return None
-        if not _MONTH.match(value):
-            self.errors[name] = N_("form.error.month")
+        value = kind.normalise(text)
+        if not kind.accepts(value):
+            self.errors[name] = kind.message_key
             return None
         return value
+
+    def date(self, name: str, *, required: bool = False) -> dt.date | None:
+        value = self.value(name, DATE, required=required)
+        return dt.date.fromisoformat(value) if value is not None else None
+
+    def month(self, name: str, *, required: bool = False) -> str | None:
+        return self.value(name, MONTH, required=required)
 
     def local_datetime(self, name: str, *, required: bool = False) -> dt.datetime | None:
         value = self.text(name, required=required, max_length=32)

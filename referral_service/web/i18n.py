@@ -2,7 +2,9 @@
 
 Every user-visible text lives in `locales/<language>/<area>.json` (one file per working area, so
 that work on one area does not touch another's texts), each a flat mapping of keys to texts with
-`{name}` placeholders; a key may appear in only one file of a language. The layout's catalogues are
+`{name}` placeholders; a key may appear in only one file of a language. (The texts in Leichte Sprache
+are the exception: they exist in German only and are written in their templates, see
+`referral_service.domains.PlainLanguagePage`.) The layout's catalogues are
 here, each domain's beside it (`Domain.locales`). The language is the one
 chosen with the selector (a cookie), German otherwise; the browser's Accept-Language is deliberately
 not consulted, so that a shared office computer shows the authority's language until someone asks

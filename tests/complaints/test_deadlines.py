@@ -132,7 +132,10 @@ async def test_an_unanswered_statement_request_becomes_overdue_for_the_unit(
         json={"question": QUESTION, "deadline": "2026-11-23"},
         headers=handler,
     )
-    assert (past.status_code, past.json()["code"]) == (422, "complaint.invalid")
+    assert (past.status_code, past.json()["code"]) == (422, "request.validation")
+    assert [(e["field"], e["code"]) for e in past.json()["errors"]] == [
+        ("deadline", "complaint.deadline_not_after_today")
+    ]
     await client.post(
         f"{OFFICE}/{complaint}/statement-requests",
         json={"question": QUESTION, "deadline": "2026-11-27"},

@@ -60,23 +60,29 @@ BAD_SUBMISSIONS: list[tuple[str, dict[str, Any], tuple[int, str]]] = [
         {"complainant_kind": "citizen", "name": "A", "email": "no-at"},
         (422, "request.validation"),
     ),
-    ("anonymous with a name", {"name": "Erika Mustermann"}, (422, "complaint.invalid")),
-    ("anonymous with a phone", {"phone": "0351 1234567"}, (422, "complaint.invalid")),
+    ("anonymous with a name", {"name": "Erika Mustermann"}, (422, "request.validation")),
+    ("anonymous with a phone", {"phone": "0351 1234567"}, (422, "request.validation")),
     (
         "citizen without a name",
         {"complainant_kind": "citizen", "email": "a@b.de"},
-        (422, "complaint.invalid"),
+        (422, "request.validation"),
     ),
-    ("incident tomorrow", {"incident_date": "2026-11-24"}, (422, "complaint.invalid")),
+    ("incident tomorrow", {"incident_date": "2026-11-24"}, (422, "request.validation")),
     ("unknown police unit", {"police_unit_id": str(uuid.uuid4())}, (422, "complaint.unknown_police_unit")),
-    ("follow-up without reference", {"complaint_type": "follow_up"}, (422, "complaint.invalid")),
+    ("follow-up without reference", {"complaint_type": "follow_up"}, (422, "request.validation")),
     (
         "follow-up with a malformed reference",
         {"complaint_type": "follow_up", "follow_up_of": "Beschwerde vom Mai"},
-        (422, "complaint.invalid"),
+        (422, "request.validation"),
     ),
-    ("reference on a plain complaint", {"follow_up_of": "BS-2026-000001"}, (422, "complaint.invalid")),
+    ("reference on a plain complaint", {"follow_up_of": "BS-2026-000001"}, (422, "request.validation")),
 ]
+
+
+def field_errors(response: Any) -> list[tuple[str, str]]:
+    """(field, code) of each error of a 422 `request.validation`, in the order the API lists them."""
+    assert problem(response) == (422, "request.validation")
+    return [(error["field"], error["code"]) for error in response.json()["errors"]]
 
 
 @pytest.mark.parametrize(
@@ -90,6 +96,72 @@ async def test_bad_submissions_are_refused_and_store_nothing(
     assert problem(response) == expected
     assert "Mustermann" not in response.text
     assert await count_rows(engine, *TABLES) == before
+
+
+async def test_every_intake_rule_is_reported_at_once(client: Client, engine: AsyncEngine) -> None:
+    before = await count_rows(engine, *TABLES)
+    anonymous = await client.post(
+        PUBLIC,
+        json=anonymous_payload(
+            follow_up_of="BS-2026-000001",
+            name="Erika Mustermann",
+            phone="0351 1234567",
+            incident_date="2026-11-24",
+        ),
+    )
+    assert field_errors(anonymous) == [
+        ("follow_up_of", "complaint.not_a_follow_up"),
+        ("name", "complaint.anonymous_identity"),
+        ("phone", "complaint.anonymous_identity"),
+        ("incident_date", "complaint.incident_in_future"),
+    ]
+    nameless = await client.post(
+        PUBLIC,
+        json=named_payload(
+            name=None, complaint_type="follow_up", follow_up_of=None, incident_date="2027-01-01"
+        ),
+    )
+    assert field_errors(nameless) == [
+        ("follow_up_of", "complaint.follow_up_reference"),
+        ("name", "complaint.name_required"),
+        ("incident_date", "complaint.incident_in_future"),
+    ]
+    assert await count_rows(engine, *TABLES) == before
+
+
+async def test_a_body_missing_most_fields_names_every_missing_field(
+    client: Client, engine: AsyncEngine, auth_headers: AuthHeaders
+) -> None:
+    before = await count_rows(engine, *TABLES)
+    public = await client.post(PUBLIC, json={"place": "Albertplatz"})
+    assert field_errors(public) == [
+        ("complainant_kind", "value.required"),
+        ("category", "value.required"),
+        ("description", "value.required"),
+    ]
+    handler = await auth_headers("complaints.handler")
+    staff = await client.post(OFFICE, json={"email": "erika@example"}, headers=handler)
+    assert field_errors(staff) == [
+        ("complainant_kind", "value.required"),
+        ("email", "value.email"),
+        ("category", "value.required"),
+        ("description", "value.required"),
+        ("channel", "value.required"),
+    ]
+    assert await count_rows(engine, *TABLES) == before
+
+
+@pytest.mark.parametrize(
+    "address", ["anna.schmidt@web", "erika@example", "erika@example.d", "anna schmidt@web.de", "@web.de"]
+)
+async def test_an_e_mail_address_without_a_proper_domain_is_refused(client: Client, address: str) -> None:
+    refused = await client.post(PUBLIC, json=named_payload(email=address))
+    assert field_errors(refused) == [("email", "value.email")]
+
+
+async def test_a_proper_e_mail_address_is_accepted(client: Client) -> None:
+    accepted = await client.post(PUBLIC, json=named_payload(email="anna.schmidt@web.de"))
+    assert accepted.status_code == 201, accepted.text
 
 
 async def test_non_police_units_cannot_be_named_and_malformed_or_huge_bodies_are_refused(
@@ -260,7 +332,7 @@ async def test_the_office_enters_a_letter_and_the_complainant_gets_reference_and
     assert created[0].actor_id == str(demo_directory.account("complaints.handler").user_id)
 
     web = await client.post(OFFICE, json=named_payload(channel="web"), headers=handler)
-    assert problem(web) == (422, "complaint.invalid")
+    assert field_errors(web) == [("channel", "complaint.staff_channel")]
     unknown = await client.post(
         OFFICE,
         json=named_payload(channel="phone", complaint_type="follow_up", follow_up_of="BS-2026-009999"),

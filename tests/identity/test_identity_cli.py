@@ -27,6 +27,7 @@ from referral_service.identity.models import User
 from referral_service.identity.roles import Role, UnitKind
 from referral_service.settings import DEVELOPMENT_SECRET_KEY, load_settings
 from tests.identity.support import FakeClock, test_identity_config
+from tests.test_settings import OPERATOR
 
 
 @pytest.fixture
@@ -80,6 +81,7 @@ def test_demo_and_totp_code_are_refused_in_production(env: dict[str, str], tmp_p
         "REFERRAL_SECRET_KEY": base64.b64encode(b"p" * 32).decode(),
         "REFERRAL_KEYRING_PATH": str(tmp_path / "keyring.json"),
         "REFERRAL_AUDIT_SIGNING_KEY_PATH": str(tmp_path / "audit.pem"),
+        **OPERATOR,
     }
     assert "refused in production" in fail(production, "demo")
     assert "refused in production" in fail(production, "users", "totp-code", "admin.sachsen")

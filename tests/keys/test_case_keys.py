@@ -26,6 +26,7 @@ from referral_service.keys.fields import (
 from referral_service.keys.service import CaseKeys, load_key_provider
 from referral_service.settings import Settings, load_settings
 from tests.plaintext_scan import assert_nowhere_stored, stored_bytes
+from tests.test_settings import OPERATOR
 
 VICTIM = {"name": "Ömer Yılmaz-Schröder", "phone": "+49 351 4711-0815", "note": "Übergriff im Treppenhaus 😟"}
 OTHER = {"name": "Erika Mustermann", "phone": "0341 998877", "note": "Bedrohung per Telefon"}
@@ -260,6 +261,7 @@ def test_development_creates_a_private_keyring_and_production_refuses_a_missing_
             "REFERRAL_SECRET_KEY": "a" * 44,
             "REFERRAL_KEYRING_PATH": str(tmp_path / "missing.json"),
             "REFERRAL_AUDIT_SIGNING_KEY_PATH": str(tmp_path / "a.pem"),
+            **OPERATOR,
         }
     )
     with pytest.raises(KeyringError):

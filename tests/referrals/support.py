@@ -56,7 +56,8 @@ def referral_payload(
             "scope": "transfer_to_wr_for_contact_and_support",
         },
         "offence_category": "bodily_harm",
-        "incident_month": now.strftime("%Y-%m"),
+        # Yesterday (local or UTC alike): never in the future of the service's clock.
+        "incident_date": (now - dt.timedelta(days=1)).date().isoformat(),
         "circumstances": CIRCUMSTANCES,
         "requested_support": ["personal_support", "accompaniment"],
         "case_number": CASE_NUMBER,

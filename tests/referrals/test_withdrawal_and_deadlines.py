@@ -55,7 +55,7 @@ async def test_withdrawal_makes_content_unreadable_for_every_role_and_keeps_stat
             )
         ).one()
         assert row[0] == "bodily_harm"
-        assert row[1] == created["incident_month"]
+        assert row[1] == created["incident_date"]  # the month: lists and summaries never show the day
         assert row[2:6] == (None, None, None, None)
         assert row[6] is not None
         actions = (

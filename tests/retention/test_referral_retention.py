@@ -50,7 +50,10 @@ VICTIM_FIELDS = ("name", "phone", "email", "street_address")
 
 def payload(clock: FakeClock, victim: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
     now = clock.now()
-    body = referral_payload(consent_at=now - dt.timedelta(minutes=10), incident_month=now.strftime("%Y-%m"))
+    body = referral_payload(
+        consent_at=now - dt.timedelta(minutes=10),
+        incident_date=(now - dt.timedelta(days=1)).date().isoformat(),
+    )
     body["victim"].update({k: v for k, v in (victim or {}).items() if k in VICTIM_FIELDS})
     body.update(fields)
     return body

@@ -72,6 +72,7 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("GET", "/static/{file_path:path}"): "public static files",
     ("HEAD", "/static/{file_path:path}"): "public static files",
     ("GET", "/sprache/{language:str}"): "public language choice",
+    ("GET", "/leichte-sprache/{slug:str}"): "public Leichte Sprache text of a domain",
     ("GET", "/schema/{path:str}"): "public API schema",
 }
 
@@ -154,7 +155,7 @@ _REFERRAL_PAGES: dict[tuple[str, str], ObjectRoute] = {
         "volunteer.dresden",
         W.contacted,
         W.leipzig_referral,
-        fixed(outcome="supported", support_given="personal_support"),
+        fixed(outcome="supported", support_given="personal_support", confirmed="1"),
     ),
     ("POST", CASE + "/weiterleiten"): ObjectRoute(
         "stateoffice.sachsen", W.unrouted, W.dresden_referral, _leipzig_branch
@@ -216,10 +217,10 @@ _COMPLAINT_PAGES: dict[tuple[str, str], ObjectRoute] = {
         _H, W.assigned_complaint, W.foreign_complaint, fixed(outcome="justified", confirmed="1")
     ),
     ("POST", OFFICE + "/abgeben"): ObjectRoute(
-        _H, W.in_progress, W.foreign_complaint, fixed(forward_reason="to_prosecutor")
+        _H, W.in_progress, W.foreign_complaint, fixed(forward_reason="to_prosecutor", confirmed="1")
     ),
     ("POST", OFFICE + "/zuruecknahme"): ObjectRoute(
-        _H, W.in_progress, W.foreign_complaint, fixed(confirm_withdrawal="on")
+        _H, W.in_progress, W.foreign_complaint, fixed(confirmed="1")
     ),
     ("POST", OFFICE + "/zuweisen"): ObjectRoute(
         "complaints.lead", W.unassigned, None, _handler_assignee, LEAD_SEES_ALL
@@ -271,10 +272,10 @@ _DIRECTORY: dict[tuple[str, str], ObjectRoute] = {
         _A, user("officer.leipzig"), None, fixed(role="police_officer"), ADMIN_SEES_ALL
     ),
     ("POST", ADMIN_USER + "/rollen/entziehen"): ObjectRoute(
-        _A, W.second_role_page, None, fixed(revoke_role="wr_volunteer"), ADMIN_SEES_ALL
+        _A, W.second_role_page, None, fixed(revoke_role="wr_volunteer", confirmed="1"), ADMIN_SEES_ALL
     ),
     ("POST", ADMIN_USER + "/passwort"): ObjectRoute(
-        _A, user("officer.leipzig"), None, no_body, ADMIN_SEES_ALL
+        _A, user("officer.leipzig"), None, fixed(confirmed="1"), ADMIN_SEES_ALL
     ),
     ("GET", "/api/v1/audit/events/{seq:int}/proof"): ObjectRoute(
         "auditor.sachsen", W.first_event, None, no_body, "the audit log is one chain, read whole by auditors"

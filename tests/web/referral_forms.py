@@ -38,7 +38,7 @@ def referral_form(clock: FakeClock, *, postcode: str = "01099", **overrides: Any
         "city": "Dresden",
         "language": "de",
         "offence_category": "bodily_harm",
-        "incident_month": clock.now().strftime("%Y-%m"),
+        "incident_date": (clock.now() - dt.timedelta(days=1)).strftime("%d.%m.%Y"),
         "circumstances": CIRCUMSTANCES,
         "requested_support": ["personal_support", "accompaniment"],
         "urgency": "high",

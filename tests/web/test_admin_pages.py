@@ -18,7 +18,16 @@ from referral_service.identity import totp
 from referral_service.identity.roles import Role, UnitKind
 from referral_service.web.admin import grantable_roles
 from tests.identity.support import DemoDirectory, FakeClock, mint_token
-from tests.web.support import Client, assert_html, csrf_of, get_page, post_form, sign_in, text_of
+from tests.web.support import (
+    Client,
+    assert_error_summary,
+    assert_html,
+    csrf_of,
+    get_page,
+    post_form,
+    sign_in,
+    text_of,
+)
 
 
 async def _actions(engine: AsyncEngine) -> list[str]:
@@ -135,6 +144,37 @@ async def test_the_administrator_manages_users_and_units(
     assert 'id="f-parent_id-error"' in misplaced.text
 
 
+async def test_the_create_forms_report_every_error_in_page_order_under_their_labels(
+    https_client: Client, demo_directory: DemoDirectory, identity_clock: FakeClock
+) -> None:
+    token = await _admin(https_client, demo_directory, identity_clock)
+    branch = demo_directory.unit("wr-dresden")
+    # The second step (the unit chosen) sent empty: every field at once, as they stand on the page.
+    empty_account = await post_form(
+        https_client, "/verwaltung/benutzer", {"_csrf": token, "unit_id": str(branch.id)}
+    )
+    assert_html(empty_account, 422)
+    assert assert_error_summary(empty_account.text) == ["username", "display_name", "role", "password"]
+    assert "Erstes Passwort: Bitte füllen Sie dieses Feld aus." in text_of(empty_account.text)
+    # Without a unit the page is back at the first step: its one field carries the message.
+    no_unit = await post_form(https_client, "/verwaltung/benutzer", {"_csrf": token})
+    assert_html(no_unit, 422)
+    assert assert_error_summary(no_unit.text) == ["einheit"]
+
+    empty_unit = await post_form(https_client, "/verwaltung/einheiten", {"_csrf": token})
+    assert_html(empty_unit, 422)
+    assert assert_error_summary(empty_unit.text) == ["name", "code", "kind"]
+
+    officer = demo_directory.account(Role.POLICE_OFFICER)
+    unnamed = await post_form(
+        https_client, f"/verwaltung/benutzer/{officer.user_id}/name", {"_csrf": token, "display_name": ""}
+    )
+    assert assert_error_summary(unnamed.text) == ["display_name"]
+    station = demo_directory.unit("rev-dresden-nord")
+    unnamed_unit = await post_form(https_client, f"/verwaltung/einheiten/{station.id}/name", {"_csrf": token})
+    assert assert_error_summary(unnamed_unit.text) == ["name"]
+
+
 async def test_the_user_page_shows_the_account_and_its_forms(
     https_client: Client, demo_directory: DemoDirectory, identity_clock: FakeClock
 ) -> None:
@@ -186,7 +226,9 @@ async def test_the_administrator_grants_and_revokes_roles(
     assert 'value="police_officer"' in (await get_page(https_client, user_page)).text  # revocable now
 
     revoked = await post_form(
-        https_client, f"{user_page}/rollen/entziehen", {"_csrf": token, "revoke_role": "police_officer"}
+        https_client,
+        f"{user_page}/rollen/entziehen",
+        {"_csrf": token, "revoke_role": "police_officer", "confirmed": "1"},
     )
     assert revoked.headers["location"] == f"{user_page}?meldung=rolle_entzogen"
     assert "Rollen Polizei: Leitung" in text_of((await get_page(https_client, user_page)).text)
@@ -250,7 +292,7 @@ async def test_the_administrator_resets_a_password(
     officer = demo_directory.account(Role.POLICE_OFFICER)
     officer_token = await mint_token(engine, officer.user_id, https_client.app.state.identity)
     reset = await post_form(
-        https_client, f"/verwaltung/benutzer/{officer.user_id}/passwort", {"_csrf": token}
+        https_client, f"/verwaltung/benutzer/{officer.user_id}/passwort", {"_csrf": token, "confirmed": "1"}
     )
     assert_html(reset)  # answered directly: the password is in no URL
     assert reset.headers["cache-control"] == "no-store"
@@ -275,7 +317,7 @@ async def test_a_reset_can_replace_a_lost_second_factor(
     reset = await post_form(
         https_client,
         f"/verwaltung/benutzer/{auditor.user_id}/passwort",
-        {"_csrf": token, "reset_totp": "on"},
+        {"_csrf": token, "reset_totp": "on", "confirmed": "1"},
     )
     assert_html(reset)
     new_password, secret_text = _shown(reset.text)

@@ -133,6 +133,82 @@ async def test_deactivating_an_account_asks_first_and_says_what_follows(
     assert enabled.headers["location"] == "/verwaltung?meldung=benutzer_aktiviert"
 
 
+async def test_revoking_a_role_asks_first_and_says_what_follows(
+    https_client: Client, demo_directory: DemoDirectory, identity_clock: FakeClock
+) -> None:
+    await sign_in(https_client, demo_directory, Role.ADMIN, identity_clock)
+    token = csrf_of((await get_page(https_client, "/verwaltung")).text)
+    officer = demo_directory.account(Role.POLICE_OFFICER)
+    user_page = f"/verwaltung/benutzer/{officer.user_id}"
+    granted = await post_form(
+        https_client, user_page + "/rollen", {"_csrf": token, "role": "police_supervisor"}
+    )
+    assert granted.status_code == 303
+    shown = await get_page(https_client, user_page)
+    assert "data-confirm" not in shown.text  # asked by the server, not by a script's dialog
+
+    revoke = {"_csrf": token, "revoke_role": "police_officer"}
+    asked = await post_form(https_client, user_page + "/rollen/entziehen", revoke)
+    assert_html(asked)
+    said = text_of(asked.text)
+    assert "Rolle „Polizei: Sachbearbeitung“ von officer.dresden entziehen?" in said
+    assert "verliert die Rolle sofort, auch in einer laufenden Sitzung" in said
+    assert f'href="{user_page}"' in asked.text  # the way back without revoking
+    assert 'name="revoke_role" value="police_officer"' in asked.text
+    unchanged = text_of((await get_page(https_client, user_page)).text)
+    assert "Rollen Polizei: Sachbearbeitung, Polizei: Leitung" in unchanged
+
+    done = await post_form(https_client, user_page + "/rollen/entziehen", {**revoke, "confirmed": "1"})
+    assert done.headers["location"] == f"{user_page}?meldung=rolle_entzogen"
+    assert "Rollen Polizei: Leitung" in text_of((await get_page(https_client, user_page)).text)
+    # What the service refuses anyway is refused at once, without a question first.
+    last = await post_form(
+        https_client, user_page + "/rollen/entziehen", {**revoke, "revoke_role": "police_supervisor"}
+    )
+    assert_html(last, 409)
+    assert "Die letzte Rolle kann nicht entzogen werden." in last.text
+
+
+async def test_resetting_a_password_asks_first_and_says_what_follows(
+    https_client: Client, demo_directory: DemoDirectory, identity_clock: FakeClock
+) -> None:
+    await sign_in(https_client, demo_directory, Role.ADMIN, identity_clock)
+    token = csrf_of((await get_page(https_client, "/verwaltung")).text)
+    officer = demo_directory.account(Role.POLICE_OFFICER)
+    path = f"/verwaltung/benutzer/{officer.user_id}/passwort"
+    asked = await post_form(https_client, path, {"_csrf": token})
+    assert_html(asked)
+    said = text_of(asked.text)
+    assert "Passwort von officer.dresden zurücksetzen?" in said
+    assert "Das bisherige Passwort gilt sofort nicht mehr" in said
+    assert "überall abgemeldet" in said
+    assert "zweite Faktor" not in said  # not asked for
+    assert f'href="/verwaltung/benutzer/{officer.user_id}"' in asked.text
+    assert 'class="access-data"' not in asked.text  # no new password yet
+    # The old password still signs in: nothing changed.
+    https_client.cookies.clear()
+    form = await get_page(https_client, "/anmelden")
+    old = {"_csrf": csrf_of(form.text), "username": officer.username, "password": officer.password}
+    assert (await post_form(https_client, "/anmelden", old)).status_code == 303
+    https_client.cookies.clear()
+
+    identity_clock.advance(seconds=30)  # a second factor's code counts once
+    await sign_in(https_client, demo_directory, Role.ADMIN, identity_clock)
+    token = csrf_of((await get_page(https_client, "/verwaltung")).text)
+    with_factor = await post_form(https_client, path, {"_csrf": token, "reset_totp": "on"})
+    # No role of the officer needs a second factor: it is removed, not replaced.
+    assert "Auch der zweite Faktor wird entfernt" in text_of(with_factor.text)
+    assert 'name="reset_totp" value="on"' in with_factor.text
+    auditor = demo_directory.account(Role.AUDITOR)
+    replaced = await post_form(
+        https_client, f"/verwaltung/benutzer/{auditor.user_id}/passwort", {"_csrf": token, "reset_totp": "on"}
+    )
+    assert "Auch der zweite Faktor wird ersetzt" in text_of(replaced.text)
+    done = await post_form(https_client, path, {"_csrf": token, "confirmed": "1"})
+    assert_html(done)
+    assert "Neues Passwort: nur jetzt sichtbar" in done.text
+
+
 def _role_choices(page_html: str) -> list[str]:
     select = re.search(r'<select id="f-role".*?</select>', page_html, re.S)
     return re.findall(r'<option value="(\w+)"', select.group(0)) if select else []

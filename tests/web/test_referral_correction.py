@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import uuid
@@ -17,22 +18,32 @@ from referral_service.referrals.models import Referral
 from tests.identity.support import DemoDirectory, FakeClock
 from tests.referrals.support import CIRCUMSTANCES, VICTIM_NAME, VICTIM_PHONE
 from tests.web.referral_forms import case_ids, police_referral_ids, refer, referral_form
-from tests.web.support import HTML, Client, assert_html, csrf_of, get_page, post_form, sign_in, text_of
+from tests.web.support import (
+    HTML,
+    Client,
+    assert_error_summary,
+    assert_html,
+    csrf_of,
+    get_page,
+    post_form,
+    sign_in,
+    text_of,
+)
 
 _VERSION = re.compile(r'name="stand" value="([^"]+)"')
 # What the correction form shows: the referral's content, without consent and language.
 _CONTENT_FIELDS = (
     "victim_name",
+    "street_address",
     "postcode",
+    "city",
     "phone",
     "email",
-    "street_address",
-    "city",
+    "preferred_channel",
     "date_of_birth",
     "contact_preferences",
     "accessibility_needs",
     "offence_category",
-    "incident_month",
     "incident_date",
     "case_number",
     "circumstances",
@@ -195,14 +206,15 @@ async def test_wrong_values_are_shown_next_to_the_fields_and_nothing_is_saved(
         assert f'href="#f-{field}"' in refused.text, field
     assert 'value="0109"' in refused.text  # what was typed comes back, to be fixed
     assert "Die Postleitzahl besteht aus 5 Ziffern." in refused.text
-    # The service's own check: the incident date must lie in the incident month.
+    # The service's own rule, which needs the clock: the incident date must not lie in the future.
     reads_before = await _reads(engine, referral_id)
-    outside = await post_form(
-        https_client, path, correction(form.text, identity_clock, incident_date="2001-02-03")
+    tomorrow = (identity_clock.now() + dt.timedelta(days=2)).strftime("%d.%m.%Y")
+    future = await post_form(
+        https_client, path, correction(form.text, identity_clock, incident_date=tomorrow)
     )
-    assert_html(outside, 422)
-    assert 'id="f-incident_month-error"' in outside.text
-    assert "das Tatdatum muss im Tatmonat liegen" in outside.text
+    assert_html(future, 422)
+    assert 'id="f-incident_date-error"' in future.text
+    assert "Das Datum der Tat darf nicht in der Zukunft liegen." in future.text
     assert await _updates(engine, referral_id) == []
     # The refused correction is undone, but the decrypted read it was checked against stays audited.
     assert await _reads(engine, referral_id) == reads_before + 1
@@ -291,3 +303,82 @@ async def test_other_roles_may_not_open_or_post_the_correction(
     posted = await post_form(https_client, path, {**correction(form.text, identity_clock), "_csrf": token})
     assert_html(posted, 403)
     assert "Keine Berechtigung" in posted.text
+
+
+async def test_the_correction_reports_every_error_at_once_in_page_order(
+    https_client: Client, routed: DemoDirectory, identity_clock: FakeClock, engine: AsyncEngine
+) -> None:
+    referral_id = await _referred(https_client, routed, identity_clock)
+    path = f"/polizei/vermittlungen/{referral_id}/korrigieren"
+    form = await get_page(https_client, path)
+    emptied = {name: "" for name in _CONTENT_FIELDS if name not in ("requested_support", "urgency")}
+    empty = await post_form(https_client, path, correction(form.text, identity_clock, **emptied))
+    assert_html(empty, 422)
+    assert_error_summary(
+        empty.text,
+        expected={"victim_name", "contact", "postcode", "offence_category", "incident_date", "circumstances"},
+    )
+    wrong = await post_form(
+        https_client,
+        path,
+        correction(
+            form.text,
+            identity_clock,
+            postcode="0109",
+            phone="x1",
+            email="erika@example",
+            preferred_channel="visit",
+            incident_date="13.2026",
+            case_number="ab",
+        ),
+    )
+    assert_html(wrong, 422)
+    assert_error_summary(
+        wrong.text,
+        expected={"postcode", "phone", "email", "preferred_channel", "incident_date", "case_number"},
+    )
+    assert "E-Mail: Bitte geben Sie eine E-Mail-Adresse im Format name@beispiel.de an." in text_of(wrong.text)
+    assert await _updates(engine, referral_id) == []
+
+
+async def test_the_last_way_to_reach_the_victim_cannot_be_emptied(
+    https_client: Client, routed: DemoDirectory, identity_clock: FakeClock, engine: AsyncEngine
+) -> None:
+    referral_id = await _referred(https_client, routed, identity_clock)  # with a phone number only
+    path = f"/polizei/vermittlungen/{referral_id}/korrigieren"
+    form = await get_page(https_client, path)
+    refused = await post_form(https_client, path, correction(form.text, identity_clock, phone=""))
+    assert_html(refused, 422)
+    assert_error_summary(refused.text, expected={"contact"})
+    assert 'id="f-contact-error"' in refused.text
+    assert await _updates(engine, referral_id) == []
+    # Replaced by an e-mail address in the same correction, the phone number may go.
+    replaced = await post_form(
+        https_client, path, correction(form.text, identity_clock, phone="", email="mira@example.org")
+    )
+    assert replaced.status_code == 303, replaced.text
+    assert await _updates(engine, referral_id) == [["email", "phone"]]
+
+
+async def test_the_incident_date_is_corrected_in_the_form_it_is_asked_for(
+    https_client: Client, routed: DemoDirectory, identity_clock: FakeClock, engine: AsyncEngine
+) -> None:
+    referral_id = await _referred(https_client, routed, identity_clock)
+    path = f"/polizei/vermittlungen/{referral_id}/korrigieren"
+    form = await get_page(https_client, path)
+    sent_on = (identity_clock.now() - dt.timedelta(days=1)).strftime("%d.%m.%Y")
+    assert f'id="f-incident_date" name="incident_date" type="text" value="{sent_on}"' in form.text
+    assert "TT.MM.JJJJ – oder MM.JJJJ, wenn der Tag nicht bekannt ist" in form.text
+    # The same day written the API's way is no change.
+    iso = (identity_clock.now() - dt.timedelta(days=1)).strftime("%Y-%m-%d")
+    same = await post_form(https_client, path, correction(form.text, identity_clock, incident_date=iso))
+    assert same.headers["location"].endswith("?meldung=keine_aenderung")
+    to_month = await post_form(
+        https_client, path, correction(form.text, identity_clock, incident_date="03.2026")
+    )
+    assert to_month.status_code == 303, to_month.text
+    assert await _updates(engine, referral_id) == [["incident_date"]]
+    assert "Datum der Tat März 2026" in text_of(
+        (await get_page(https_client, f"/polizei/vermittlungen/{referral_id}")).text
+    )
+    assert 'value="03.2026"' in (await get_page(https_client, path)).text

@@ -30,10 +30,21 @@ from tests.web.referral_forms import (
     case_ids,
     consent_form,
     count_referrals,
+    police_referral_ids,
     refer,
     referral_form,
 )
-from tests.web.support import HTML, Client, assert_html, csrf_of, get_page, post_form, sign_in, text_of
+from tests.web.support import (
+    HTML,
+    Client,
+    assert_error_summary,
+    assert_html,
+    csrf_of,
+    get_page,
+    post_form,
+    sign_in,
+    text_of,
+)
 
 
 def test_every_referral_value_has_a_label_in_both_languages() -> None:
@@ -183,6 +194,7 @@ async def test_branch_accepts_contacts_and_closes_and_the_police_see_the_outcome
             "_csrf": token,
             "outcome": "supported",
             "support_given": ["personal_support", "legal_advice_voucher"],
+            "confirmed": "1",  # closing asks first (tests/web/test_wr_case_page.py)
         },
     )
     assert closed.status_code == 303
@@ -369,3 +381,140 @@ async def test_english_pages_use_the_english_catalogue(
     assert '<html lang="en">' in page_html
     assert "New referral: consent" in page_html
     assert "Einwilligung" not in text_of(page_html).replace("Leichte Sprache", "")
+
+
+async def test_the_consent_step_reports_every_error_at_once(
+    https_client: Client, routed: DemoDirectory, identity_clock: FakeClock
+) -> None:
+    await sign_in(https_client, routed, Role.POLICE_OFFICER, identity_clock)
+    token = csrf_of((await get_page(https_client, "/polizei/vermittlungen/neu")).text)
+    empty = await post_form(https_client, "/polizei/vermittlungen/neu/einwilligung", {"_csrf": token})
+    assert_html(empty, 422)
+    assert_error_summary(
+        empty.text, expected={"consent_given_by", "consent_given_at", "consent_form", "consent_scope"}
+    )
+    wrong = await post_form(
+        https_client,
+        "/polizei/vermittlungen/neu/einwilligung",
+        {
+            "_csrf": token,
+            "consent_given_by": "neighbour",
+            "consent_given_at": local_input_value(identity_clock.now() + dt.timedelta(days=1)),
+            "consent_form": "telepathic",
+        },
+    )
+    assert_html(wrong, 422)
+    assert_error_summary(
+        wrong.text, expected={"consent_given_by", "consent_given_at", "consent_form", "consent_scope"}
+    )
+    assert "Einwilligung erteilt durch: Bitte wählen Sie" in text_of(wrong.text)
+    assert "Zeitpunkt der Einwilligung: Der Zeitpunkt der Einwilligung darf nicht in der Zukunft" in text_of(
+        wrong.text
+    )
+
+
+async def test_the_details_report_every_error_at_once_in_page_order(
+    https_client: Client, routed: DemoDirectory, identity_clock: FakeClock, engine: AsyncEngine
+) -> None:
+    await sign_in(https_client, routed, Role.POLICE_OFFICER, identity_clock)
+    token = csrf_of((await get_page(https_client, "/polizei/vermittlungen/neu")).text)
+    empty = await post_form(
+        https_client, "/polizei/vermittlungen", {"_csrf": token, **consent_form(identity_clock)}
+    )
+    assert_html(empty, 422)
+    assert_error_summary(
+        empty.text,
+        expected={
+            "victim_name",
+            "contact",
+            "postcode",
+            "offence_category",
+            "incident_date",
+            "circumstances",
+            "urgency",
+        },
+    )
+    wrong = await refer(
+        https_client,
+        identity_clock,
+        postcode="1234",
+        phone="12",
+        email="erika@example",
+        city="",
+        preferred_channel="letter",  # no street, no town: no letter can reach the person
+        incident_date="31.02.2026",
+        case_number="x",
+        circumstances="",
+    )
+    assert_html(wrong, 422)
+    assert_error_summary(
+        wrong.text,
+        expected={
+            "postcode",
+            "phone",
+            "email",
+            "preferred_channel",
+            "incident_date",
+            "case_number",
+            "circumstances",
+        },
+    )
+    shown = text_of(wrong.text)
+    assert "E-Mail: Bitte geben Sie eine E-Mail-Adresse im Format name@beispiel.de an." in shown
+    assert "Bevorzugter Kontaktweg: Für diesen Weg fehlen die Angaben." in shown
+    assert "Datum der Tat: Bitte geben Sie ein gültiges Datum an" in shown
+    assert 'value="erika@example"' in wrong.text  # what was typed comes back, to be fixed
+    assert await count_referrals(engine) == 0
+
+
+async def test_a_victim_nobody_can_reach_is_not_referred(
+    https_client: Client, routed: DemoDirectory, identity_clock: FakeClock, engine: AsyncEngine
+) -> None:
+    await sign_in(https_client, routed, Role.POLICE_OFFICER, identity_clock)
+    refused = await refer(
+        https_client, identity_clock, phone="", city="", street_address="Kamenzer Straße 77"
+    )
+    assert_html(refused, 422)
+    assert_error_summary(refused.text, expected={"contact"})
+    message = "Bitte geben Sie mindestens eine Telefonnummer, eine E-Mail-Adresse oder die Anschrift"
+    assert f"Kontaktangaben: {message}" in text_of(refused.text)
+    assert 'id="f-contact-error"' in refused.text  # at the group of contact fields
+    assert await count_referrals(engine) == 0
+    # Street, postcode and town are an address to write to.
+    sent = await refer(https_client, identity_clock, phone="", street_address="Kamenzer Straße 77")
+    assert sent.status_code == 303, sent.text
+    assert await count_referrals(engine) == 1
+
+
+async def test_an_incident_date_in_the_future_is_refused_at_its_field(
+    https_client: Client, routed: DemoDirectory, identity_clock: FakeClock, engine: AsyncEngine
+) -> None:
+    await sign_in(https_client, routed, Role.POLICE_OFFICER, identity_clock)
+    next_month = (identity_clock.now() + dt.timedelta(days=32)).strftime("%m.%Y")
+    refused = await refer(https_client, identity_clock, incident_date=next_month)
+    assert_html(refused, 422)
+    assert_error_summary(refused.text, expected={"incident_date"})
+    assert "Datum der Tat: Das Datum der Tat darf nicht in der Zukunft liegen." in text_of(refused.text)
+    assert await count_referrals(engine) == 0
+
+
+async def test_the_incident_month_and_the_preferred_channel_reach_the_branch_after_acceptance(
+    https_client: Client, routed: DemoDirectory, identity_clock: FakeClock
+) -> None:
+    await sign_in(https_client, routed, Role.POLICE_OFFICER, identity_clock)
+    sent = await refer(https_client, identity_clock, incident_date="03.2026", preferred_channel="sms")
+    assert sent.status_code == 303, sent.text
+    [referral_id] = await police_referral_ids(https_client)
+    police = text_of((await get_page(https_client, f"/polizei/vermittlungen/{referral_id}")).text)
+    assert "Datum der Tat März 2026" in police  # as precise as it was given
+    assert "Bevorzugter Kontaktweg SMS" in police
+    https_client.cookies.clear()
+
+    await sign_in(https_client, routed, "volunteer.dresden", identity_clock)
+    case_path = f"/weisser-ring/faelle/{referral_id}"
+    case = await get_page(https_client, case_path)
+    assert "Datum der Tat März 2026" in text_of(case.text)
+    assert "Bevorzugter Kontaktweg" not in case.text  # contact data: only after acceptance
+    accepted = await post_form(https_client, case_path + "/annehmen", {"_csrf": csrf_of(case.text)})
+    assert accepted.status_code == 303
+    assert "Bevorzugter Kontaktweg SMS" in text_of((await get_page(https_client, case_path)).text)

@@ -92,12 +92,13 @@ class Step:
     done: str = "/weisser-ring/faelle/{id}"  # where the browser goes on success
     error_fields: Mapping[str, str] = field(default_factory=dict)  # refusal code -> field it concerns
     error_field: str = ""  # where other refusals are shown; default `action-<name>`
-    # An irreversible step asks first: the question for the referral and the page to go back to, or
-    # None when the step cannot be taken in its state (the service's refusal then says why).
-    question: Callable[[Referral, str], Confirmation | None] | None = None
+    # An irreversible step asks first: the question for the referral, the page to go back to and what
+    # `read` returned, or None when the step cannot be taken in its state (the service's refusal then
+    # says why).
+    question: Callable[[Referral, str, Any], Confirmation | None] | None = None
 
 
-def withdrawal_question(referral: Referral, back: str) -> Confirmation | None:
+def withdrawal_question(referral: Referral, back: str, _: object = None) -> Confirmation | None:
     """Recording a consent withdrawal destroys the data at once: the second step says so first."""
     if ReferralStatus(referral.status) not in OPEN_STATES:
         return None
@@ -127,7 +128,7 @@ async def perform(
     if data.ok and step.question is not None:
         # Read in the caller's scope first: out of scope stays "not found" on the first step too.
         referral = await views.feedback(ctx, referral_id)
-        asked = step.question(referral, step.done.format(id=referral_id))
+        asked = step.question(referral, step.done.format(id=referral_id), argument)
         if asked is not None and answer(data.form, asked) is not Answer.CONFIRMED:
             return confirmation_page(request, data.form, asked)
     if data.ok:

@@ -1,13 +1,17 @@
 """Reading the referral forms into the service's input types, with a message per field on bad input.
 
-The readers validate field by field (so the page can say what is wrong where); the schema types then
-check the whole once more. A reader returns None when something is missing or invalid.
+The readers validate field by field, in the order the fields stand on the page (the error summary lists
+the messages in the order they were found), with the value kinds the API applies too, and they apply the
+service's own rules that need the clock or several fields (`intake.contact_errors`,
+`intake.incident_errors`) so that every error is shown at once. The schema types then check the whole
+once more, and the service once again. A reader returns None when something is missing or invalid.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,16 +32,47 @@ from referral_service.referrals.domain import (
 from referral_service.referrals.pages.common import options
 from referral_service.referrals.service import intake
 from referral_service.referrals.service.common import ReferralContext
+from referral_service.validation import FieldError
+from referral_service.values import DAY_OR_MONTH, EMAIL, PHONE, POSTCODE
 from referral_service.web.formatting import local_input_value
 from referral_service.web.forms import FormInput
 from referral_service.web.i18n import N_
 
 # Languages offered in the form; the API takes any ISO 639 code.
 VICTIM_LANGUAGES = ("de", "en", "ar", "fa", "fr", "pl", "ro", "ru", "tr", "uk", "vi")
-_PHONE = r"[0-9+()/ .\-]{4,32}"
-_EMAIL = r"[^@\s]{1,64}@[^@\s]{1,255}"
 # Form field -> the victim's field in the schema, where the names differ.
 _VICTIM_FIELD = {"victim_name": "name"}
+# The ways to reach the victim form one group on the page (`contact`), which carries the message when
+# none is given; the preferred channel is chosen in the same group.
+CONTACT_GROUP = "contact"
+# The forms' fields in page order (templates `_consent_fields.html` and `_referral_fields.html`): the
+# error summary lists messages in this order, also those the service adds after the readers.
+CONSENT_FIELDS = ("consent_given_by", "consent_given_at", "consent_form", "consent_scope")
+VICTIM_FIELDS = (
+    "victim_name",
+    CONTACT_GROUP,
+    "street_address",
+    "postcode",
+    "city",
+    "phone",
+    "email",
+    "preferred_channel",
+    "contact_preferences",
+    "date_of_birth",
+    "language",
+    "interpreter_needed",
+    "accessibility_needs",
+)
+CONTENT_FIELDS = (
+    "offence_category",
+    "hate_crime",
+    "incident_date",
+    "case_number",
+    "circumstances",
+    "requested_support",
+    "urgency",
+)
+PAGE_ORDER = ("form", *CONSENT_FIELDS, *VICTIM_FIELDS, *CONTENT_FIELDS)
 
 
 # --- the consent step and the referral form ---------------------------------------------------------
@@ -46,9 +81,6 @@ _VICTIM_FIELD = {"victim_name": "name"}
 def read_consent(data: FormInput, ctx: ReferralContext) -> schemas.Consent | None:
     given_by = data.choice("consent_given_by", ConsentGiver)
     given_at = data.local_datetime("consent_given_at", required=True)
-    form = data.choice("consent_form", ConsentForm)
-    if not data.flag("consent_scope"):
-        data.error("consent_scope", N_("referral.error.consent_scope"))
     if given_at is not None:
         # Early feedback only; the service decides (and says so with ConsentInvalidError).
         now = ctx.now()
@@ -56,6 +88,9 @@ def read_consent(data: FormInput, ctx: ReferralContext) -> schemas.Consent | Non
             data.error("consent_given_at", N_("referral.error.consent_future"))
         elif given_at < now - ctx.policy.consent_max_age:
             data.error("consent_given_at", N_("referral.error.consent_too_old"))
+    form = data.choice("consent_form", ConsentForm)
+    if not data.flag("consent_scope"):
+        data.error("consent_scope", N_("referral.error.consent_scope"))
     if given_by is None or given_at is None or form is None or not data.ok:
         return None
     return schemas.Consent(
@@ -67,26 +102,44 @@ def read_consent(data: FormInput, ctx: ReferralContext) -> schemas.Consent | Non
 
 
 def _victim_fields(data: FormInput) -> dict[str, Any]:
-    """The victim's fields that the police enter and may correct, by form field name."""
-    return {
+    """The victim's fields that the police enter and may correct, by form field name, in page order."""
+    fields: dict[str, Any] = {
         "victim_name": data.text("victim_name", required=True),
-        "postcode": data.text("postcode", required=True, pattern=r"[0-9]{5}"),
-        "phone": data.text("phone", max_length=32, pattern=_PHONE),
-        "email": data.text("email", max_length=254, pattern=_EMAIL),
         "street_address": data.text("street_address"),
+        "postcode": data.value("postcode", POSTCODE, required=True),
         "city": data.text("city"),
-        "date_of_birth": data.date("date_of_birth"),
+        "phone": data.value("phone", PHONE),
+        "email": data.value("email", EMAIL),
+        "preferred_channel": data.choice("preferred_channel", ContactChannel, required=False),
+    }
+    # The service's rule, on what was typed: a wrongly written phone number is a phone number given (its
+    # own message says what is wrong), not a missing way to reach the victim.
+    typed = {name: data.values.get(name) for name in intake.CONTACT_FIELDS}
+    show_field_errors(
+        data, intake.contact_errors({**typed, "preferred_channel": fields["preferred_channel"]}, "")
+    )
+    fields |= {
         "contact_preferences": data.text("contact_preferences"),
-        "accessibility_needs": data.text("accessibility_needs"),
+        "date_of_birth": data.date("date_of_birth"),
+    }
+    return fields
+
+
+def _language_fields(data: FormInput) -> dict[str, Any]:
+    return {
+        "language": data.text("language", max_length=3, pattern=r"[a-z]{2,3}") or "de",
+        "interpreter_needed": data.flag("interpreter_needed"),
     }
 
 
-def _offence_fields(data: FormInput) -> dict[str, Any]:
-    return {
+def _offence_fields(data: FormInput, ctx: ReferralContext) -> dict[str, Any]:
+    fields: dict[str, Any] = {
         "offence_category": data.choice("offence_category", OffenceCategory),
         "hate_crime": data.flag("hate_crime"),
-        "incident_month": data.month("incident_month", required=True),
-        "incident_date": data.date("incident_date"),
+    }
+    fields["incident_date"] = incident_date = data.value("incident_date", DAY_OR_MONTH, required=True)
+    show_field_errors(data, intake.incident_errors(incident_date, ctx.policy.today()))
+    return fields | {
         "case_number": data.text("case_number", max_length=40, pattern=r".{3,40}"),
         "circumstances": data.text("circumstances", required=True, max_length=10_000),
         "requested_support": data.choices("requested_support", SupportKind),
@@ -98,13 +151,14 @@ def _victim(fields: dict[str, Any]) -> dict[str, Any]:
     return {_VICTIM_FIELD.get(name, name): value for name, value in fields.items()}
 
 
-def read_referral(data: FormInput, consent: schemas.Consent | None) -> schemas.ReferralCreate | None:
-    victim = {
-        **_victim(_victim_fields(data)),
-        "language": data.text("language", max_length=3, pattern=r"[a-z]{2,3}") or "de",
-        "interpreter_needed": data.flag("interpreter_needed"),
-    }
-    fields = _offence_fields(data)
+def read_referral(
+    data: FormInput, consent: schemas.Consent | None, ctx: ReferralContext
+) -> schemas.ReferralCreate | None:
+    victim_fields = _victim_fields(data)
+    victim = _victim(
+        victim_fields | _language_fields(data) | {"accessibility_needs": data.text("accessibility_needs")}
+    )
+    fields = _offence_fields(data, ctx)
     if not data.ok or consent is None:
         return None
     payload = {
@@ -119,6 +173,27 @@ def read_referral(data: FormInput, consent: schemas.Consent | None) -> schemas.R
         return None
 
 
+def page_field(api_field: str) -> str:
+    """The form field an API field error concerns: `victim.name` -> `victim_name`, `victim.city` -> `city`."""
+    name = api_field.removeprefix("victim.")
+    return next((page for page, schema in _VICTIM_FIELD.items() if schema == name), name)
+
+
+def show_field_errors(data: FormInput, errors: Iterable[FieldError]) -> None:
+    """The service's field errors next to the page's fields (a missing way to reach the victim at the
+    group of contact fields), with the catalogue's message by the error's code."""
+    for error in errors:
+        name = CONTACT_GROUP if error.code == intake.CONTACT_REQUIRED else page_field(error.field)
+        data.error(name, f"referral.error.{error.code}")
+
+
+def in_page_order(errors: dict[str, str]) -> dict[str, str]:
+    """The messages as the fields stand on the page, for the error summary: a refusal by the service
+    comes after the readers' messages, but its field may stand before theirs."""
+    rank = {name: index for index, name in enumerate(PAGE_ORDER)}
+    return dict(sorted(errors.items(), key=lambda item: rank.get(item[0], len(rank))))
+
+
 def form_context(data: FormInput | None, ctx: ReferralContext, **extra: Any) -> dict[str, Any]:
     values: dict[str, Any] = {"urgency": Urgency.NORMAL.value, "language": "de"}
     if data is None:
@@ -127,7 +202,7 @@ def form_context(data: FormInput | None, ctx: ReferralContext, **extra: Any) -> 
         values.update(data.values)
     return {
         "values": values,
-        "errors": data.errors if data else {},
+        "errors": in_page_order(data.errors) if data else {},
         "consent_givers": options("referral.consent_giver", list(ConsentGiver)),
         "consent_forms": options("referral.consent_form", list(ConsentForm)),
         **content_options(),
@@ -139,10 +214,21 @@ def form_context(data: FormInput | None, ctx: ReferralContext, **extra: Any) -> 
 def content_options() -> dict[str, list[tuple[str, str]]]:
     """The choices of the content fields, shared by the new referral and the correction."""
     return {
+        "channels": options("referral.channel", PREFERRED_CHANNELS),
         "offences": options("referral.offence", list(OffenceCategory)),
         "supports": options("referral.support", list(SupportKind)),
         "urgencies": options("referral.urgency", list(Urgency)),
     }
+
+
+# The preferred channels offered, in the order of the contact fields they need.
+PREFERRED_CHANNELS = (
+    ContactChannel.LETTER,
+    ContactChannel.VISIT,
+    ContactChannel.PHONE,
+    ContactChannel.SMS,
+    ContactChannel.EMAIL,
+)
 
 
 # --- the correction by the police ------------------------------------------------------------------
@@ -160,23 +246,28 @@ class Correction:
         return not self.clear and not msgspec.to_builtins(self.update)
 
 
+def german_day_or_month(value: str) -> str:
+    """`2026-11-14` -> `14.11.2026`, `2026-11` -> `11.2026`: as the form's hint asks for it."""
+    return ".".join(reversed(value.split("-")))
+
+
 def correction_values(current: schemas.ReferralDetail) -> dict[str, Any]:
     """The current content as the correction form's values (what `FormInput.values` holds after a post)."""
     victim = current.victim
     return {
         "victim_name": victim.name or "",
+        "street_address": victim.street_address or "",
         "postcode": victim.postcode or "",
+        "city": victim.city or "",
         "phone": victim.phone or "",
         "email": victim.email or "",
-        "street_address": victim.street_address or "",
-        "city": victim.city or "",
-        "date_of_birth": victim.date_of_birth or "",
+        "preferred_channel": victim.preferred_channel.value if victim.preferred_channel else "",
         "contact_preferences": victim.contact_preferences or "",
+        "date_of_birth": victim.date_of_birth or "",
         "accessibility_needs": victim.accessibility_needs or "",
         "offence_category": current.offence_category.value,
         "hate_crime": current.hate_crime,
-        "incident_month": current.incident_month,
-        "incident_date": current.incident_date or "",
+        "incident_date": german_day_or_month(current.incident_date),
         "case_number": current.case_number or "",
         "circumstances": current.circumstances or "",
         "requested_support": [kind.value for kind in current.requested_support],
@@ -190,15 +281,19 @@ def _same(posted: Any, current: Any) -> bool:
     return bool(posted == current)
 
 
-def read_correction(data: FormInput, current: schemas.ReferralDetail) -> Correction | None:
+def read_correction(
+    data: FormInput, current: schemas.ReferralDetail, ctx: ReferralContext
+) -> Correction | None:
     """The fields the officer changed against the current content; only those are sent, so a field
     left as it was (e.g. the postcode, which routes the referral) is not written again."""
-    victim = _victim_fields(data)
-    content = _offence_fields(data)
+    victim = _victim_fields(data) | {"accessibility_needs": data.text("accessibility_needs")}
+    content = _offence_fields(data, ctx)
     if not data.ok:
         return None
     before = correction_values(current)
     changed = {name for name in [*victim, *content] if not _same(data.values.get(name), before.get(name))}
+    if content["incident_date"] == current.incident_date:
+        changed.discard("incident_date")  # the same date, written another way (`2026-11-14`)
     # The optional fields are named as their columns; an emptied one is cleared, not left as it was.
     clear = frozenset(
         name for name in changed & intake.CLEARABLE_FIELDS if (victim | content).get(name) is None
@@ -221,21 +316,12 @@ def read_correction(data: FormInput, current: schemas.ReferralDetail) -> Correct
 # --- the WEISSER RING's steps on a case ------------------------------------------------------------
 
 
-def _uuid_choice(data: FormInput, name: str) -> uuid.UUID | None:
-    text = data.text(name, required=True, max_length=36)
-    try:
-        return uuid.UUID(text) if text else None
-    except ValueError:
-        data.error(name, N_("form.error.choose"))
-        return None
-
-
 def read_assignee(data: FormInput) -> uuid.UUID | None:
-    return _uuid_choice(data, "assignee_id")
+    return data.uuid_choice("assignee_id")
 
 
 def read_branch(data: FormInput) -> uuid.UUID | None:
-    return _uuid_choice(data, "branch_id")
+    return data.uuid_choice("branch_id")
 
 
 def read_decline_reason(data: FormInput) -> DeclineReason | None:

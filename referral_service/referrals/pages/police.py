@@ -17,7 +17,7 @@ from referral_service.identity.roles import Role
 from referral_service.problems import ErrorKind
 from referral_service.referrals.controllers import detail, feedback, provide_referral_context, summary
 from referral_service.referrals.domain import OPEN_STATES, ReferralStatus
-from referral_service.referrals.errors import ConsentInvalidError, ReferralInvalidError
+from referral_service.referrals.errors import ConsentInvalidError
 from referral_service.referrals.models import Referral
 from referral_service.referrals.pages import forms
 from referral_service.referrals.pages.common import (
@@ -33,6 +33,7 @@ from referral_service.referrals.pages.common import (
 )
 from referral_service.referrals.service import intake, views, workflow
 from referral_service.referrals.service.common import ReferralContext
+from referral_service.validation import RequestValidationError
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
 from referral_service.web.forms import FormInput, form_input, refusable
 from referral_service.web.i18n import N_
@@ -99,7 +100,7 @@ def _correction_page(
             "referral_id": referral_id,
             "version": version,
             "values": values,
-            "errors": data.errors if data else {},
+            "errors": forms.in_page_order(data.errors) if data else {},
             **forms.content_options(),
         },
     )
@@ -188,17 +189,17 @@ class PolicePages(Controller):
     async def create(self, request: Request[Any, Any, Any], ctx: Ctx) -> Response[Any]:
         data = await form_input(request)
         consent = forms.read_consent(data, ctx)
-        create = forms.read_referral(data, consent)
+        create = forms.read_referral(data, consent, ctx)
         if create is not None:
-            async with refusable(ctx.session, ConsentInvalidError, ReferralInvalidError) as refused:
+            async with refusable(ctx.session, ConsentInvalidError, RequestValidationError) as refused:
                 referral = await intake.create_referral(ctx, create)
             if refused.error is None:
                 notice = "vermittlung_aussenstelle" if referral.branch_id else "vermittlung_landesbuero"
                 return see_other(POLICE_AREA.path, notice=notice)
-            if isinstance(refused.error, ConsentInvalidError):
-                data.error("consent_given_at", N_("referral.error.consent_invalid"))
+            if isinstance(refused.error, RequestValidationError):
+                forms.show_field_errors(data, refused.error.errors)
             else:
-                data.error("incident_month", N_("referral.error.incident"))
+                data.error("consent_given_at", N_("referral.error.consent_invalid"))
         consent_editable = consent is None or any(name.startswith("consent_") for name in data.errors)
         return page(
             request,
@@ -241,7 +242,7 @@ class PolicePages(Controller):
             data.error("form", N_("police.correct.stale"))
             values = forms.correction_values(current)
             return _correction_page(request, referral_id, version, values, data=data, status_code=409)
-        correction = forms.read_correction(data, current)
+        correction = forms.read_correction(data, current, ctx)
         if correction is not None and correction.empty:
             return see_other(f"/polizei/vermittlungen/{referral_id}", notice="keine_aenderung")
         if correction is not None:
@@ -252,8 +253,8 @@ class PolicePages(Controller):
                 return see_other(f"/polizei/vermittlungen/{referral_id}", notice="angaben_korrigiert")
             if refused.error.kind is ErrorKind.CONFLICT:
                 return await _refused(request, ctx, referral_id)
-            if refused.error.code == ReferralInvalidError.code:
-                data.error("incident_month", N_("referral.error.incident"))
+            if isinstance(refused.error, RequestValidationError):
+                forms.show_field_errors(data, refused.error.errors)
             else:
                 data.error("form", N_("referral.error.invalid"))
         return _correction_page(request, referral_id, version, data.values, data=data, status_code=422)

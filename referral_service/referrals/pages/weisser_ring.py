@@ -18,10 +18,12 @@ from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role, UnitKind
+from referral_service.referrals import schemas
 from referral_service.referrals.controllers import detail, provide_referral_context, summary
 from referral_service.referrals.domain import (
     CLOSE_FROM,
     OPEN_STATES,
+    WORKFLOW,
     CloseOutcome,
     ContactChannel,
     DeclineReason,
@@ -29,7 +31,6 @@ from referral_service.referrals.domain import (
     ReferralStatus,
     SupportKind,
     Urgency,
-    allows,
 )
 from referral_service.referrals.models import Referral
 from referral_service.referrals.pages import forms
@@ -49,8 +50,10 @@ from referral_service.referrals.pages.common import (
 )
 from referral_service.referrals.service import views, workflow
 from referral_service.referrals.service.common import ReferralContext
+from referral_service.web.confirmation import Confirmation
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
 from referral_service.web.forms import FormInput
+from referral_service.web.i18n import N_
 from referral_service.web.render import page, see_other
 
 _CASE = "/faelle/{referral_id:uuid}"
@@ -58,41 +61,47 @@ _CASE = "/faelle/{referral_id:uuid}"
 
 @dataclass(frozen=True, slots=True)
 class CaseActions:
-    """Which forms the case page offers this user now (the service checks again on submit)."""
+    """Which forms the case page offers this user now (the service checks again on submit): the names
+    of their steps, the usual next step first, as the transition table lists the state's actions."""
 
-    accept: bool
-    decline: bool
-    assign: bool
-    contact: bool
+    forms: list[str]
     close_outcomes: list[CloseOutcome]
-    route: bool
-    withdraw: bool
+
+    @property
+    def next(self) -> str | None:
+        """The step shown first and open; the others are folded away below it."""
+        return self.forms[0] if self.forms else None
 
 
-def _allowed(referral: Referral, action: ReferralAction) -> bool:
-    return allows(referral.status, action)
+# Steps only the branch the case is routed to takes (the others are the case's scope's, see the service).
+_OWN_BRANCH_ACTIONS = frozenset({ReferralAction.ACCEPT, ReferralAction.DECLINE, ReferralAction.ASSIGN})
+
+
+def _may(principal: Principal, referral: Referral, action: ReferralAction) -> bool:
+    if action in _OWN_BRANCH_ACTIONS and (
+        referral.branch_id is None or referral.branch_id != principal.unit_id
+    ):
+        return False
+    return principal.has(STEPS[action].permission)
 
 
 def _case_actions(principal: Principal, referral: Referral) -> CaseActions:
-    own_branch = referral.branch_id is not None and referral.branch_id == principal.unit_id
     status = ReferralStatus(referral.status)
-    can_close = principal.has(Permission.REFERRAL_REFERRAL_CLOSE) and _allowed(referral, ReferralAction.CLOSE)
+    forms = [
+        STEPS[action].name for action in WORKFLOW.actions_from(status) if _may(principal, referral, action)
+    ]
     return CaseActions(
-        accept=own_branch
-        and principal.has(Permission.REFERRAL_REFERRAL_ACCEPT)
-        and _allowed(referral, ReferralAction.ACCEPT),
-        decline=own_branch
-        and principal.has(Permission.REFERRAL_REFERRAL_DECLINE)
-        and _allowed(referral, ReferralAction.DECLINE),
-        assign=own_branch
-        and principal.has(Permission.REFERRAL_REFERRAL_ASSIGN)
-        and _allowed(referral, ReferralAction.ASSIGN),
-        contact=principal.has(Permission.REFERRAL_REFERRAL_RECORD_CONTACT)
-        and _allowed(referral, ReferralAction.RECORD_FIRST_CONTACT),
-        close_outcomes=[o for o in CloseOutcome if status in CLOSE_FROM[o]] if can_close else [],
-        route=principal.has(Permission.REFERRAL_REFERRAL_ROUTE) and _allowed(referral, ReferralAction.ROUTE),
-        withdraw=principal.has(Permission.REFERRAL_REFERRAL_WITHDRAW_CONSENT) and status in OPEN_STATES,
+        forms=forms,
+        close_outcomes=[o for o in CloseOutcome if status in CLOSE_FROM[o]] if CLOSE.name in forms else [],
     )
+
+
+def _posted_form(errors: dict[str, str]) -> str | None:
+    """The form the shown errors belong to (one form is sent at a time)."""
+    for name, fields in _FORM_FIELDS.items():
+        if f"action-{name}" in errors or any(field in errors for field in fields):
+            return name
+    return None
 
 
 async def case_page(
@@ -107,7 +116,7 @@ async def case_page(
     referral = opened.referral
     actions = _case_actions(ctx.principal, referral)
     members: list[tuple[str, str]] = []
-    if actions.assign:
+    if ASSIGN.name in actions.forms:
         users = await identity_service.list_users(
             ctx.session, ctx.principal, unit_id=referral.branch_id, active=True
         )
@@ -115,7 +124,7 @@ async def case_page(
             (str(view.user.id), view.user.display_name) for view in users if view.roles & WR_CASE_ROLES
         ]
     branches = sorted(
-        (await unit_names(ctx, UnitKind.WR_BRANCH)).items() if actions.route else [],
+        (await unit_names(ctx, UnitKind.WR_BRANCH)).items() if ROUTE.name in actions.forms else [],
         key=lambda item: item[1],
     )
     return page(
@@ -126,6 +135,8 @@ async def case_page(
             "case": detail(opened, ctx.principal, ctx.policy),
             "timeline": await views.timeline(ctx, referral_id),
             "actions": actions,
+            # A folded form that comes back with errors is shown unfolded, with its messages.
+            "unfold": _posted_form(data.errors if data else {}) not in (None, actions.next),
             "members": members,
             "branches": [(str(unit_id), name) for unit_id, name in branches],
             "assigned_to_me": referral.assignee_id == ctx.principal.user_id,
@@ -152,6 +163,32 @@ def _inbox_rows(referrals: Sequence[Referral], ctx: ReferralContext) -> list[dic
         )
 
     return sorted(rows, key=urgency)
+
+
+_CLOSE_TITLES = {
+    CloseOutcome.SUPPORTED: N_("wr.case.close.confirm_title.supported"),
+    CloseOutcome.DECLINED_BY_VICTIM: N_("wr.case.close.confirm_title.declined_by_victim"),
+    CloseOutcome.UNREACHABLE: N_("wr.case.close.confirm_title.unreachable"),
+}
+
+
+def close_question(referral: Referral, back: str, close: schemas.Close | None) -> Confirmation | None:
+    """A closed case cannot be opened again: the second step names the outcome and says so first. Not
+    asked when the service refuses anyway (outcome not possible in this state, support given missing),
+    so that its message comes at once, next to the field."""
+    if close is None:
+        return None
+    outcome = CloseOutcome(close.outcome)
+    if ReferralStatus(referral.status) not in CLOSE_FROM[outcome]:
+        return None
+    if outcome is CloseOutcome.SUPPORTED and not close.support_given:
+        return None
+    return Confirmation(
+        title=_CLOSE_TITLES[outcome],
+        consequences=[N_("wr.case.close.consequence")],
+        submit=N_("wr.case.close.confirm_submit"),
+        cancel_path=back,
+    )
 
 
 # The next steps on a case, one form each.
@@ -204,6 +241,7 @@ CLOSE = Step(
     run=workflow.close,
     notice="abgeschlossen",
     error_fields={"referral.support_required": "support_given"},
+    question=close_question,
 )
 ROUTE = Step(
     name="route",
@@ -224,6 +262,29 @@ WITHDRAW = Step(
     notice="einwilligung_widerrufen",
     question=withdrawal_question,
 )
+
+# The form of each action on the case page.
+STEPS: dict[ReferralAction, Step] = {
+    ReferralAction.ACCEPT: ACCEPT,
+    ReferralAction.ASSIGN: ASSIGN,
+    ReferralAction.DECLINE: DECLINE,
+    ReferralAction.ROUTE: ROUTE,
+    ReferralAction.RECORD_CONTACT_ATTEMPT: CONTACT_ATTEMPT,
+    ReferralAction.RECORD_FIRST_CONTACT: FIRST_CONTACT,
+    ReferralAction.CLOSE: CLOSE,
+    ReferralAction.WITHDRAW_CONSENT: WITHDRAW,
+}
+# Each form's fields (template wr_case.html), to tell which form the errors on a page belong to.
+_FORM_FIELDS: dict[str, tuple[str, ...]] = {
+    ACCEPT.name: (),
+    ASSIGN.name: ("assignee_id",),
+    DECLINE.name: ("decline_reason",),
+    ROUTE.name: ("branch_id",),
+    CONTACT_ATTEMPT.name: ("attempt_channel", "attempted_at"),
+    FIRST_CONTACT.name: ("contact_channel", "contacted_at"),
+    CLOSE.name: ("outcome", "support_given"),
+    WITHDRAW.name: ("confirm",),
+}
 
 
 class WeisserRingPages(Controller):

@@ -1,10 +1,17 @@
-"""Creating and correcting a referral: consent, incident dates, routing by postcode, encryption."""
+"""Creating and correcting a referral: consent, the incident date, how to reach the victim, routing by
+postcode, encryption.
+
+The rules that need the clock or several fields (an incident date not in the future, at least one way to
+reach the victim) are checked here, for the API and the pages alike, and refused as field errors
+(`RequestValidationError`, 422 with `errors`), all found at once. `contact_errors` and `incident_errors`
+are pure, so that a page can show them together with its own messages before anything is sent.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from crypto import KeyDestroyedError, normalise_email, normalise_phone
@@ -12,7 +19,7 @@ from referral_service.keys.fields import open_fields, seal
 from referral_service.keys.service import CaseKeys
 from referral_service.referrals import repository
 from referral_service.referrals.audit_actions import ReferralAuditAction
-from referral_service.referrals.domain import ReferralStatus
+from referral_service.referrals.domain import ContactChannel, ReferralStatus
 from referral_service.referrals.errors import (
     ConsentInvalidError,
     InvalidTransitionError,
@@ -29,6 +36,8 @@ from referral_service.referrals.service.common import (
     key_id,
     locked,
 )
+from referral_service.validation import FieldError, RequestValidationError
+from referral_service.values import DAY_OR_MONTH
 
 # Optional content a correction may empty (column names); the rest is required or not personal data.
 CLEARABLE_FIELDS = frozenset(
@@ -37,19 +46,92 @@ CLEARABLE_FIELDS = frozenset(
         "email",
         "street_address",
         "city",
+        "preferred_channel",
         "date_of_birth",
         "contact_preferences",
         "accessibility_needs",
-        "incident_date",
         "case_number",
     }
 )
+
+# The ways to reach the victim (column names). A postal address counts when street and city are given:
+# the postcode is always there (it routes the referral), and a letter or a visit needs all three.
+CONTACT_FIELDS = ("phone", "email", "street_address", "city")
+_ADDRESS = ("street_address", "city")
+# What a preferred channel needs the victim to have given.
+CHANNEL_NEEDS: Mapping[ContactChannel, tuple[str, ...]] = {
+    ContactChannel.PHONE: ("phone",),
+    ContactChannel.SMS: ("phone",),
+    ContactChannel.EMAIL: ("email",),
+    ContactChannel.LETTER: _ADDRESS,
+    ContactChannel.VISIT: _ADDRESS,
+}
+CONTACT_REQUIRED = "referral.contact_required"
+CHANNEL_NOT_GIVEN = "referral.preferred_channel_not_given"
+INCIDENT_IN_FUTURE = "referral.incident_in_future"
+
+
+def contact_errors(values: Mapping[str, str | None], prefix: str = "victim.") -> list[FieldError]:
+    """What is wrong with how the victim can be reached (`values` by column name, None or "" for not
+    given): no phone, no e-mail and no complete address names every empty contact field; a preferred
+    channel the victim gave no means for names `preferred_channel`."""
+
+    def given(name: str) -> bool:
+        return bool(values.get(name))
+
+    errors: list[FieldError] = []
+    if not (given("phone") or given("email") or all(map(given, _ADDRESS))):
+        errors += [
+            FieldError(
+                prefix + name,
+                CONTACT_REQUIRED,
+                "Give at least one way to reach the victim: phone, e-mail, or street, postcode and city.",
+            )
+            for name in CONTACT_FIELDS
+            if not given(name)
+        ]
+    preferred = values.get("preferred_channel")
+    if preferred and not all(map(given, CHANNEL_NEEDS[ContactChannel(preferred)])):
+        errors.append(
+            FieldError(
+                prefix + "preferred_channel",
+                CHANNEL_NOT_GIVEN,
+                "The preferred channel must be one the victim gave: phone or SMS need a phone number, "
+                "e-mail an e-mail address, letter or visit street, postcode and city.",
+            )
+        )
+    return errors
+
+
+def incident_errors(incident_date: str | None, today: dt.date) -> list[FieldError]:
+    """An incident date (`YYYY-MM-DD`, or `YYYY-MM` when the day is not known) after `today` is refused;
+    a month is compared as a month (ISO texts of the same length sort as the dates do)."""
+    if incident_date is None:
+        return []
+    if not DAY_OR_MONTH.accepts(incident_date):
+        # The request type's pattern lets a day the calendar lacks through (2026-02-30); it is no date.
+        return [FieldError("incident_date", DAY_OR_MONTH.code, "Expected a date as YYYY-MM-DD or YYYY-MM")]
+    if incident_date > today.isoformat()[: len(incident_date)]:
+        return [
+            FieldError("incident_date", INCIDENT_IN_FUTURE, "The incident date must not lie in the future.")
+        ]
+    return []
+
+
+def _split_incident(incident_date: str) -> tuple[str, str | None]:
+    """Stored as the month (plain, for the statistics) and the day if known (encrypted)."""
+    return incident_date[:7], incident_date if len(incident_date) == len("YYYY-MM-DD") else None
 
 
 async def create_referral(ctx: ReferralContext, data: ReferralCreate) -> Referral:
     now = ctx.now()
     _check_consent(data, ctx.policy, now)
-    _check_incident(data.incident_month, data.incident_date, now)
+    errors = contact_errors(_victim_values(data.victim)) + incident_errors(
+        data.incident_date, ctx.policy.today()
+    )
+    if errors:
+        raise RequestValidationError(errors)
+    incident_month, incident_day = _split_incident(data.incident_date)
     branch_id = await repository.branch_for_postcode(ctx.session, data.victim.postcode)
     referral = Referral(
         status=ReferralStatus.SUBMITTED,
@@ -58,7 +140,7 @@ async def create_referral(ctx: ReferralContext, data: ReferralCreate) -> Referra
         branch_id=branch_id,
         offence_category=data.offence_category,
         hate_crime=data.hate_crime,
-        incident_month=data.incident_month,
+        incident_month=incident_month,
         requested_support=codes(data.requested_support),
         urgency=data.urgency,
         language=data.victim.language,
@@ -77,7 +159,7 @@ async def create_referral(ctx: ReferralContext, data: ReferralCreate) -> Referra
         referral,
         key,
         circumstances=data.circumstances,
-        incident_date=_iso(data.incident_date),
+        incident_date=incident_day,
         case_number=data.case_number,
     )
     _index(referral, ctx.keys, phone=data.victim.phone, email=data.victim.email, case_number=data.case_number)
@@ -130,18 +212,26 @@ async def update_referral(
         raise InvalidTransitionError("A referral can be corrected only until it has been accepted.")
     now = ctx.now()
     key = await ctx.keys.get(ctx.session, key_id(referral))
-    changed: list[str] = []
     victim = data.victim or VictimUpdate()
-    sealed: dict[str, str | None] = {
-        name: value for name, value in _victim_values(victim).items() if value is not None
-    }
-    for name, value in (
-        ("circumstances", data.circumstances),
-        ("incident_date", _iso(data.incident_date)),
-        ("case_number", data.case_number),
-    ):
+    given = {name: value for name, value in _victim_values(victim).items() if value is not None}
+    errors = incident_errors(data.incident_date, ctx.policy.today())
+    if (set(given) | set(clear)) & {*CONTACT_FIELDS, "preferred_channel"}:
+        # How the victim can be reached once the correction is made: emptying the last way is refused.
+        after = {
+            **open_fields(referral, key, [*CONTACT_FIELDS, "preferred_channel"]),
+            **given,
+            **dict.fromkeys(clear),
+        }
+        errors = contact_errors(after) + errors
+    if errors:
+        raise RequestValidationError(errors)
+    changed: list[str] = []
+    sealed: dict[str, str | None] = dict(given)
+    for name, value in (("circumstances", data.circumstances), ("case_number", data.case_number)):
         if value is not None:
             sealed[name] = value
+    if data.incident_date is not None:
+        referral.incident_month, sealed["incident_date"] = _split_incident(data.incident_date)
     sealed.update(dict.fromkeys(clear))
     if sealed:
         seal(referral, key, **sealed)
@@ -158,7 +248,6 @@ async def update_referral(
             setattr(referral, f"{name}_index", None)
     plain: dict[str, Any] = {
         "offence_category": data.offence_category,
-        "incident_month": data.incident_month,
         "urgency": data.urgency,
         "hate_crime": data.hate_crime,
         "requested_support": None if data.requested_support is None else codes(data.requested_support),
@@ -167,9 +256,6 @@ async def update_referral(
         if value is not None:
             setattr(referral, name, value)
             changed.append(name)
-    if data.incident_month is not None or data.incident_date is not None:
-        current_date = open_fields(referral, key, ["incident_date"])["incident_date"]
-        _check_incident(referral.incident_month, _date(current_date), now)
     if victim.postcode is not None:
         # A corrected postcode may belong to another branch; nobody has accepted the case yet.
         referral.branch_id = await repository.branch_for_postcode(ctx.session, victim.postcode)
@@ -188,13 +274,6 @@ def _check_consent(data: ReferralCreate, policy: ReferralPolicy, now: dt.datetim
         raise ConsentInvalidError("The consent is too old; please record the victim's consent anew.")
 
 
-def _check_incident(month: str, day: dt.date | None, now: dt.datetime) -> None:
-    if month > now.strftime("%Y-%m"):
-        raise ReferralInvalidError("The incident month lies in the future.")
-    if day is not None and (day > now.date() or day.strftime("%Y-%m") != month):
-        raise ReferralInvalidError("The incident date must lie in the incident month and not in the future.")
-
-
 def _victim_values(victim: Victim | VictimUpdate) -> dict[str, str | None]:
     return {
         "victim_name": victim.name,
@@ -203,6 +282,7 @@ def _victim_values(victim: Victim | VictimUpdate) -> dict[str, str | None]:
         "email": victim.email,
         "street_address": victim.street_address,
         "city": victim.city,
+        "preferred_channel": None if victim.preferred_channel is None else str(victim.preferred_channel),
         "date_of_birth": _iso(victim.date_of_birth),
         "contact_preferences": victim.contact_preferences,
         "accessibility_needs": victim.accessibility_needs,
@@ -259,7 +339,3 @@ def _given_fields(data: ReferralUpdate) -> set[str]:
 
 def _iso(day: dt.date | None) -> str | None:
     return None if day is None else day.isoformat()
-
-
-def _date(text: str | None) -> dt.date | None:
-    return None if text is None else dt.date.fromisoformat(text)

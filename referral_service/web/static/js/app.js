@@ -35,13 +35,6 @@
         window.print();
       });
     });
-    document.querySelectorAll("[data-confirm]").forEach(function (form) {
-      form.addEventListener("submit", function (event) {
-        if (!window.confirm(form.getAttribute("data-confirm"))) {
-          event.preventDefault();
-        }
-      });
-    });
   });
 
   // After HTMX swaps in a fragment, move focus to its marked element (e.g. a verification result).
