@@ -9,9 +9,12 @@ import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from litestar import Litestar, post
 from litestar.datastructures import MultiDict
+from litestar.testing import AsyncTestClient
 
-from referral_service.validation import field_errors
+from referral_service.problems import EXCEPTION_HANDLERS
+from referral_service.validation import check_request_body, field_errors
 from referral_service.values import DATE, DAY_OR_MONTH, EMAIL, KINDS, MONTH, PHONE, POSTCODE, ValueKind
 from referral_service.web.forms import FormInput
 
@@ -143,3 +146,29 @@ def test_messages_name_the_rule_not_a_regular_expression() -> None:
 
 def test_a_body_that_is_not_an_object_is_one_error() -> None:
     assert [(e.field, e.code) for e in field_errors([1, 2], _Body)] == [("$", "value.invalid")]
+
+
+class _Dated(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    when: Annotated[str, DAY_OR_MONTH.meta]
+
+
+async def test_a_body_that_converts_is_still_refused_for_a_date_not_in_the_calendar() -> None:
+    """2026-02-30 matches the date pattern, so the body converts; the kind's own check still refuses it
+    before the handler runs, named by its field."""
+    reached: list[_Dated] = []
+
+    @post("/dated", status_code=200)
+    async def dated(data: _Dated) -> dict[str, str]:
+        reached.append(data)
+        return {}
+
+    app = Litestar([dated], before_request=check_request_body, exception_handlers=EXCEPTION_HANDLERS)
+    async with AsyncTestClient(app) as client:
+        refused = await client.post("/dated", json={"name": "x", "when": "2026-02-30"})
+        assert refused.status_code == 422
+        assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [("when", "value.day_or_month")]
+        assert reached == []
+        accepted = await client.post("/dated", json={"name": "x", "when": "2026-02-28"})
+        assert accepted.status_code == 200
+        assert len(reached) == 1

@@ -89,8 +89,16 @@ def retention_group(providers_for: ProviderFactory, case_kinds: Sequence[str]) -
     @retention.command("erase")
     @click.argument("kind", type=click.Choice(list(case_kinds)))
     @click.argument("case_id", type=click.UUID)
-    def erase(kind: str, case_id: uuid.UUID) -> None:
+    @click.option("--yes", is_flag=True, help="Confirmed beforehand (scripts): do not ask.")
+    def erase(kind: str, case_id: uuid.UUID, yes: bool) -> None:
         """Erase the personal data of one finished case now (a data subject's erasure request)."""
+        if not yes:
+            # Erasure destroys the case's data key: a mistyped id cannot be taken back, so say so first.
+            click.confirm(
+                f"Erase the personal data of {kind} {case_id}? Its data key is destroyed and its personal "
+                "fields can never be read again; only its statistics stay. This cannot be undone. Erase",
+                abort=True,
+            )
         settings = load_cli_settings()
         provider = next(p for p in providers_for(settings) if p.case_kind == kind)
 

@@ -106,14 +106,20 @@ def test_retention_run_and_erase_from_the_command_line(database_url: str, tmp_pa
     second = runner.invoke(main, ["retention", "run"], env=env)
     assert "0 referral cases erased" in second.output
 
-    # The data subject of the recent case asks for erasure: done at once.
-    erased = runner.invoke(main, ["retention", "erase", "referral", str(recent)], env=env)
+    # The data subject of the recent case asks for erasure. The operator is asked first, with the
+    # consequence; "no" leaves the case as it is.
+    declined = runner.invoke(main, ["retention", "erase", "referral", str(recent)], env=env, input="n\n")
+    assert declined.exit_code == 1
+    assert "can never be read again" in declined.output
+    assert "Aborted" in declined.output
+    assert "key destroyed" not in declined.output
+    erased = runner.invoke(main, ["retention", "erase", "referral", str(recent)], env=env, input="y\n")
     assert erased.exit_code == 0, erased.output
     assert "key destroyed" in erased.output
-    refused = runner.invoke(main, ["retention", "erase", "referral", str(still_open)], env=env)
+    refused = runner.invoke(main, ["retention", "erase", "referral", str(still_open), "--yes"], env=env)
     assert refused.exit_code == 1
     assert "still open" in refused.output
-    unknown = runner.invoke(main, ["retention", "erase", "complaint", str(uuid.uuid4())], env=env)
+    unknown = runner.invoke(main, ["retention", "erase", "complaint", str(uuid.uuid4()), "--yes"], env=env)
     assert unknown.exit_code == 1
     assert "no complaint with id" in unknown.output
 

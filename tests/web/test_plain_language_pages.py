@@ -66,8 +66,11 @@ async def test_the_referral_text_explains_weisser_ring_consent_and_withdrawal(ht
         "Aber vorher fragt die Polizei Sie: Ist das in Ordnung für Sie?",
         "Sie sagen Nein? Dann gibt die Polizei nichts an den WEISSER RING weiter.",
         "Die Person ruft Sie an. Oder die Person schreibt Ihnen.",
-        "Sie können Ihre Meinung jederzeit ändern.",
-        "Dann löschen die Polizei oder der WEISSER RING sofort Ihre Daten.",
+        "Sie können Ihre Meinung ändern.",
+        # What the service does: an open case is erased on withdrawal, a closed one on request or later.
+        "Hilft Ihnen der WEISSER RING noch? Dann werden Ihre Daten sofort gelöscht.",
+        "Ist die Hilfe schon zu Ende? Dann bleiben Ihre Daten noch eine Zeit lang gespeichert.",
+        "Dann sagen Sie: Bitte löschen Sie meine Daten jetzt.",
         "Fragen Sie die Polizei.",
     ):
         assert sentence in text, sentence
@@ -133,3 +136,18 @@ async def test_the_consent_step_offers_the_referral_text_in_a_new_tab(
         "Easy-to-read explanation for the person concerned ( Leichte Sprache ) – in German"
         " (opens in a new tab)"
     )
+
+
+async def test_the_footer_link_says_in_german_on_english_pages(https_client: Client) -> None:
+    def footer_link(page_html: str) -> str:
+        footer = page_html.split("<footer", 1)[1]
+        found = re.findall(r'<a\b[^>]*\bhref="/leichte-sprache"[^>]*>.*?</a>', footer, flags=re.S)
+        assert len(found) == 1, found
+        return found[0]
+
+    german = footer_link((await get_page(https_client, "/beschwerde")).text)
+    assert text_of(german) == "Leichte Sprache"
+    https_client.cookies.set("rs_lang", "en")
+    english = footer_link((await get_page(https_client, "/beschwerde")).text)
+    assert 'hreflang="de"' in english
+    assert text_of(english) == "Easy read ( Leichte Sprache ) – in German"
