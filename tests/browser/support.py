@@ -199,8 +199,62 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
     return [v for v in result if v["impact"] in SERIOUS]
 
 
+# Screenshots are evidence for a person to look at, not checks, and a full-page one costs about as much
+# as the axe run: taken on every check only when asked for, and always when a check fails.
+SCREENSHOTS = os.environ.get("REFERRAL_TEST_SCREENSHOTS", "") == "1"
+
+
+def keep_screenshot(target: Any, name: str, *, always: bool = False) -> None:
+    """A screenshot of a page (whole) or a locator in `test-artifacts/browser/`, if asked for."""
+    if not (SCREENSHOTS or always):
+        return
+    if hasattr(target, "goto"):
+        target.screenshot(path=str(artifact(name)), full_page=True)
+    else:
+        target.screenshot(path=str(artifact(name)))
+
+
 def assert_accessible(page: Any, name: str) -> None:
-    """Screenshot the page (a test artifact) and fail on serious or critical axe violations."""
-    page.screenshot(path=str(artifact(name)), full_page=True)
+    """Fail on serious or critical axe violations (with a screenshot of the page as it was)."""
     violations = axe_violations(page)
+    keep_screenshot(page, name, always=bool(violations))
     assert not violations, f"{name} ({page.url}): " + json.dumps(violations, ensure_ascii=False, indent=1)
+
+
+# "phone": the 320 CSS pixels of WCAG 1.4.10 (Reflow), where nothing may scroll sideways.
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 320, "height": 640}
+
+
+def scrolls_sideways(page: Any) -> bool:
+    return bool(
+        page.evaluate("() => document.documentElement.scrollWidth > document.documentElement.clientWidth")
+    )
+
+
+class AtBothWidths:
+    """The states of one walk through a page, each checked at desktop and at phone width.
+
+    Every state must fit 320 CSS pixels without sideways scrolling; axe runs at the two widths in turn
+    (the rules read the same markup at either width, and one walk costs half of walking twice). The
+    walk itself goes on at desktop width."""
+
+    def __init__(self, page: Any, name: str) -> None:
+        self.page = page
+        self.name = name
+        self.checked = 0
+
+    def check(self, state: str) -> None:
+        on_phone = self.checked % 2 == 1
+        self.checked += 1
+        self.page.set_viewport_size(PHONE)
+        # The page's resize handlers run before the next frame is drawn: check what a user then sees.
+        self.page.evaluate("() => new Promise(done => requestAnimationFrame(() => done()))")
+        try:
+            assert not scrolls_sideways(self.page), f"{self.name}-{state} scrolls sideways at phone width"
+            if on_phone:
+                assert_accessible(self.page, f"{self.name}-phone-{state}")
+        finally:
+            self.page.set_viewport_size(DESKTOP)
+        if not on_phone:
+            assert_accessible(self.page, f"{self.name}-desktop-{state}")

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.pages import sign_in, sign_out
-from tests.browser.support import LiveServer, artifact, assert_accessible
+from tests.browser.support import AtBothWidths, LiveServer, assert_accessible, keep_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +51,7 @@ def test_anonymous_complaint_is_decided_and_the_citizen_reads_the_reply(
     page.emulate_media(media="print")
     assert page.locator("header.site-header").is_hidden()
     expect(page.locator("#access-code")).to_be_visible()
-    page.screenshot(path=str(artifact("complaint-04-receipt-print")), full_page=True)
+    keep_screenshot(page, "complaint-04-receipt-print")
     page.emulate_media(media="screen")
 
     sign_in(page, server, "complaints.lead")
@@ -153,9 +153,6 @@ def test_the_office_enters_a_complaint_received_by_letter(page: Any, server: Liv
     sign_out(page)
 
 
-WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 320, "height": 640}}
-
-
 def _enter_letter(page: Any, server: LiveServer) -> str:
     """The handler enters an anonymous letter and opens it; returns its reference."""
     page.goto(server.url("/beschwerdestelle/erfassen"))
@@ -171,11 +168,8 @@ def _enter_letter(page: Any, server: LiveServer) -> str:
     return reference
 
 
-@pytest.mark.parametrize("width", sorted(WIDTHS))
-def test_the_office_forwards_and_withdraws_only_after_the_second_step(
-    page: Any, server: LiveServer, width: str
-) -> None:
-    page.set_viewport_size(WIDTHS[width])
+def test_the_office_forwards_and_withdraws_only_after_the_second_step(page: Any, server: LiveServer) -> None:
+    states = AtBothWidths(page, "complaint-steps")
     sign_in(page, server, "complaints.handler")
     reference = _enter_letter(page, server)
     # A new complaint: the first assessment first, the other steps folded away until asked for.
@@ -183,23 +177,23 @@ def test_the_office_forwards_and_withdraws_only_after_the_second_step(
     expect(first).to_have_attribute("id", "f-action-triage")
     forward = page.locator("#f-action-forward")
     expect(forward).to_be_hidden()
-    assert_accessible(page, f"complaint-steps-{width}-01-case")
+    states.check("01-case")
     more = page.get_by_text(re.compile(r"^Weitere Schritte: "))
     more.click()
     expect(forward).to_be_visible()
-    assert_accessible(page, f"complaint-steps-{width}-02-case-unfolded")
+    states.check("02-case-unfolded")
 
     forward.get_by_role("button", name="Abgeben").click()  # no reason chosen
     expect(page.get_by_role("alert")).to_be_visible()
     assert page.title().startswith("Fehler:")
-    assert_accessible(page, f"complaint-steps-{width}-03-case-errors")
+    states.check("03-case-errors")
     page.get_by_role("link", name="Grund der Abgabe: Bitte wählen Sie eine der Möglichkeiten aus.").click()
     assert page.evaluate("() => document.activeElement.id") == "f-forward_reason"
     page.get_by_label("Grund der Abgabe").select_option(label="Abgabe an die Staatsanwaltschaft")
     forward.get_by_role("button", name="Abgeben").click()
     expect(page.get_by_role("heading", name=f"Beschwerde {reference} abgeben?")).to_be_focused()
     expect(page.get_by_text("wird abgegeben (Abgabe an die Staatsanwaltschaft)")).to_be_visible()
-    assert_accessible(page, f"complaint-steps-{width}-04-confirm-forward")
+    states.check("04-confirm-forward")
     page.get_by_role("button", name="Zurück zum Formular, Angaben ändern").click()
     expect(page.get_by_label("Grund der Abgabe")).to_have_value("to_prosecutor")  # kept, nothing done
     expect(page.locator(".badge-received")).to_be_visible()
@@ -216,7 +210,7 @@ def test_the_office_forwards_and_withdraws_only_after_the_second_step(
     expect(
         page.get_by_role("heading", name=f"Rücknahme der Beschwerde {reference} erfassen?")
     ).to_be_focused()
-    assert_accessible(page, f"complaint-steps-{width}-05-confirm-withdraw")
+    states.check("05-confirm-withdraw")
     page.get_by_role("link", name="Abbrechen, nichts ändern").click()
     expect(page.locator(".badge-received")).to_be_visible()  # nothing changed
     page.get_by_text(re.compile(r"^Weitere Schritte: ")).click()
@@ -224,4 +218,4 @@ def test_the_office_forwards_and_withdraws_only_after_the_second_step(
     page.get_by_role("button", name="Ja, Rücknahme erfassen").click()
     expect(page.get_by_text("Die Rücknahme ist erfasst.")).to_be_visible()
     expect(page.locator(".badge-withdrawn")).to_be_visible()
-    assert_accessible(page, f"complaint-steps-{width}-06-case-withdrawn")
+    states.check("06-case-withdrawn")

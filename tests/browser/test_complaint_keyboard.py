@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import LiveServer, artifact, assert_accessible
+from tests.browser.support import LiveServer, assert_accessible, keep_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -73,7 +73,7 @@ def test_the_complaint_form_can_be_completed_with_the_keyboard_alone(page: Any, 
     assert page.is_checked("#f-complainant_kind-4")
 
     tab_to(page, text="Beschwerde absenden")
-    page.screenshot(path=str(artifact("keyboard-01-filled")), full_page=True)
+    keep_screenshot(page, "keyboard-01-filled")
     with page.expect_navigation():
         page.keyboard.press("Enter")
 

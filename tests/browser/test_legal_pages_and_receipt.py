@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import LiveServer, assert_accessible
+from tests.browser.support import PHONE, AtBothWidths, LiveServer, assert_accessible, scrolls_sideways
 
 pytestmark = pytest.mark.browser
 
-WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 320, "height": 640}}
 # Address: (the footer's link, the page's heading).
 LEGAL_PAGES = {
     "/impressum": ("Impressum", "Impressum"),
@@ -25,7 +24,6 @@ LEGAL_PAGES = {
 # The development server shows the demo operator, marked as such.
 DEMO_OPERATOR = "Beispiel-Betreiber Zentrale Beschwerdestelle (Demo)"
 DEMO_OFFICE = "Beispiel-Beschwerdestelle der Polizei (Demo)"
-_SIDEWAYS = "() => document.documentElement.scrollWidth > document.documentElement.clientWidth"
 # A group split over two lines has more than one box.
 _BROKEN_GROUPS = """() => [...document.querySelectorAll('#access-code .code-group')]
     .filter(group => group.getClientRects().length !== 1).map(group => group.textContent)"""
@@ -57,16 +55,14 @@ def _submit_anonymous_complaint(page: Any, server: LiveServer) -> tuple[str, str
 
 
 def test_the_legal_pages_are_linked_from_the_footer_and_accessible(page: Any, server: LiveServer) -> None:
-    for width, viewport in WIDTHS.items():
-        page.set_viewport_size(viewport)
-        for path, (link, heading) in LEGAL_PAGES.items():
-            page.goto(server.url("/"))
-            page.get_by_role("contentinfo").get_by_role("link", name=link, exact=True).click()
-            expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
-            assert page.url == server.url(path)
-            expect(page.get_by_text(DEMO_OPERATOR).first).to_be_visible()
-            assert not page.evaluate(_SIDEWAYS), (width, path)
-            assert_accessible(page, f"legal-{width}{path}")
+    states = AtBothWidths(page, "legal")
+    for path, (link, heading) in LEGAL_PAGES.items():
+        page.goto(server.url("/"))
+        page.get_by_role("contentinfo").get_by_role("link", name=link, exact=True).click()
+        expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+        assert page.url == server.url(path)
+        expect(page.get_by_text(DEMO_OPERATOR).first).to_be_visible()
+        states.check(path)
 
 
 def test_the_receipt_is_accessible_keeps_groups_whole_and_prints_the_essentials(
@@ -78,13 +74,13 @@ def test_the_receipt_is_accessible_keeps_groups_whole_and_prints_the_essentials(
     expect(page.locator("#office-contact")).to_contain_text(DEMO_OFFICE)
     assert_accessible(page, "receipt-desktop")
 
-    page.set_viewport_size(WIDTHS["phone"])
+    page.set_viewport_size(PHONE)
     assert page.evaluate(_BROKEN_GROUPS) == []
     lines = page.evaluate(_CODE_LINES)
     assert len(lines) > 1  # the code does wrap on a phone: between groups, after a dash
     assert "".join(lines) == code
     assert not [line for line in lines if line.startswith("-")], lines
-    assert not page.evaluate(_SIDEWAYS)
+    assert not scrolls_sideways(page)
     assert page.inner_text("#access-code") == code  # read group by group, dashes between
     assert_accessible(page, "receipt-phone")
 

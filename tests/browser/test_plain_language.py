@@ -9,41 +9,28 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.pages import sign_in
-from tests.browser.support import LiveServer, assert_accessible
+from tests.browser.support import AtBothWidths, LiveServer, assert_accessible
 
 pytestmark = pytest.mark.browser
 
 PAGES = ["/leichte-sprache", "/leichte-sprache/opferhilfe", "/leichte-sprache/beschwerde"]
-# "phone": the 320 CSS pixels of WCAG 1.4.10 (Reflow), where nothing may scroll sideways.
-WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 320, "height": 640}}
 
 
-def _no_sideways_scrolling(page: Any) -> bool:
-    return bool(
-        page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
-    )
-
-
-@pytest.mark.parametrize("width", sorted(WIDTHS))
-def test_the_texts_are_accessible_german_and_reached_from_the_overview(
-    page: Any, server: LiveServer, width: str
-) -> None:
-    page.set_viewport_size(WIDTHS[width])
+def test_the_texts_are_accessible_german_and_reached_from_the_overview(page: Any, server: LiveServer) -> None:
+    states = AtBothWidths(page, "plain-de")
     for path in PAGES:
         page.goto(server.url(path))
         assert page.get_attribute("html", "lang") == "de"
         expect(page.locator(".plain-language")).to_have_attribute("lang", "de")
-        assert _no_sideways_scrolling(page), path
-        assert_accessible(page, f"plain-{width}-de{path}")
+        states.check(path)
     page.goto(server.url("/leichte-sprache"))
     page.get_by_role("link", name="Hilfe für Opfer von Straf·taten").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Hilfe für Opfer von Straf·taten")
     expect(page.get_by_role("heading", name="Sie können Ihr Ja zurück·nehmen")).to_be_visible()
 
 
-@pytest.mark.parametrize("width", sorted(WIDTHS))
-def test_the_english_interface_says_the_texts_are_german(page: Any, server: LiveServer, width: str) -> None:
-    page.set_viewport_size(WIDTHS[width])
+def test_the_english_interface_says_the_texts_are_german(page: Any, server: LiveServer) -> None:
+    states = AtBothWidths(page, "plain-en")
     page.goto(server.url("/beschwerde"))
     page.get_by_role("link", name="English").click()
     assert page.get_attribute("html", "lang") == "en"
@@ -56,8 +43,7 @@ def test_the_english_interface_says_the_texts_are_german(page: Any, server: Live
     for path in PAGES:
         page.goto(server.url(path))
         assert page.get_attribute("html", "lang") == "en"
-        assert _no_sideways_scrolling(page), path
-        assert_accessible(page, f"plain-{width}-en{path}")
+        states.check(path)
 
 
 def test_the_officer_opens_the_referral_text_beside_the_consent_step(page: Any, server: LiveServer) -> None:

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.pages import sign_in
-from tests.browser.support import LiveServer, artifact
+from tests.browser.support import LiveServer, keep_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -110,7 +110,7 @@ def _page_width(page: Any) -> tuple[int, int]:
 
 def assert_reflows(page: Any, name: str) -> None:
     """At the current (narrow) viewport: no horizontal scrolling, no content sticking out."""
-    page.screenshot(path=str(artifact(f"reflow-{name}")), full_page=True)
+    keep_screenshot(page, f"reflow-{name}")
     scroll_width, client_width = _page_width(page)
     assert scroll_width <= client_width, (name, scroll_width, client_width, page.evaluate(_OVERFLOWING))
     assert page.evaluate(_OVERFLOWING) == [], name
@@ -122,7 +122,7 @@ def assert_text_zooms(page: Any, name: str) -> None:
     after = page.evaluate(_ZOOM_TEXT, 200)
     try:
         assert after == pytest.approx(before * 2), (name, before, after)  # no fixed font sizes
-        page.screenshot(path=str(artifact(f"zoom-{name}")), full_page=True)
+        keep_screenshot(page, f"zoom-{name}")
         scroll_width, client_width = _page_width(page)
         assert scroll_width <= client_width, (name, scroll_width, client_width, page.evaluate(_OVERFLOWING))
         assert page.evaluate(_CUT_CONTROLS) == [], name
@@ -200,7 +200,7 @@ def test_report_with_charts_and_proof_page_reflow(page: Any, server: LiveServer)
         )
         client_width = _page_width(page)[1]
         assert all(right <= client_width for right in widths), widths
-        page.locator(".chart").nth(1).screenshot(path=str(artifact("chart-narrow")))
+        keep_screenshot(page.locator(".chart").nth(1), "chart-narrow")
 
     check_page(page, "report-complaints-annual", on_narrow=charts_fit)
     server.cli("audit", "checkpoint")

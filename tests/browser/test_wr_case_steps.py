@@ -1,6 +1,6 @@
-"""The WEISSER RING's case page in a real browser, at desktop and phone width: the next step first, the
-others folded away and unfolded on request or with their errors, and closing only after a second page;
-axe on every state."""
+"""The WEISSER RING's case page in a real browser: the next step first, the others folded away and
+unfolded on request or with their errors, and closing only after a second page; every state fits a
+phone's width and passes axe (`AtBothWidths`)."""
 
 from __future__ import annotations
 
@@ -12,23 +12,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.pages import sign_in, sign_out
-from tests.browser.support import LiveServer, assert_accessible
+from tests.browser.support import AtBothWidths, LiveServer
 
 pytestmark = pytest.mark.browser
-
-# "phone": the 320 CSS pixels of WCAG 1.4.10 (Reflow), where nothing may scroll sideways.
-WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 320, "height": 640}}
-
-
-def _no_sideways_scrolling(page: Any) -> bool:
-    return bool(
-        page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
-    )
-
-
-def _check(page: Any, name: str) -> None:
-    assert _no_sideways_scrolling(page), name
-    assert_accessible(page, name)
 
 
 def _refer(page: Any, server: LiveServer) -> str:
@@ -55,10 +41,9 @@ def _refer(page: Any, server: LiveServer) -> str:
     return found.group(1)
 
 
-@pytest.mark.parametrize("width", sorted(WIDTHS))
-def test_the_case_page_leads_through_its_steps(page: Any, server: LiveServer, width: str) -> None:
+def test_the_case_page_leads_through_its_steps(page: Any, server: LiveServer) -> None:
     referral_id = _refer(page, server)
-    page.set_viewport_size(WIDTHS[width])
+    states = AtBothWidths(page, "wr-case")
     sign_in(page, server, "volunteer.dresden")
     page.goto(server.url(f"/weisser-ring/faelle/{referral_id}"))
     more = page.locator("details.more-steps")
@@ -66,33 +51,33 @@ def test_the_case_page_leads_through_its_steps(page: Any, server: LiveServer, wi
     # New: taking the case on comes first; declining waits folded away, and opens on request.
     expect(page.get_by_role("button", name="Fall annehmen")).to_be_visible()
     expect(page.get_by_role("button", name="Ablehnen")).to_be_hidden()
-    _check(page, f"wr-case-{width}-01-new")
+    states.check("01-new")
     more.locator("summary").click()
     expect(page.get_by_role("button", name="Ablehnen")).to_be_visible()
-    _check(page, f"wr-case-{width}-02-new-unfolded")
+    states.check("02-new-unfolded")
     # Declining without a reason: the form comes back unfolded with its message, linked from the summary.
     page.get_by_role("button", name="Ablehnen").click()
     expect(page).to_have_title(re.compile("^Fehler:"))
     expect(more).to_have_attribute("open", "")
     page.get_by_role("link", name=re.compile("^Grund der Ablehnung: Bitte wählen Sie")).click()
     assert page.evaluate("() => document.activeElement.id") == "f-decline_reason"
-    _check(page, f"wr-case-{width}-03-decline-errors")
+    states.check("03-decline-errors")
 
     page.get_by_role("button", name="Fall annehmen").click()
     expect(page.get_by_text("Sie haben den Fall angenommen.")).to_be_visible()
     # Accepted: the first contact comes first.
     expect(page.get_by_role("button", name="Erstkontakt erfassen")).to_be_visible()
     expect(page.get_by_role("button", name="Kontaktversuch erfassen")).to_be_hidden()
-    _check(page, f"wr-case-{width}-04-accepted")
+    states.check("04-accepted")
     page.get_by_role("button", name="Erstkontakt erfassen").click()
     page.get_by_role("link", name=re.compile("^Weg des Erstkontakts: Bitte wählen Sie")).wait_for()
-    _check(page, f"wr-case-{width}-05-contact-errors")
+    states.check("05-contact-errors")
     page.locator("#f-action-first_contact").get_by_label("Telefon").check()
     page.get_by_role("button", name="Erstkontakt erfassen").click()
     expect(page.get_by_text("Der Erstkontakt ist erfasst.")).to_be_visible()
 
     # In contact: closing comes first, and asks on a page that says what follows.
-    _check(page, f"wr-case-{width}-06-in-contact")
+    states.check("06-in-contact")
     page.locator("#f-action-close").get_by_label(
         "Unterstützung von der betroffenen Person nicht gewünscht"
     ).check()
@@ -102,7 +87,7 @@ def test_the_case_page_leads_through_its_steps(page: Any, server: LiveServer, wi
     )
     heading.wait_for()
     page.wait_for_function("() => document.activeElement.id === 'confirm-title'")
-    _check(page, f"wr-case-{width}-07-close-confirm")
+    states.check("07-close-confirm")
     page.get_by_role("link", name="Abbrechen, nichts ändern").click()
     expect(page.get_by_role("button", name="Fall abschließen")).to_be_visible()  # still open
     page.locator("#f-action-close").get_by_label(
@@ -112,5 +97,5 @@ def test_the_case_page_leads_through_its_steps(page: Any, server: LiveServer, wi
     page.get_by_role("button", name="Ja, Fall abschließen").click()
     expect(page.get_by_text("Der Fall ist abgeschlossen.")).to_be_visible()
     expect(page.get_by_role("heading", name="Nächster Schritt")).to_have_count(0)
-    _check(page, f"wr-case-{width}-08-closed")
+    states.check("08-closed")
     sign_out(page)

@@ -29,6 +29,10 @@
   document.addEventListener("DOMContentLoaded", function () {
     focusFirstMarked(document);
     scrollableTables();
+    // A table can start to overflow later: the window narrows (a phone turned upright, a zoomed-in
+    // page) or a folded section that holds it opens.
+    window.addEventListener("resize", scrollableTables);
+    document.addEventListener("toggle", scrollableTables, true);
     document.querySelectorAll("[data-print]").forEach(function (button) {
       button.hidden = false;
       button.addEventListener("click", function () {
