@@ -70,7 +70,8 @@ def _fresh_database(
     _postgres_or_skip(postgres_databases)
     url = postgres_databases.fresh(template, name=name)
     yield url
-    postgres_databases.drop(url)
+    if not postgres_databases.keeps(url):
+        postgres_databases.drop(url)
 
 
 @pytest.fixture(params=ENGINES)
