@@ -170,7 +170,7 @@ TRANSITIONS: Mapping[tuple[ComplaintStatus, ComplaintAction], ComplaintStatus] =
 def _refuse(status: ComplaintStatus, action: ComplaintAction) -> InvalidTransitionError:
     return InvalidTransitionError(
         f"'{action.value}' is not possible while the complaint is '{status.value}'.",
-        extra={"status": status.value, "action": action.value},
+        extra={"current_status": status.value, "action": action.value},
     )
 
 

@@ -12,7 +12,6 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from referral_service.audit.keys import AuditKeys, load_audit_keys
@@ -35,6 +34,7 @@ from referral_service.identity.throttle import purge_stale
 from referral_service.jobs import JobRunner, PeriodicJob
 from referral_service.keys.service import CaseKeys, load_key_provider
 from referral_service.logging import configure_logging, get_logger
+from referral_service.openapi import ContractRenderPlugin, repair_allow_headers
 from referral_service.problems import EXCEPTION_HANDLERS
 from referral_service.reporting.controllers import ActivityController
 from referral_service.reporting.http import report_handler
@@ -179,7 +179,7 @@ def create_app(
             title="Referral and complaints service",
             version=API_VERSION,
             path="/schema",
-            render_plugins=[JsonRenderPlugin()],
+            render_plugins=[ContractRenderPlugin()],
             openapi_router=Router("/schema", route_handlers=[], include_in_schema=False, opt=PUBLIC),
         ),
         debug=False,
@@ -188,6 +188,7 @@ def create_app(
     # runs) gets the request id, the security headers and its true status in `request.completed` too.
     app.asgi_handler = request_context_middleware(security_headers_middleware(app.asgi_handler))
     check_route_declarations(app)
+    repair_allow_headers(app)
     return app
 
 

@@ -13,6 +13,7 @@ from enum import Enum
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
     ClientException,
@@ -20,6 +21,7 @@ from litestar.exceptions import (
     NotFoundException,
     ValidationException,
 )
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy import exc as sa_exc
 
@@ -76,20 +78,16 @@ def problem_response(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
-    body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_PREFIX + code,
-        "title": title,
-        "status": status,
-        "code": code,
-    }
+    # Extension members first: none may replace a member the problem document defines (`status` is
+    # the HTTP status, never a case's state).
+    body: dict[str, Any] = dict(extra or {})
+    body.update(type=PROBLEM_TYPE_PREFIX + code, title=title, status=status, code=code)
     if detail:
         body["detail"] = detail
     body["instance"] = request.url.path
     request_id = request.scope.get("state", {}).get("request_id")
     if request_id:
         body["request_id"] = request_id
-    if extra:
-        body.update(extra)
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -133,7 +131,11 @@ def _validation_error(request: Request[Any, Any, Any], exc: ValidationException)
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             errors.append(
-                {"field": str(item.get("key", "")), "message": str(item.get("message", "invalid value"))}
+                {
+                    "field": str(item.get("key", "")),
+                    "code": "value.invalid",
+                    "message": str(item.get("message", "invalid value")),
+                }
             )
     return problem_response(
         request,
@@ -253,3 +255,38 @@ __all__ = [
     "ServiceNotReadyError",
     "problem_response",
 ]
+
+
+# The problem document as the OpenAPI document declares it (`referral_service.openapi`).
+class FieldProblem(msgspec.Struct):
+    """One wrong field of a request (`referral_service.validation.FieldError`)."""
+
+    field: str
+    code: str
+    message: str
+
+
+class Problem(msgspec.Struct):
+    """A refusal or failure as RFC 9457 problem details (`referral_service.problems`). Further members
+    may follow (`errors` for `request.validation`)."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    instance: str
+    detail: str | None = None
+    request_id: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """`responses=` for a route that answers a problem no rule of this module implies."""
+    return {
+        status: ResponseSpec(data_container=Problem, media_type=PROBLEM_JSON, description=phrase(status))
+        for status in statuses
+    }
+
+
+def phrase(status: int) -> str:
+    return HTTPStatus(status).phrase

@@ -52,7 +52,7 @@ def _require_open(complaint: Complaint, action: str) -> None:
     if ComplaintStatus(complaint.status) not in OPEN_STATES:
         raise InvalidTransitionError(
             f"'{action}' is not possible while the complaint is '{complaint.status}'.",
-            extra={"status": complaint.status, "action": action},
+            extra={"current_status": complaint.status, "action": action},
         )
 
 
@@ -145,17 +145,22 @@ async def triage(
     return complaint
 
 
+def _reason_error(code: str, message: str) -> dict[str, str]:
+    # The shape of every field error (`referral_service.validation.FieldError`).
+    return {"field": "no_decision_reason", "code": code, "message": message}
+
+
 def check_decision(data: schemas.DecisionCreate) -> None:
     """The decision's own consistency, before any state is looked at (also asked before confirming)."""
     if data.outcome is Outcome.NO_DECISION and data.no_decision_reason is None:
         raise InvalidComplaintError(
             "Without a decision on the merits, give the reason.",
-            extra={"errors": [{"field": "no_decision_reason", "message": "required for no_decision"}]},
+            extra={"errors": [_reason_error("value.required", "required for no_decision")]},
         )
     if data.outcome is not Outcome.NO_DECISION and data.no_decision_reason is not None:
         raise InvalidComplaintError(
             "A reason belongs to 'no_decision' only.",
-            extra={"errors": [{"field": "no_decision_reason", "message": "only for no_decision"}]},
+            extra={"errors": [_reason_error("value.invalid", "only for no_decision")]},
         )
 
 
@@ -181,7 +186,7 @@ async def decide(
         if ComplaintStatus(complaint.status) not in DRAFTABLE:
             raise InvalidTransitionError(
                 f"A decision cannot be drafted while the complaint is '{complaint.status}'.",
-                extra={"status": complaint.status, "action": "draft_decision"},
+                extra={"current_status": complaint.status, "action": "draft_decision"},
             )
         complaint.draft_outcome = data.outcome.value
         complaint.draft_no_decision_reason = (

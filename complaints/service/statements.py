@@ -152,7 +152,7 @@ async def answer(
     if complaint.status != ComplaintStatus.STATEMENT_REQUESTED.value:
         raise InvalidTransitionError(
             "The complaint no longer awaits this statement.",
-            extra={"status": complaint.status, "action": ComplaintAction.RECEIVE_STATEMENT.value},
+            extra={"current_status": complaint.status, "action": ComplaintAction.RECEIVE_STATEMENT.value},
         )
     key = await ctx.key_of(complaint)
     now = ctx.config.now()

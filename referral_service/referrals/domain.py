@@ -69,7 +69,7 @@ TRANSITIONS: Mapping[tuple[ReferralStatus, ReferralAction], ReferralStatus] = {
 def _refuse(status: ReferralStatus, action: ReferralAction) -> InvalidTransitionError:
     return InvalidTransitionError(
         f"'{action.value}' is not possible for a referral in state '{status.value}'.",
-        extra={"status": status.value, "action": action.value},
+        extra={"current_status": status.value, "action": action.value},
     )
 
 

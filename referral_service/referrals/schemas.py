@@ -31,7 +31,13 @@ class Consent(msgspec.Struct, forbid_unknown_fields=True):
     """The victim's documented consent (Art. 7 GDPR); the recording officer is the caller."""
 
     given_by: ConsentGiver
-    given_at: dt.datetime
+    given_at: Annotated[
+        dt.datetime,
+        msgspec.Meta(
+            description="When the victim consented, with a time zone: not in the future (five minutes' "
+            "grace for clocks) and no older than the consent age the service accepts (30 days by default)."
+        ),
+    ]
     form: ConsentForm
     scope: ConsentScope
 
@@ -42,7 +48,7 @@ class Victim(msgspec.Struct, forbid_unknown_fields=True):
 
     name: Text
     postcode: Postcode
-    phone: Phone | None = None
+    phone: Annotated[Phone, msgspec.Meta(examples=["0351 4832 100"])] | None = None
     email: Email | None = None
     street_address: Text | None = None
     city: Text | None = None

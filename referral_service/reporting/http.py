@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from referral_service.db import utcnow
 from referral_service.identity.http import audit_fields, requires
 from referral_service.identity.principal import Principal
+from referral_service.openapi import ALSO_SERVED_AS
 from referral_service.reporting.periods import FIRST_YEAR, LAST_YEAR
 from referral_service.reporting.render import ReportOut
 from referral_service.reporting.service import (
@@ -100,7 +101,7 @@ def report_handler(report: DomainReport) -> HTTPRouteHandler:
     handler.__name__ = handler.__qualname__ = report.name.replace("-", "_")
     return get(
         f"/api/v1/reports/{report.name}",
-        opt=requires(report.permission),
+        opt={**requires(report.permission), ALSO_SERVED_AS: ("text/csv",)},
         summary=report.summary,
         responses=REPORT_RESPONSES,
         tags=["reports"],

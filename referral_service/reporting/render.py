@@ -49,7 +49,7 @@ class RowOut(msgspec.Struct):
     key: str
     label: str
     total: bool
-    values: dict[str, int | float | None]
+    values: dict[str, float | None]  # JSON numbers: integers and fractions alike (one schema type)
 
 
 class TableOut(msgspec.Struct):

@@ -33,6 +33,10 @@ from referral_service.identity.http import audit_fields, requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
 
+# Ids and action names are printable ASCII; anything else (a NUL byte, which PostgreSQL refuses in
+# text) is a wrong filter, answered 422.
+PRINTABLE = r"^[\x20-\x7e]*$"
+
 
 class AuditController(Controller):
     path = "/api/v1/audit"
@@ -44,10 +48,10 @@ class AuditController(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        actor_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        action: Annotated[str | None, QueryParameter(max_length=100)] = None,
-        target_type: Annotated[str | None, QueryParameter(max_length=50)] = None,
-        target_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        actor_id: Annotated[str | None, QueryParameter(max_length=64, pattern=PRINTABLE)] = None,
+        action: Annotated[str | None, QueryParameter(max_length=100, pattern=PRINTABLE)] = None,
+        target_type: Annotated[str | None, QueryParameter(max_length=50, pattern=PRINTABLE)] = None,
+        target_id: Annotated[str | None, QueryParameter(max_length=64, pattern=PRINTABLE)] = None,
         since: FromQuery[dt.datetime | None] = None,
         until: FromQuery[dt.datetime | None] = None,
         after_id: Annotated[int | None, QueryParameter(ge=0)] = None,

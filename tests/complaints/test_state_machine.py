@@ -78,7 +78,7 @@ async def test_after_a_final_decision_neither_withdraw_nor_forward_is_possible(
     ):
         assert response.status_code == 409, response.text
         assert response.json()["code"] == "complaint.invalid_transition"
-        assert response.json()["status"] == "decision"
+        assert response.json()["current_status"] == "decision"
     shown = (await client.get(f"{OFFICE}/{complaint}", headers=lead)).json()
     assert (shown["status"], shown["outcome"]) == ("decision", "justified")
     # The way on is closing it; reopening is a follow-up complaint.

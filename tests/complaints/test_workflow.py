@@ -73,7 +73,7 @@ def test_everything_else_is_refused_and_finished_complaints_never_move() -> None
             with pytest.raises(InvalidTransitionError) as refused:
                 next_status(state, action)
             assert refused.value.code == "complaint.invalid_transition"
-            assert refused.value.extra == {"status": state.value, "action": action.value}
+            assert refused.value.extra == {"current_status": state.value, "action": action.value}
     assert set(TRANSITIONS) == allowed
     assert {state for state, _ in TRANSITIONS} & TERMINAL_STATES == set()
 
@@ -103,7 +103,7 @@ async def test_invalid_steps_through_the_api_are_409_with_a_stable_code(
         body = response.json()
         assert body["code"] == "complaint.invalid_transition"
         assert body["type"] == "urn:referral-service:problem:complaint.invalid_transition"
-        assert body["status"] == "received"
+        assert (body["status"], body["current_status"]) == (409, "received")
         assert response.headers["content-type"].startswith("application/problem+json")
 
     await client.post(f"{OFFICE}/{complaint}/triage", json={}, headers=handler)

@@ -25,6 +25,7 @@ from referral_service.identity.http import (
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Credential, Principal
 from referral_service.identity.tokens import SESSION_COOKIE
+from referral_service.problems import problems
 
 # Responses that carry a credential must never be stored by a browser or proxy.
 NO_STORE = {"Cache-Control": "no-store"}
@@ -72,7 +73,13 @@ class AuthController(Controller):
     tags = ["auth"]
     dependencies = {"credential": Provide(provide_credential, sync_to_thread=False)}
 
-    @post("/login", opt=PUBLIC, status_code=200, summary="Sign in with a cookie session (web pages)")
+    @post(
+        "/login",
+        opt=PUBLIC,
+        status_code=200,
+        summary="Sign in with a cookie session (web pages)",
+        responses=problems(401, 429),  # wrong credentials; locked after repeated failures
+    )
     async def login(
         self,
         request: Request[Any, Any, Any],
@@ -99,7 +106,13 @@ class AuthController(Controller):
         max_age = int(config.session_absolute_timeout.total_seconds())
         return Response(body, cookies=[session_cookie(result.token, max_age)], headers=NO_STORE)
 
-    @post("/token", opt=PUBLIC, status_code=200, summary="Issue a bearer token for an API client")
+    @post(
+        "/token",
+        opt=PUBLIC,
+        status_code=200,
+        summary="Issue a bearer token for an API client",
+        responses=problems(401, 429),  # wrong credentials; locked after repeated failures
+    )
     async def issue_token(
         self,
         request: Request[Any, Any, Any],
@@ -169,6 +182,7 @@ class AuthController(Controller):
         opt=requires(Permission.IDENTITY_ACCOUNT_MANAGE_OWN),
         status_code=HTTP_204_NO_CONTENT,
         summary="Change one's own password (signs out every other session and token)",
+        responses=problems(429),  # throttled like a sign-in after wrong passwords or codes
     )
     async def change_password(
         self,
@@ -195,6 +209,7 @@ class AuthController(Controller):
         opt=requires(Permission.IDENTITY_ACCOUNT_MANAGE_OWN),
         status_code=200,
         summary="Start enrolling a new authenticator (confirm with /totp/confirm)",
+        responses=problems(429),  # throttled like a sign-in after wrong passwords or codes
     )
     async def start_totp(
         self,
@@ -219,6 +234,7 @@ class AuthController(Controller):
         opt=requires(Permission.IDENTITY_ACCOUNT_MANAGE_OWN),
         status_code=HTTP_204_NO_CONTENT,
         summary="Activate the new authenticator with a current code",
+        responses=problems(429),  # throttled like a sign-in after wrong passwords or codes
     )
     async def confirm_totp(
         self,
