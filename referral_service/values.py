@@ -85,18 +85,21 @@ PHONE = ValueKind(
     max_length=32,
 )
 POSTCODE = ValueKind("postcode", pattern=r"^[0-9]{5}$", max_length=5)
+# Years 1900 to 2099: a date people type about a case (an offence, a consent, a report period) lies
+# there; year 0000 or 9999 is a typing slip, and year 0 is no date at all.
+_YEAR = "(?:19|20)[0-9]{2}"
 DATE = ValueKind(
     "date",
-    pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+    pattern=rf"^{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
     max_length=10,
     check=_calendar_date,
     normalise=_german_date,
 )
-MONTH = ValueKind("month", pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", max_length=7, normalise=_german_date)
+MONTH = ValueKind("month", pattern=rf"^{_YEAR}-(0[1-9]|1[0-2])$", max_length=7, normalise=_german_date)
 # A date known to the day or only to the month ("it was in March"), as `YYYY-MM-DD` or `YYYY-MM`.
 DAY_OR_MONTH = ValueKind(
     "day_or_month",
-    pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?$",
+    pattern=rf"^{_YEAR}-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?$",
     max_length=10,
     check=_calendar_date,
     normalise=_german_date,

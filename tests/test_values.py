@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from litestar import Litestar, post
 from litestar.datastructures import MultiDict
+from litestar.params import JSONBody
 from litestar.testing import AsyncTestClient
 
 from referral_service.problems import EXCEPTION_HANDLERS
@@ -29,9 +30,15 @@ SAMPLES: dict[str, tuple[list[str], list[str]]] = {
         ["12345", "call me", "+49 351 abc", "-0351 123456", "0" * 40],
     ),
     "postcode": (["01067", "99999"], ["1067", "010677", "O1067", "01 067"]),
-    "date": (["2026-11-14", "2024-02-29"], ["2026-02-30", "2026-13-01", "14.11.26", "2026-11"]),
-    "month": (["2026-03"], ["2026-3", "2026-13", "2026-03-01"]),
-    "day_or_month": (["2026-11-14", "2026-11"], ["2026-02-30", "2026-00", "November 2026", "2026"]),
+    "date": (
+        ["2026-11-14", "2024-02-29", "1950-01-01"],
+        ["2026-02-30", "2026-13-01", "14.11.26", "2026-11", "0000-01-01", "9999-12-31"],
+    ),
+    "month": (["2026-03"], ["2026-3", "2026-13", "2026-03-01", "0000-01"]),
+    "day_or_month": (
+        ["2026-11-14", "2026-11", "1987-06"],
+        ["2026-02-30", "2026-00", "November 2026", "2026", "0000-01", "0000-01-01"],
+    ),
 }
 
 
@@ -159,7 +166,7 @@ async def test_a_body_that_converts_is_still_refused_for_a_date_not_in_the_calen
     reached: list[_Dated] = []
 
     @post("/dated", status_code=200)
-    async def dated(data: _Dated) -> dict[str, str]:
+    async def dated(data: JSONBody[_Dated]) -> dict[str, str]:
         reached.append(data)
         return {}
 
