@@ -2,8 +2,8 @@
 # They need PostgreSQL at 127.0.0.1:5432 (REFERRAL_BENCH_POSTGRES_URL); bench-referral uses wrk if installed.
 PY := .venv/bin/python
 
-.PHONY: bench bench-crypto bench-audit bench-referral bench-reports
-bench: bench-crypto bench-audit bench-referral bench-reports
+.PHONY: bench bench-crypto bench-audit bench-referral bench-reports bench-public
+bench: bench-crypto bench-audit bench-referral bench-reports bench-public
 
 bench-crypto:
 	$(PY) -m bench.crypto_bench
@@ -16,3 +16,6 @@ bench-referral:
 
 bench-reports:
 	$(PY) -m bench.reports_bench
+
+bench-public:
+	$(PY) -m bench.public_bench

@@ -1,9 +1,9 @@
-"""Complaint policy in one frozen object: deadlines, calendar, limits, access-code hashing and throttling,
-and the office's contact details.
+"""Complaint policy in one frozen object: deadlines, calendar, limits, access throttling and the office's
+contact details.
 
 It is the complaint domain's settings: `ComplaintsConfig.from_environ` reads what operators configure
 (deadlines, holiday state, rate limits, retention period, the office's contact) when the application is
-built; tests pass their own with a controllable clock, cheap hashing and generous rate limits. Defaults
+built; tests pass their own with a controllable clock and generous rate limits. Defaults
 are the production values, except the office's contact: a demo office, which production refuses.
 """
 
@@ -17,7 +17,7 @@ from typing import Literal
 
 from complaints.working_days import State, WorkingDayCalendar
 from referral_service.db import utcnow
-from referral_service.identity.config import Clock, PasswordHashing, ThrottlePolicy
+from referral_service.identity.config import Clock, ThrottlePolicy
 from referral_service.retention.policy import retention_period
 from referral_service.settings import (
     ENV_PREFIX,
@@ -69,13 +69,10 @@ class ComplaintsConfig:
     # Default deadline for a police unit's statement, when the handler sets none.
     statement_deadline_working_days: int = 10
 
-    # Access codes are stored only as Argon2id hashes (RFC 9106 second recommended option by default).
-    access_code_hashing: PasswordHashing = field(default_factory=PasswordHashing)
     session_lifetime: dt.timedelta = dt.timedelta(minutes=30)
-    # Failed access attempts, per reference and per client address (in the database, so every
-    # instance counts them). The reference lock is lower: codes have 120 bits, but a reference is
-    # public-looking (sequential), so guessing is spread over references rather than concentrated.
-    reference_throttle: ThrottlePolicy = field(default_factory=lambda: ThrottlePolicy(free_failures=5))
+    # Failed access attempts per client address (in the database, so every instance counts them): 20
+    # free, then locks from 1 minute doubling to 1 hour. Deliberately none per reference: references
+    # are sequential, and a lock on one would let anybody keep its complainant out (docs/threat-model.md).
     client_throttle: ThrottlePolicy = field(default_factory=lambda: ThrottlePolicy(free_failures=20))
 
     # Per client address, in front of the public routes (Litestar's rate-limit middleware).

@@ -30,7 +30,8 @@ class Complaint(EncryptedRecord, table=True):
     reference: str = Field(max_length=16, unique=True)
     year: int
     sequence: int
-    # Argon2id hash of the access code; the code itself is shown once and stored nowhere.
+    # Keyed hash of the access code (complaints.access_codes); the code itself is shown once and stored
+    # nowhere.
     access_code_hash: str = Field(max_length=255)
 
     # Plain, for handling and the annual report.

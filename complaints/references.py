@@ -1,11 +1,15 @@
 """Complaint references: "BS-2026-000123", sequential per year, unique under concurrency on both engines.
 
+A reference is not a secret (it is guessable from its neighbours); what opens a complaint is the access
+code that comes with it, so nothing may be keyed on a reference that a stranger could then use against
+its complainant, such as a lock after failed attempts.
+
 The next number comes from a counter row per year, incremented with one atomic statement inside the
 submitting transaction (`INSERT .. ON CONFLICT (year) DO UPDATE SET last_value = last_value + 1
 RETURNING last_value`). PostgreSQL holds the row lock until commit, SQLite's `BEGIN IMMEDIATE` holds the
 database write lock; either way a second submission waits for the first, so no two get the same number,
-and a rolled-back submission returns its number (no gaps). Allocate last, after the slow work (hashing,
-encryption), to keep that wait short. The unique constraint on `complaints.reference` backs this up.
+and a rolled-back submission returns its number (no gaps). Allocate last, after the other work (the data
+key, encryption), to keep that wait short. The unique constraint on `complaints.reference` backs this up.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from referral_service.retention.providers import DATA_KEYS, CaseRetention, Erasu
 from referral_service.retention.shredding import shred
 
 CASE_KIND = "complaint"
-# Not an Argon2 hash: verification of any code against it fails (complaints.access_codes).
+# In neither stored format of complaints.access_codes: verification of any code against it fails.
 ERASED_ACCESS_CODE_HASH = "erased"
 
 _c = Complaint.__table__  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ from async code (the CLI, `serve`, the test harness) on both engines.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -27,6 +28,9 @@ def alembic_config() -> Config:
     return config
 
 
+# The migration scripts do not change while the process runs; reading them costs 10 ms, and readiness
+# probes ask for the head every few seconds.
+@functools.cache
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 

@@ -22,6 +22,10 @@ from complaints.service import access, intake, views
 from complaints.service.access import ComplainantAccess
 from complaints.service.common import ComplaintContext
 from referral_service.identity.http import PUBLIC
+from referral_service.problems import problems
+
+# A reference and access code (or a session) that do not match answer as if no complaint existed.
+SESSION_PROBLEMS = problems(404)
 
 
 class PublicIntakeController(Controller):
@@ -54,7 +58,9 @@ class ComplainantAccessController(Controller):
     tags = ["complaints (public)"]
     opt = PUBLIC
 
-    @post("/session", summary="Open a short session with reference and access code")
+    @post(
+        "/session", summary="Open a short session with reference and access code", responses=SESSION_PROBLEMS
+    )
     async def open_session(
         self,
         complaint_context: NamedDependency[ComplaintContext],
@@ -70,7 +76,7 @@ class ComplainantAccessController(Controller):
         )
         return Response(started, status_code=201, headers=NO_STORE)
 
-    @delete("/session", summary="End the complainant's session")
+    @delete("/session", summary="End the complainant's session", responses=SESSION_PROBLEMS)
     async def end_session(
         self,
         complaint_context: NamedDependency[ComplaintContext],
@@ -78,7 +84,11 @@ class ComplainantAccessController(Controller):
     ) -> None:
         await access.end_session(complaint_context, complainant)
 
-    @get("/me", summary="Status, dates and replies of the complainant's own complaint")
+    @get(
+        "/me",
+        summary="Status, dates and replies of the complainant's own complaint",
+        responses=SESSION_PROBLEMS,
+    )
     async def me(
         self,
         complaint_context: NamedDependency[ComplaintContext],
@@ -87,7 +97,9 @@ class ComplainantAccessController(Controller):
         view = await views.complainant_view(complaint_context, complainant)
         return Response(view, headers=NO_STORE)
 
-    @get("/me/messages", summary="Messages between the complainant and the office")
+    @get(
+        "/me/messages", summary="Messages between the complainant and the office", responses=SESSION_PROBLEMS
+    )
     async def messages(
         self,
         complaint_context: NamedDependency[ComplaintContext],
@@ -96,7 +108,7 @@ class ComplainantAccessController(Controller):
         found = await views.complainant_messages(complaint_context, complainant)
         return Response(found, headers=NO_STORE)
 
-    @post("/me/messages", summary="Write to the office")
+    @post("/me/messages", summary="Write to the office", responses=SESSION_PROBLEMS)
     async def post_message(
         self,
         complaint_context: NamedDependency[ComplaintContext],
@@ -125,6 +137,7 @@ class ComplainantAttachmentController(Controller):
         "/me/attachments",
         summary="Attach one file (PDF, PNG or JPEG; the raw bytes as the body, its type as Content-Type, "
         "its name in Content-Disposition)",
+        responses={**SESSION_PROBLEMS, **problems(409, 415, 422)},  # too many files, wrong type, empty
     )
     async def attach(
         self,

@@ -3,7 +3,12 @@ attachments.
 
 A refused attempt must leave its trace although the request fails, so the failure path counts it,
 audits it, commits the caller's transaction and only then raises (as staff sign-in does). Unknown
-reference, malformed reference and wrong code give one answer after the same Argon2 work.
+reference, malformed reference and wrong code give one answer after the same work (one keyed hash).
+
+Failures are throttled per client address only. A lock per reference would let anyone who can count
+(references are sequential) keep a complainant out of their own case with five wrong codes, and it
+buys nothing: 120-bit codes are not guessed however many attempts are allowed (the threat model says
+why).
 """
 
 from __future__ import annotations
@@ -46,23 +51,23 @@ class OpenedSession:
     expires_at: dt.datetime
 
 
-def _throttle_keys(ctx: ComplaintContext, reference: str) -> list[throttle.ThrottleKey]:
-    # The kernel's throttle (shared with staff sign-in), in namespaces of their own: guessing complaint
+def _throttle_keys(ctx: ComplaintContext) -> list[throttle.ThrottleKey]:
+    # The kernel's throttle (shared with staff sign-in), in a namespace of its own: guessing complaint
     # codes and guessing staff passwords are counted apart.
-    keys = [throttle.hashed_key("complaint-reference", ctx.secret, reference, ctx.config.reference_throttle)]
     client_hash = ctx.audit.get("client_hash")
-    if client_hash:
-        keys.append(throttle.client_key(client_hash, ctx.config.client_throttle, prefix="complaint-client"))
-    return keys
+    if not client_hash:
+        return []
+    return [throttle.client_key(client_hash, ctx.config.client_throttle, prefix="complaint-client")]
 
 
 async def open_session(ctx: ComplaintContext, *, reference: str, access_code: str) -> OpenedSession:
     canonical = normalise_reference(reference)
-    keys = _throttle_keys(ctx, canonical or reference.strip().upper()[:32])
+    keys = _throttle_keys(ctx)
     now = ctx.config.now()
     lock = await throttle.remaining_lock(ctx.session, keys, now)
     if lock is not None:
-        # The code is not even checked: during a lock, right and wrong get the same answer.
+        # This address has failed too often: its code is not even checked, right and wrong get the
+        # same answer. Other addresses, the complainant's among them, are not affected.
         await audit(
             ctx,
             action=ComplaintAuditAction.ACCESS_OPEN,
@@ -75,7 +80,7 @@ async def open_session(ctx: ComplaintContext, *, reference: str, access_code: st
 
     complaint = await repository.complaint_by_reference(ctx.session, canonical) if canonical else None
     ok = await access_codes.verify_access_code(
-        complaint.access_code_hash if complaint else None, access_code, ctx.config.access_code_hashing
+        complaint.access_code_hash if complaint else None, access_code, ctx.secret
     )
     if complaint is None or not ok:
         for key in keys:
@@ -91,7 +96,12 @@ async def open_session(ctx: ComplaintContext, *, reference: str, access_code: st
         await ctx.session.commit()
         raise AccessDeniedError()
 
-    await throttle.clear(ctx.session, keys[0])  # the client key decays on its own
+    # The client key is not cleared: it decays on its own, so a guesser cannot reset it with a code of
+    # their own complaint.
+    upgraded = not access_codes.is_current(complaint.access_code_hash)
+    if upgraded:  # stored before the keyed hash: re-store it now that the code is known
+        complaint.access_code_hash = access_codes.hash_access_code(access_code, ctx.secret)
+        ctx.session.add(complaint)
     await repository.delete_expired_sessions(ctx.session, complaint.id, now)
     token = access_codes.new_session_token()
     expires_at = now + ctx.config.session_lifetime
@@ -107,7 +117,7 @@ async def open_session(ctx: ComplaintContext, *, reference: str, access_code: st
         action=ComplaintAuditAction.ACCESS_OPEN,
         actor=COMPLAINANT,
         target_id=complaint.id,
-        details={"session_id": str(opened.id)},
+        details={"session_id": str(opened.id), **({"access_code_rehashed": True} if upgraded else {})},
     )
     return OpenedSession(token=token, expires_at=expires_at)
 
@@ -149,7 +159,7 @@ def _refuse_when_finished(complaint: Complaint, action: str) -> None:
     if ComplaintStatus(complaint.status) in TERMINAL_STATES:
         raise InvalidTransitionError(
             "The complaint is finished; please submit a follow-up complaint instead.",
-            extra={"status": complaint.status, "action": action},
+            extra={"current_status": complaint.status, "action": action},
         )
 
 

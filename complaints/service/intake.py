@@ -127,9 +127,9 @@ async def submit(ctx: ComplaintContext, data: ComplaintCreate, *, channel: Chann
     """Store a new complaint, entered by the office or, without a principal, sent with the public form."""
     principal = ctx.principal
     follow_up_reference = _check(data, ctx, channel)
-    # The slow, lock-free work first: the submission then holds the reference counter only briefly.
+    # The lock-free work first: the submission then holds the reference counter only briefly.
     access_code = access_codes.new_access_code()
-    code_hash = await access_codes.hash_access_code(access_code, ctx.config.access_code_hashing)
+    code_hash = access_codes.hash_access_code(access_code, ctx.secret)
 
     if (
         data.police_unit_id is not None

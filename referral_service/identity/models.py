@@ -94,7 +94,7 @@ class ApiToken(SQLModel, table=True):
 
 class LoginThrottle(SQLModel, table=True):
     """Failed attempts per key: staff sign-in ("account:<hmac of username>", "client:<client hash>") and
-    complainant access ("complaint-reference:<hmac>", "complaint-client:<client hash>").
+    complainant access ("complaint-client:<client hash>").
 
     In the database rather than in memory so that every instance behind the load balancer sees the
     same counts. Keys are keyed hashes: a typed username may be a mistyped password.

@@ -1,5 +1,5 @@
 """Complaint tests run against the seeded Saxon demo organisation, with a complaints clock the test moves
-by hand (Monday 23 November 2026, 09:00 in Dresden), cheap Argon2 and generous rate limits."""
+by hand (Monday 23 November 2026, 09:00 in Dresden) and generous rate limits."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from complaints.config import ComplaintsConfig
 from referral_service.audit.models import AuditEvent
-from tests.identity.support import FAST_HASHING, AuthHeaders, DemoDirectory, FakeClock
+from tests.identity.support import AuthHeaders, DemoDirectory, FakeClock
 
 Client = AsyncTestClient[Litestar]
 
@@ -35,12 +35,13 @@ FACTS = "Einsatz am 20.11., gegen 22 Uhr, zwei Beamte, Vorwurf unhöflichen Verh
 ANSWER = "Die Beamten haben den Platz geräumt; ein Schubsen wird bestritten."
 REPLY = "Ihre Beschwerde ist teilweise begründet; das Gespräch mit den Beamten wurde geführt."
 SECRET_VALUES = (NAME, EMAIL, PHONE, ADDRESS, DESCRIPTION, PLACE, "5557788", "Kallweit")
+# Wrong access codes one client address may send before it is locked out for a while.
+FREE_FAILURES_PER_ADDRESS = ComplaintsConfig().client_throttle.free_failures
 
 
 def complaints_test_config(clock: FakeClock, **overrides: Any) -> ComplaintsConfig:
     base = ComplaintsConfig(
         clock=clock.now,
-        access_code_hashing=FAST_HASHING,
         intake_rate_limit=("minute", 10_000),
         access_rate_limit=("minute", 10_000),
     )
@@ -137,3 +138,15 @@ def problem(response: Any) -> tuple[int, str]:
     """Status and stable code of a problem-details answer."""
     assert response.headers["content-type"].startswith("application/problem+json"), response.text
     return response.status_code, str(response.json()["code"])
+
+
+def comparable(response: Any) -> tuple[int, dict[str, Any]]:
+    """Status and body of an answer, without what differs between any two requests."""
+    body = {key: value for key, value in response.json().items() if key != "request_id"}
+    return response.status_code, body
+
+
+def wrong(code: str) -> str:
+    """The same access code with its first symbol changed."""
+    first = "2" if code[0] != "2" else "3"
+    return first + code[1:]

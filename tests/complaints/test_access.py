@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -19,28 +18,20 @@ from referral_service.identity.config import IdentityConfig, ThrottlePolicy
 from referral_service.identity.roles import Role
 from referral_service.settings import Settings
 from tests.complaints.support import (
+    FREE_FAILURES_PER_ADDRESS,
     OFFICE,
     PUBLIC,
     Client,
     assigned_to_handler,
     audit_events,
+    comparable,
     complainant_headers,
     submit,
+    wrong,
 )
 from tests.identity.support import AuthHeaders, DemoDirectory, FakeClock
 
 SESSION = f"{PUBLIC}/session"
-
-
-def comparable(response: Any) -> tuple[int, dict[str, Any]]:
-    body = {key: value for key, value in response.json().items() if key != "request_id"}
-    return response.status_code, body
-
-
-def wrong(code: str) -> str:
-    """The same code with its first symbol changed."""
-    first = "2" if code[0] != "2" else "3"
-    return first + code[1:]
 
 
 def test_access_codes_are_long_random_and_forgiving_to_type() -> None:
@@ -63,14 +54,14 @@ async def test_wrong_code_unknown_and_malformed_reference_get_the_same_answer(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     receipt = await submit(client)
-    verified: list[str | None] = []
-    original = access_codes.verify_password
+    hashed: list[str] = []
+    original = access_codes._digest
 
-    async def spy(stored_hash: str | None, password: str, params: Any) -> bool:
-        verified.append(stored_hash)
-        return await original(stored_hash, password, params)
+    def spy(symbols: str, service_secret: bytes) -> str:
+        hashed.append(symbols)
+        return original(symbols, service_secret)
 
-    monkeypatch.setattr(access_codes, "verify_password", spy)
+    monkeypatch.setattr(access_codes, "_digest", spy)
     attempts = {
         "wrong code": {"reference": receipt["reference"], "access_code": wrong(receipt["access_code"])},
         "unknown reference": {"reference": "BS-2026-000999", "access_code": receipt["access_code"]},
@@ -82,11 +73,8 @@ async def test_wrong_code_unknown_and_malformed_reference_get_the_same_answer(
     status, body = answers["wrong code"]
     assert status == 404
     assert body["code"] == "complaint.access_denied"
-    # Every attempt cost one Argon2 verification; an unknown reference is verified against a dummy hash.
-    assert len(verified) == 4
-    assert verified[1] is None
-    assert verified[2] is None
-    assert verified[0] is not None
+    # Every attempt cost exactly one keyed hash; an unknown reference is compared against a dummy.
+    assert len(hashed) == 4
 
 
 async def test_the_code_may_be_typed_in_lower_case_without_dashes(client: Client) -> None:
@@ -97,27 +85,28 @@ async def test_the_code_may_be_typed_in_lower_case_without_dashes(client: Client
     assert me.json()["reference"] == receipt["reference"]
 
 
-async def test_a_reference_locks_after_five_failures_even_for_the_right_code(
+async def test_an_address_that_keeps_failing_is_locked_even_for_the_right_code(
     client: Client, complaints_clock: FakeClock
 ) -> None:
     receipt = await submit(client)
     other = await submit(client)
     bad = {"reference": receipt["reference"], "access_code": wrong(receipt["access_code"])}
-    for _ in range(5):
+    for _ in range(FREE_FAILURES_PER_ADDRESS):
         assert (await client.post(SESSION, json=bad)).status_code == 404
     locked_wrong = await client.post(SESSION, json=bad)
     locked_right = await client.post(
-        SESSION, json={"reference": receipt["reference"], "access_code": receipt["access_code"]}
+        SESSION, json={"reference": other["reference"], "access_code": other["access_code"]}
     )
     assert comparable(locked_wrong) == comparable(locked_right)
     assert locked_right.status_code == 429
     assert locked_right.json()["code"] == "complaint.access_throttled"
     assert locked_right.headers["retry-after"] == "60"
-    # Another complaint from the same address is not affected (the per-address budget is larger).
-    await complainant_headers(client, other["reference"], other["access_code"])
 
     complaints_clock.advance(seconds=61)
-    await complainant_headers(client, receipt["reference"], receipt["access_code"])
+    await complainant_headers(client, other["reference"], other["access_code"])
+    # The next failure doubles the lock.
+    assert (await client.post(SESSION, json=bad)).status_code == 404
+    assert (await client.post(SESSION, json=bad)).headers["retry-after"] == "120"
 
 
 @pytest.fixture
