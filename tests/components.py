@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -60,3 +63,21 @@ def closing_line(reports: list[pytest.TestReport]) -> str | None:
         return None
     parts = [f"{tests} ({count}) - {why}: {install}" for (tests, why, install), count in counts.items()]
     return "SKIPPED COMPONENTS: " + "; ".join(parts)
+
+
+def postgres_server_binaries() -> Path:
+    """The directory holding `initdb` and `pg_ctl`, for tests that run a PostgreSQL of their own (to
+    stop and start it, which the shared one must never be); skips or fails like the other components."""
+    candidates = []
+    if (pg_config := shutil.which("pg_config")) is not None:
+        found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        candidates.append(Path(found.stdout.strip()))
+    # Debian's layout, newest version first (numerically: 15 before 9.6).
+    versions = Path("/usr/lib/postgresql").glob("*/bin")
+    candidates += sorted(versions, key=lambda b: [int(n) for n in b.parent.name.split(".") if n.isdigit()])[
+        ::-1
+    ]
+    for bindir in candidates:
+        if (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file():
+            return bindir
+    POSTGRES.skip_or_fail("PostgreSQL server binaries (initdb, pg_ctl) missing")
