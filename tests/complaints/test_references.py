@@ -6,6 +6,7 @@ import asyncio
 import re
 
 import pytest
+from litestar import Litestar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,6 +20,7 @@ from referral_service.db import create_session_factory
 from referral_service.keys.service import CaseKeys, load_key_provider
 from referral_service.settings import Settings
 from tests.complaints.support import PUBLIC, Client, anonymous_payload, complaints_test_config
+from tests.concurrency import overlapping_client
 from tests.identity.support import FakeClock
 
 CONCURRENT = 20
@@ -82,10 +84,11 @@ async def test_concurrent_submissions_through_the_service_get_unique_gapless_ref
     assert [(row.year, row.last_value) for row in counter] == [(2026, CONCURRENT)]
 
 
-async def test_concurrent_submissions_through_the_api_get_unique_references(client: Client) -> None:
-    responses = await asyncio.gather(
-        *(client.post(PUBLIC, json=anonymous_payload()) for _ in range(CONCURRENT))
-    )
+async def test_concurrent_submissions_through_the_api_get_unique_references(app: Litestar) -> None:
+    async with overlapping_client(app) as client:
+        responses = await asyncio.gather(
+            *(client.post(PUBLIC, json=anonymous_payload()) for _ in range(CONCURRENT))
+        )
     assert [response.status_code for response in responses] == [201] * CONCURRENT
     got = {response.json()["reference"] for response in responses}
     assert len(got) == CONCURRENT

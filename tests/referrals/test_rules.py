@@ -20,6 +20,7 @@ from referral_service.referrals.policy import ReferralPolicy
 from referral_service.referrals.service import workflow
 from referral_service.referrals.service.common import ReferralContext
 from referral_service.settings import Settings
+from tests.concurrency import overlapping_client
 from tests.identity.support import AuthHeaders, DemoDirectory
 from tests.referrals.support import referral_payload, submit
 
@@ -217,13 +218,13 @@ async def test_fifty_concurrent_accepts_exactly_one_succeeds(
 
 
 async def test_fifty_concurrent_accepts_over_http(
-    client: AsyncTestClient[Litestar], auth_headers: AuthHeaders, routed: DemoDirectory
+    app: Litestar, auth_headers: AuthHeaders, routed: DemoDirectory
 ) -> None:
-    created = await submit(client, auth_headers)
     headers = await auth_headers("volunteer.dresden")
-    responses = await asyncio.gather(
-        *(client.post(f"/api/v1/referrals/{created['id']}/accept", headers=headers) for _ in range(50))
-    )
+    async with overlapping_client(app) as client:
+        created = await submit(client, auth_headers)
+        accept = f"/api/v1/referrals/{created['id']}/accept"
+        responses = await asyncio.gather(*(client.post(accept, headers=headers) for _ in range(50)))
     statuses = sorted(response.status_code for response in responses)
     assert statuses.count(200) == 1
     assert statuses.count(409) == 49
