@@ -21,6 +21,7 @@ from referral_service.app import create_app
 from referral_service.keys.models import DataKeyRecord
 from referral_service.problems import DomainError, ErrorKind
 from referral_service.settings import Settings
+from tests.media_types import NOT_DECLARED_JSON
 
 PROBLEM = "application/problem+json"
 # Something a handler might carry; it must never reach a client or a log line.
@@ -231,18 +232,7 @@ async def test_json_nested_within_the_limit_is_read_as_usual(client: AsyncTestCl
 _VALID = b'{"name": "x", "count": 2}'
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {"content-type": "text/plain"},
-        {"content-type": "application/x-www-form-urlencoded"},
-        {"content-type": "multipart/form-data; boundary=x"},
-        {"content-type": "application/xml"},
-        {},
-        {"content-type": "application/json", "content-encoding": "gzip"},
-    ],
-    ids=["text", "form", "multipart", "xml", "none", "gzip"],
-)
+@NOT_DECLARED_JSON
 async def test_api_json_route_refuses_a_body_not_declared_json_with_415(
     client: AsyncTestClient[Litestar], headers: dict[str, str]
 ) -> None:

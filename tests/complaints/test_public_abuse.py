@@ -20,6 +20,7 @@ from referral_service.identity.config import IdentityConfig
 from referral_service.settings import Settings
 from tests.complaints.support import PUBLIC, anonymous_payload, count_rows, problem, submit
 from tests.conftest import Applications, Kept
+from tests.media_types import NOT_DECLARED_JSON
 
 
 @pytest.fixture
@@ -96,18 +97,7 @@ async def test_a_forged_x_forwarded_for_does_not_open_a_new_budget(
     assert await _post_through_serve(limited_app, behind_proxy) == 429
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {"content-type": "text/plain"},
-        {"content-type": "application/x-www-form-urlencoded"},
-        {"content-type": "multipart/form-data; boundary=x"},
-        {"content-type": "application/xml"},
-        {},
-        {"content-type": "application/json", "content-encoding": "gzip"},
-    ],
-    ids=["text", "form", "multipart", "xml", "none", "gzip"],
-)
+@NOT_DECLARED_JSON
 async def test_a_body_not_declared_json_submits_nothing(
     client: AsyncTestClient[Litestar], engine: AsyncEngine, headers: dict[str, str]
 ) -> None:
