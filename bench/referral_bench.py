@@ -2,10 +2,11 @@
 
 Three targets in one run, each loaded the same way for the same number of requests:
 1. the service (`referral-service serve`, one process): token auth, guard, validation, routing,
-   repeat-victim check, a new data key, field encryption, four inserts and an audit event per request;
+   repeat-victim check, a new data key, field encryption, the reference counter, four inserts and an
+   audit event per request;
 2. a bare Litestar app decoding the same JSON into the same type (framework and HTTP cost only);
-3. raw asyncpg: the same rows (data key, referral, transition, audit event) inserted in one transaction
-   per referral over 32 connections, without HTTP.
+3. raw asyncpg: the same rows (data key, reference counter, referral, transition, audit event) in one
+   transaction per referral over 32 connections, without HTTP.
 Target: the service reaches at least 50% of the raw asyncpg rate.
 """
 
@@ -37,6 +38,7 @@ from referral_service.settings import DEVELOPMENT_SECRET_KEY
 from tests.referrals.support import referral_payload
 
 CONCURRENCY = 32
+YEAR = time.localtime().tm_year
 WORKERS = int(os.environ.get("REFERRAL_BENCH_WORKERS", "2"))
 TARGET_SHARE = 0.5
 
@@ -171,13 +173,21 @@ async def raw_load(
                 key_id,
                 blob(60),
             )
+            # The reference, as the service takes it: last before the insert, from the year's counter row.
+            sequence = await connection.fetchval(
+                "INSERT INTO referral_reference_counters (year, last_value) VALUES ($1, 1) "
+                "ON CONFLICT (year) DO UPDATE SET last_value = referral_reference_counters.last_value + 1 "
+                "RETURNING last_value",
+                YEAR,
+            )
             await connection.execute(
-                "INSERT INTO referrals (id, data_key_id, status, referring_station_id, referring_officer_id, "
-                "branch_id, offence_category, hate_crime, incident_month, requested_support, urgency, language, "
-                "interpreter_needed, consent_given_by, consent_given_at, consent_form, consent_scope, "
-                "consent_recorded_by_id, victim_name, date_of_birth, phone, email, street_address, postcode, city, "
+                "INSERT INTO referrals (id, reference, data_key_id, status, referring_station_id, "
+                "referring_officer_id, branch_id, offence_category, hate_crime, incident_month, "
+                "requested_support, urgency, language, interpreter_needed, consent_given_by, consent_given_at, "
+                "consent_form, consent_scope, consent_recorded_by_id, victim_name, date_of_birth, phone, email, "
+                "street_address, postcode, city, "
                 "contact_preferences, case_number, circumstances, phone_index, case_number_index, support_given, "
-                "submitted_at, escalation_level, updated_at) VALUES ($1, $2, 'submitted', $3, $4, $5, "
+                "submitted_at, escalation_level, updated_at) VALUES ($1, $18, $2, 'submitted', $3, $4, $5, "
                 "'bodily_harm', false, '2026-11', 'accompaniment,personal_support', 'high', 'de', false, 'victim', "
                 "now(), 'written', 'transfer_to_wr_for_contact_and_support', $4, $6, $7, $8, $9, $10, $11, $12, "
                 "$13, $14, $15, $16, $17, '', now(), 0, now())",
@@ -198,6 +208,7 @@ async def raw_load(
                 blob(110),
                 blob(8),
                 blob(8),
+                f"VM-{YEAR}-{sequence:06d}",
             )
             await connection.execute(
                 "INSERT INTO referral_transitions (id, referral_id, action, from_status, to_status, actor_id, at) "

@@ -65,6 +65,7 @@ def _channel(value: str | None) -> ContactChannel | None:
 def summary(referral: Referral, policy: ReferralPolicy) -> schemas.ReferralSummary:
     return schemas.ReferralSummary(
         id=referral.id,
+        reference=referral.reference,
         status=ReferralStatus(referral.status),
         offence_category=OffenceCategory(referral.offence_category),
         urgency=Urgency(referral.urgency),
@@ -82,6 +83,7 @@ def detail(
     referral, values = opened.referral, opened.values
     return schemas.ReferralDetail(
         id=referral.id,
+        reference=referral.reference,
         status=ReferralStatus(referral.status),
         offence_category=OffenceCategory(referral.offence_category),
         hate_crime=referral.hate_crime,
@@ -124,6 +126,7 @@ def detail(
 def feedback(referral: Referral, policy: ReferralPolicy) -> schemas.Feedback:
     return schemas.Feedback(
         id=referral.id,
+        reference=referral.reference,
         status=ReferralStatus(referral.status),
         submitted_at=referral.submitted_at,
         accepted_at=referral.accepted_at,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Index
+from sqlalchemy import Column, Index, Integer
 from sqlmodel import Field, SQLModel
 
 from referral_service.db import UTCDateTime, utcnow
@@ -22,6 +22,9 @@ class Referral(EncryptedRecord, table=True):
         Index("ix_referrals_submitted_at", "submitted_at"),
     )
 
+    # "VM-2026-000123": sequential per year, for people to quote (see service/intake.py). Not personal data,
+    # but shown only to those who may see the case.
+    reference: str = Field(max_length=16, unique=True)
     status: str = Field(max_length=24)
     # Who referred, and where the case is now.
     referring_station_id: uuid.UUID = Field(foreign_key="org_units.id")
@@ -82,6 +85,15 @@ class Referral(EncryptedRecord, table=True):
     escalation_level: int = 0
     escalated_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ReferralReferenceCounter(SQLModel, table=True):
+    """The last reference number handed out per year (referral_service/references.py)."""
+
+    __tablename__ = "referral_reference_counters"
+
+    year: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    last_value: int = 0
 
 
 class ReferralTransition(SQLModel, table=True):

@@ -81,6 +81,18 @@ async def list_visible(
     return (await session.execute(query)).scalars().all()
 
 
+async def newest_by(session: AsyncSession, principal: Principal) -> Referral | None:
+    """The newest referral the principal submitted, among those they may still see."""
+    query = (
+        select(Referral)
+        .where(col(Referral.referring_officer_id) == principal.user_id, visible_to(principal))
+        # Within a year the reference orders referrals made at the same moment.
+        .order_by(col(Referral.submitted_at).desc(), col(Referral.reference).desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalars().first()
+
+
 # Built once: on the create path, building a statement costs more than running it.
 _BRANCH_FOR_POSTCODE = (
     select(col(PostcodeRoute.branch_id))

@@ -138,6 +138,7 @@ class ReferralSummary(msgspec.Struct):
     """A row of a list: no personal data, so lists never decrypt."""
 
     id: uuid.UUID
+    reference: str  # "VM-2026-000123", for people to quote
     status: ReferralStatus
     offence_category: OffenceCategory
     urgency: Urgency
@@ -165,6 +166,7 @@ class VictimOut(msgspec.Struct, omit_defaults=True):
 
 class ReferralDetail(msgspec.Struct):
     id: uuid.UUID
+    reference: str
     status: ReferralStatus
     offence_category: OffenceCategory
     hate_crime: bool
@@ -193,6 +195,7 @@ class Feedback(msgspec.Struct):
     """What the referring station learns ("Rückkopplung"): status, dates and outcome codes only."""
 
     id: uuid.UUID
+    reference: str
     status: ReferralStatus
     submitted_at: dt.datetime
     accepted_at: dt.datetime | None

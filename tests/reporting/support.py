@@ -49,6 +49,7 @@ def referral(
             status = "withdrawn"
     later = max(t for t in (submitted_at, accepted_at, first_contact_at) if t is not None)
     return Referral(
+        reference=f"VM-{submitted_at.year}-{next(_sequence):06d}",
         status=status,
         referring_station_id=directory.unit(station).id,
         referring_officer_id=officer,

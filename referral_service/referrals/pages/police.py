@@ -36,13 +36,19 @@ from referral_service.referrals.service.common import ReferralContext
 from referral_service.validation import RequestValidationError
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
 from referral_service.web.forms import FormInput, form_input, refusable
-from referral_service.web.i18n import N_
-from referral_service.web.render import page, see_other
+from referral_service.web.i18n import N_, translator_for
+from referral_service.web.render import NOTICE_PARAMETER, page, see_other
 
 _REFERRAL = "/vermittlungen/{referral_id:uuid}"
 # The form carries the moment of the content it showed, so that a correction made meanwhile by a
 # colleague is not silently overwritten.
 VERSION_FIELD = "stand"
+# After a new referral the list names it by its reference. The redirect carries only the notice's code;
+# the reference is read back as the officer's newest referral, so nothing of the case is in the URL.
+SENT_NOTICES = {
+    "vermittlung_aussenstelle": N_("police.list.sent_branch"),
+    "vermittlung_landesbuero": N_("police.list.sent_state_office"),
+}
 
 
 def _version(referral: Referral) -> str:
@@ -154,16 +160,16 @@ class PolicePages(Controller):
             }
             for referral in referrals
         ]
-        return page(
-            request,
-            "referrals/police_list.html",
-            context={
-                "rows": rows,
-                "show_station": len({row["station"] for row in rows}) > 1
-                or ctx.principal.has_role(Role.POLICE_SUPERVISOR),
-                "unit_name": stations.get(ctx.principal.unit_id, ""),
-            },
-        )
+        context: dict[str, Any] = {
+            "rows": rows,
+            "show_station": len({row["station"] for row in rows}) > 1
+            or ctx.principal.has_role(Role.POLICE_SUPERVISOR),
+            "unit_name": stations.get(ctx.principal.unit_id, ""),
+        }
+        sent = SENT_NOTICES.get(request.query_params.get(NOTICE_PARAMETER, ""))
+        if sent is not None and (newest := await views.newest_submitted(ctx)) is not None:
+            context["notice"] = translator_for(request)(sent, reference=newest.reference)
+        return page(request, "referrals/police_list.html", context=context)
 
     @get("/vermittlungen/neu", opt=requires(Permission.REFERRAL_REFERRAL_CREATE))
     async def consent_step(self, request: Request[Any, Any, Any], ctx: Ctx) -> Response[Any]:

@@ -15,6 +15,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from crypto import KeyDestroyedError, normalise_email, normalise_phone
+from referral_service import references
 from referral_service.keys.fields import open_fields, seal
 from referral_service.keys.service import CaseKeys
 from referral_service.referrals import repository
@@ -25,7 +26,7 @@ from referral_service.referrals.errors import (
     InvalidTransitionError,
     ReferralInvalidError,
 )
-from referral_service.referrals.models import Referral, ReferralTransition
+from referral_service.referrals.models import Referral, ReferralReferenceCounter, ReferralTransition
 from referral_service.referrals.policy import ReferralPolicy
 from referral_service.referrals.schemas import ReferralCreate, ReferralUpdate, Victim, VictimUpdate
 from referral_service.referrals.service.common import (
@@ -69,6 +70,8 @@ CHANNEL_NEEDS: Mapping[ContactChannel, tuple[str, ...]] = {
 CONTACT_REQUIRED = "referral.contact_required"
 CHANNEL_NOT_GIVEN = "referral.preferred_channel_not_given"
 INCIDENT_IN_FUTURE = "referral.incident_in_future"
+# References people can quote: "VM-2026-000123" ("Vermittlung"), numbered per year in German time.
+REFERENCE_PREFIX = "VM"
 
 
 def contact_errors(values: Mapping[str, str | None], prefix: str = "victim.") -> list[FieldError]:
@@ -134,6 +137,7 @@ async def create_referral(ctx: ReferralContext, data: ReferralCreate) -> Referra
     incident_month, incident_day = _split_incident(data.incident_date)
     branch_id = await repository.branch_for_postcode(ctx.session, data.victim.postcode)
     referral = Referral(
+        reference="",  # taken last, just before the insert (below)
         status=ReferralStatus.SUBMITTED,
         referring_station_id=ctx.principal.unit_id,
         referring_officer_id=ctx.principal.user_id,
@@ -164,6 +168,10 @@ async def create_referral(ctx: ReferralContext, data: ReferralCreate) -> Referra
     )
     _index(referral, ctx.keys, phone=data.victim.phone, email=data.victim.email, case_number=data.case_number)
     referral.repeat_of_id = await _repeat_of(ctx, referral, data.victim.phone, data.victim.email)
+    # Last before the insert: concurrent creations wait for each other's counter row until commit.
+    year = ctx.policy.today().year
+    sequence = await references.allocate_next(ctx.session, ReferralReferenceCounter, year)
+    referral.reference = references.format_reference(REFERENCE_PREFIX, year, sequence)
     ctx.session.add(referral)
     await ctx.session.flush()
     # The first entry of the timeline; not a step of the state machine, so no `move`.

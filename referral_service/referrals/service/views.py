@@ -131,6 +131,11 @@ async def list_referrals(
     )
 
 
+async def newest_submitted(ctx: ReferralContext) -> Referral | None:
+    """The referral the acting officer submitted last (plain columns only: not audited, like a list)."""
+    return await repository.newest_by(ctx.session, ctx.principal)
+
+
 async def feedback(ctx: ReferralContext, referral_id: uuid.UUID) -> Referral:
     referral = await repository.get_visible(ctx.session, ctx.principal, referral_id)
     if referral is None:
