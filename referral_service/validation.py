@@ -104,6 +104,11 @@ def _value_errors(value: Any, annotation: Any, path: str) -> list[FieldError]:
         if kind is not None and isinstance(value, str):
             return [FieldError(path, kind.code, _KIND_MESSAGES.get(kind.name, "Invalid value"))]
         return [FieldError(path, "value.invalid", _LOCATION.sub("", str(exc)))]
+    return _kind_check_errors(value, annotation, path)
+
+
+def _kind_check_errors(value: Any, annotation: Any, path: str) -> list[FieldError]:
+    """The error of a value its kind's own check refuses (the pattern let it through), else none."""
     kind = _kind_in(annotation)
     if kind is not None and kind.check is not None and isinstance(value, str) and not kind.check(value):
         return [FieldError(path, kind.code, _KIND_MESSAGES.get(kind.name, "Invalid value"))]
@@ -213,30 +218,66 @@ async def check_request_body(request: Request[Any, Any, Any]) -> None:
     except SerializationException:
         return
     try:
-        msgspec.convert(data, struct, strict=False, str_keys=True)
+        converted = msgspec.convert(data, struct, strict=False, str_keys=True)
     except msgspec.ValidationError:
-        pass
+        errors = field_errors(data, struct)
     else:
-        if not _has_checks(struct):
-            return
-    # Either the body does not convert, or it does and a kind's own check (a calendar date such as
-    # 2026-02-30 matches the pattern) must still be run on each field.
-    errors = field_errors(data, struct)
+        # A pattern lets through what only a kind's own check refuses (a calendar date such as
+        # 2026-02-30); run those checks alone, on the fields that have one.
+        errors = _check_errors(converted, struct)
     if errors:
         raise RequestValidationError(errors)
 
 
+def _annotation_has_checks(annotation: Any) -> bool:
+    kind = _kind_in(annotation)
+    if kind is not None and kind.check is not None:
+        return True
+    nested = _struct_in(annotation)
+    if nested is not None:
+        # A type that holds itself (directly or further down) is still being looked at: assume it has
+        # checks, at the cost of walking a value that turns out to have none.
+        return nested in _LOOKING_AT or bool(_checked_fields(nested))
+    return any(_annotation_has_checks(arg) for arg in typing.get_args(annotation) if arg is not type(None))
+
+
+_LOOKING_AT: set[type[msgspec.Struct]] = set()
+
+
 @cache
-def _has_checks(struct: type[msgspec.Struct]) -> bool:
-    """Whether a field of `struct` (nested types and lists included) is of a kind with its own check."""
+def _checked_fields(struct: type[msgspec.Struct]) -> tuple[tuple[str, str, Any], ...]:
+    """(attribute, name in the body, annotation) of each field of `struct` that is, or holds, a value of
+    a kind with its own check (nested types and lists included)."""
+    hints = _hints(struct)
+    _LOOKING_AT.add(struct)
+    try:
+        return tuple(
+            (item.name, item.encode_name, hints[item.name])
+            for item in msgspec.structs.fields(struct)
+            if _annotation_has_checks(hints[item.name])
+        )
+    finally:
+        _LOOKING_AT.discard(struct)
 
-    def checked(annotation: Any) -> bool:
-        kind = _kind_in(annotation)
-        if kind is not None and kind.check is not None:
-            return True
-        nested = _struct_in(annotation)
-        if nested is not None:
-            return _has_checks(nested)
-        return any(checked(arg) for arg in typing.get_args(annotation) if arg is not type(None))
 
-    return any(checked(hint) for hint in _hints(struct).values())
+def _check_errors(value: Any, struct: type[msgspec.Struct], parent: str = "") -> list[FieldError]:
+    """The fields of a converted `value` whose kind's own check refuses them, in declaration order."""
+    errors: list[FieldError] = []
+    for name, encode_name, annotation in _checked_fields(struct):
+        errors.extend(_checked_value_errors(getattr(value, name), annotation, _path(parent, encode_name)))
+    return errors
+
+
+def _checked_value_errors(value: Any, annotation: Any, path: str) -> list[FieldError]:
+    if isinstance(value, msgspec.Struct):
+        return _check_errors(value, type(value), path)
+    if isinstance(value, list):
+        # `list[X]` or `list[X] | None`: the type of the items.
+        lists = [a for a in (annotation, *typing.get_args(annotation)) if typing.get_origin(a) is list]
+        item_type = typing.get_args(lists[0])[0] if lists else Any
+        return [
+            error
+            for i, item in enumerate(value)
+            for error in _checked_value_errors(item, item_type, f"{path}[{i}]")
+        ]
+    return _kind_check_errors(value, annotation, path)

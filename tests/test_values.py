@@ -158,6 +158,7 @@ def test_a_body_that_is_not_an_object_is_one_error() -> None:
 class _Dated(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     when: Annotated[str, DAY_OR_MONTH.meta]
+    earlier: list[_Dated] | None = None
 
 
 async def test_a_body_that_converts_is_still_refused_for_a_date_not_in_the_calendar() -> None:
@@ -178,4 +179,11 @@ async def test_a_body_that_converts_is_still_refused_for_a_date_not_in_the_calen
         assert reached == []
         accepted = await client.post("/dated", json={"name": "x", "when": "2026-02-28"})
         assert accepted.status_code == 200
+        assert len(reached) == 1
+        nested = {"name": "x", "when": "2026-02-28", "earlier": [{"name": "y", "when": "2025-02-29"}]}
+        refused = await client.post("/dated", json=nested)
+        assert refused.status_code == 422
+        assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [
+            ("earlier[0].when", "value.day_or_month")
+        ]
         assert len(reached) == 1
