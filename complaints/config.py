@@ -10,7 +10,6 @@ are the production values, except the office's contact: a demo office, which pro
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -21,6 +20,7 @@ from referral_service.identity.config import Clock, ThrottlePolicy
 from referral_service.retention.policy import retention_period
 from referral_service.settings import (
     ENV_PREFIX,
+    LOCAL_TIMEZONE,
     SettingsError,
     email_variable,
     int_variable,
@@ -33,7 +33,7 @@ from referral_service.settings import (
 RateUnit = Literal["second", "minute", "hour", "day"]
 
 # Deadlines and the reference year follow the office's local calendar, not UTC.
-OFFICE_TIMEZONE = zoneinfo.ZoneInfo("Europe/Berlin")
+OFFICE_TIMEZONE = LOCAL_TIMEZONE
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ import binascii
 import ipaddress
 import os
 import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -23,6 +24,9 @@ from types import MappingProxyType
 from typing import TypeVar
 
 ENV_PREFIX = "REFERRAL_"
+# The service's calendar: dates people enter, deadlines, report periods, reference years and the times
+# pages show are local to Germany, not UTC.
+LOCAL_TIMEZONE = zoneinfo.ZoneInfo("Europe/Berlin")
 
 E = TypeVar("E", bound=StrEnum)
 

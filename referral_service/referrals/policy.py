@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -15,10 +14,7 @@ from referral_service.referrals.domain import EscalationLevel, ReferralStatus
 from referral_service.referrals.models import Referral
 from referral_service.referrals.schemas import Deadlines
 from referral_service.retention.policy import retention_period
-from referral_service.settings import int_variable
-
-# Dates the police enter (the incident date) are local dates in Saxony.
-LOCAL_TIMEZONE = zoneinfo.ZoneInfo("Europe/Berlin")
+from referral_service.settings import LOCAL_TIMEZONE, int_variable
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,12 @@ A case belongs to the period in which its date falls on the German calendar: a r
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
 
 from referral_service.problems import DomainError, ErrorKind
+from referral_service.settings import LOCAL_TIMEZONE
 
-REPORT_TIMEZONE = zoneinfo.ZoneInfo("Europe/Berlin")
+REPORT_TIMEZONE = LOCAL_TIMEZONE
 FIRST_YEAR = 2000
 LAST_YEAR = 2100
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
+from referral_service.settings import LOCAL_TIMEZONE
 from referral_service.web.i18n import Translator
 
-LOCAL_ZONE = ZoneInfo("Europe/Berlin")
+LOCAL_ZONE = LOCAL_TIMEZONE
 EMPTY = "\N{EN DASH}"  # shown for a date that is not (yet) set
 
 
