@@ -14,7 +14,6 @@ import base64
 import binascii
 import ipaddress
 import os
-import re
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +21,8 @@ from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
+
+from referral_service.values import EMAIL
 
 ENV_PREFIX = "REFERRAL_"
 # The service's calendar: dates people enter, deadlines, report periods, reference years and the times
@@ -227,8 +228,8 @@ def int_variable(
     return _int({} if value is None else {name: value}, name, default, minimum=minimum, maximum=maximum)
 
 
-# Plain enough to link as mailto: without surprises (no spaces, query or markup characters).
-_EMAIL = re.compile(r"[^\s@<>\"'?&#/]+@[^\s@<>\"'?&#/]+\.[^\s@<>\"'?&#/]+")
+# Beyond the e-mail rule: characters that would give a mailto: link a query or look like markup.
+_NOT_IN_MAILTO = frozenset("<>\"'?&#/")
 
 
 def is_production(environ: Mapping[str, str]) -> bool:
@@ -252,7 +253,7 @@ def email_variable(environ: Mapping[str, str], name: str) -> str | None:
     if value is None:
         return None
     value = value.strip()
-    if not _EMAIL.fullmatch(value):
+    if not EMAIL.accepts(value) or _NOT_IN_MAILTO.intersection(value):
         raise SettingsError(f"{ENV_PREFIX}{name} must be an e-mail address")
     return value
 
