@@ -11,7 +11,6 @@ those a refusal of the service or a file check adds after the reader.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -78,20 +77,6 @@ def show_field_errors(data: FormInput, errors: Iterable[FieldError], messages: M
         data.error(error.field, messages.get(error.code, N_("complaint.error.generic")))
 
 
-def read_uuid(data: FormInput, name: str, *, required: bool = True) -> uuid.UUID | None:
-    """An entry chosen in a list (a person, a unit): "choose one" when none (if required) or a wrong one."""
-    if required:
-        return data.uuid_choice(name)
-    text = data.text(name, max_length=36)
-    if text is None:
-        return None
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        data.error(name, N_("form.error.choose"))
-        return None
-
-
 def _complaint_fields(data: FormInput, today: dt.date, messages: Mapping[str, str]) -> dict[str, Any]:
     """The fields both intake forms share, read in page order, and the intake rules on what was typed."""
     fields: dict[str, Any] = {
@@ -101,7 +86,7 @@ def _complaint_fields(data: FormInput, today: dt.date, messages: Mapping[str, st
         "description": data.text("description", required=True, max_length=schemas.MAX_TEXT),
         "incident_date": data.date("incident_date"),
         "place": data.text("place", max_length=500),
-        "police_unit_id": read_uuid(data, "police_unit_id", required=False),
+        "police_unit_id": data.uuid_choice("police_unit_id", required=False),
         "complainant_kind": data.choice("complainant_kind", ComplainantKind),
         "name": data.text("name"),
         "email": data.value("email", EMAIL),
@@ -183,7 +168,7 @@ def intake_form_context(
 def read_triage(data: FormInput) -> schemas.TriageUpdate:
     return schemas.TriageUpdate(
         category=data.choice("category", Category, required=False),
-        police_unit_id=read_uuid(data, "police_unit_id", required=False),
+        police_unit_id=data.uuid_choice("police_unit_id", required=False),
         identity_confidential=data.flag("identity_confidential"),
         complete=data.flag("complete"),
     )
@@ -197,7 +182,7 @@ STATEMENT_REQUEST_ERRORS: Mapping[str, str] = {
 
 
 def read_statement_request(data: FormInput, today: dt.date) -> schemas.StatementRequestCreate | None:
-    unit_id = read_uuid(data, "unit_id", required=False)
+    unit_id = data.uuid_choice("unit_id", required=False)
     question = data.text("question", required=True, max_length=schemas.MAX_TEXT)
     facts = data.text("released_facts", max_length=schemas.MAX_TEXT) or ""
     deadline = data.date("deadline")

@@ -127,7 +127,7 @@ class OfficePages(Controller):
         return await office_action(
             CaseCall(request, db_session, complaint_context, principal, complaint_id),
             action="assign",
-            read=lambda data: forms.read_uuid(data, "assignee_id"),
+            read=lambda data: data.uuid_choice("assignee_id"),
             run=lambda assignee: office.assign(complaint_context, complaint_id, assignee),
             notice="beschwerde_zugewiesen",
             error_fields={"complaint.invalid_assignee": "assignee_id"},
@@ -189,7 +189,7 @@ class OfficePages(Controller):
         return await office_action(
             CaseCall(request, db_session, complaint_context, principal, complaint_id),
             action="disclosure",
-            read=lambda data: forms.read_uuid(data, "statement_request_id"),
+            read=lambda data: data.uuid_choice("statement_request_id"),
             run=lambda request_id: statements.approve_disclosure(complaint_context, complaint_id, request_id),
             notice="offenlegung",
         )

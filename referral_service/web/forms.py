@@ -87,11 +87,14 @@ class FormInput:
                 self.errors[name] = N_("form.error.choose")
         return chosen
 
-    def uuid_choice(self, name: str) -> uuid.UUID | None:
-        """The id of an entry chosen in a list (a person, a unit): "choose one" when none or a wrong one."""
+    def uuid_choice(self, name: str, *, required: bool = True) -> uuid.UUID | None:
+        """The id of an entry chosen in a list (a person, a unit): "choose one" when none (if required)
+        or a wrong one."""
         raw = self.form.get(name)
         value = raw.strip() if isinstance(raw, str) else ""
         self.values[name] = value
+        if not value and not required:
+            return None
         try:
             return uuid.UUID(value)
         except ValueError:
