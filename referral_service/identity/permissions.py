@@ -17,6 +17,7 @@ from referral_service.identity.roles import Role
 
 class Permission(StrEnum):
     AUDIT_CHECKPOINT_READ = "audit:checkpoint:read"
+    AUDIT_EVENT_EXPORT = "audit:event:export"
     AUDIT_EVENT_READ = "audit:event:read"
     AUDIT_LOG_VERIFY = "audit:log:verify"
     AUDIT_PROOF_READ = "audit:proof:read"
@@ -26,6 +27,7 @@ class Permission(StrEnum):
     COMPLAINT_COMPLAINT_CREATE_STAFF = "complaint:complaint:create_staff"
     COMPLAINT_COMPLAINT_DECIDE = "complaint:complaint:decide"
     COMPLAINT_COMPLAINT_DRAFT_DECISION = "complaint:complaint:draft_decision"
+    COMPLAINT_COMPLAINT_EXPORT = "complaint:complaint:export"
     COMPLAINT_COMPLAINT_LIST = "complaint:complaint:list"
     COMPLAINT_COMPLAINT_MESSAGE = "complaint:complaint:message"
     COMPLAINT_COMPLAINT_READ = "complaint:complaint:read"
@@ -48,6 +50,7 @@ class Permission(StrEnum):
     REFERRAL_REFERRAL_CLOSE = "referral:referral:close"
     REFERRAL_REFERRAL_CREATE = "referral:referral:create"
     REFERRAL_REFERRAL_DECLINE = "referral:referral:decline"
+    REFERRAL_REFERRAL_EXPORT = "referral:referral:export"
     REFERRAL_REFERRAL_LIST = "referral:referral:list"
     REFERRAL_REFERRAL_READ = "referral:referral:read"
     REFERRAL_REFERRAL_RECORD_CONTACT = "referral:referral:record_contact"
@@ -121,6 +124,7 @@ ROLE_GRANTS: Mapping[Role, frozenset[Permission]] = {
     | _POLICE_REFERRAL
     | {
         P.REFERRAL_STATISTICS_READ,
+        P.REFERRAL_REFERRAL_EXPORT,
         P.COMPLAINT_STATEMENT_REQUEST_READ,
         P.COMPLAINT_STATEMENT_REQUEST_ANSWER,
         P.IDENTITY_USER_READ,
@@ -130,12 +134,13 @@ ROLE_GRANTS: Mapping[Role, frozenset[Permission]] = {
     # The lead assigns within the branch, so sees the branch's volunteers (own subtree only).
     Role.WR_BRANCH_LEAD: _OWN_ACCOUNT
     | _WR_CASEWORK
-    | {P.REFERRAL_REFERRAL_ASSIGN, P.IDENTITY_USER_READ, P.IDENTITY_UNIT_READ},
+    | {P.REFERRAL_REFERRAL_ASSIGN, P.REFERRAL_REFERRAL_EXPORT, P.IDENTITY_USER_READ, P.IDENTITY_UNIT_READ},
     Role.WR_STATE_OFFICE: _OWN_ACCOUNT
     | {
         P.REFERRAL_REFERRAL_LIST,
         P.REFERRAL_REFERRAL_READ,
         P.REFERRAL_REFERRAL_ROUTE,
+        P.REFERRAL_REFERRAL_EXPORT,
         P.REFERRAL_STATISTICS_READ,
         P.REPORT_COOPERATION_READ,
         P.REPORT_ACTIVITY_MANAGE,
@@ -150,6 +155,7 @@ ROLE_GRANTS: Mapping[Role, frozenset[Permission]] = {
         P.COMPLAINT_COMPLAINT_DECIDE,
         P.COMPLAINT_COMPLAINT_CLOSE,
         P.COMPLAINT_COMPLAINT_APPROVE_DISCLOSURE,
+        P.COMPLAINT_COMPLAINT_EXPORT,
         P.REPORT_COMPLAINTS_ANNUAL_READ,
     },
     # Never case content: the audit log, aggregated reports, and the directory to interpret the log.
