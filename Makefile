@@ -2,8 +2,8 @@
 # They need PostgreSQL at 127.0.0.1:5432 (REFERRAL_BENCH_POSTGRES_URL); bench-referral uses wrk if installed.
 PY := .venv/bin/python
 
-.PHONY: bench bench-crypto bench-audit bench-referral bench-reports bench-public
-bench: bench-crypto bench-audit bench-referral bench-reports bench-public
+.PHONY: bench bench-crypto bench-audit bench-referral bench-reports bench-public bench-lists
+bench: bench-crypto bench-audit bench-referral bench-reports bench-public bench-lists
 
 bench-crypto:
 	$(PY) -m bench.crypto_bench
@@ -19,3 +19,6 @@ bench-reports:
 
 bench-public:
 	$(PY) -m bench.public_bench
+
+bench-lists:
+	$(PY) -m bench.lists_bench

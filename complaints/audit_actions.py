@@ -18,6 +18,7 @@ class ComplaintAuditAction(AuditAction):
     COMPLAINT_COMPLETE_TRIAGE = "complaint:complaint:complete_triage"
     COMPLAINT_CREATE = "complaint:complaint:create"
     COMPLAINT_DECIDE = "complaint:complaint:decide"
+    COMPLAINT_EXPORT = "complaint:complaint:export"
     COMPLAINT_FORWARD = "complaint:complaint:forward"
     COMPLAINT_READ = "complaint:complaint:read"
     COMPLAINT_RECEIVE_STATEMENT = "complaint:complaint:receive_statement"

@@ -68,6 +68,8 @@ class ComplaintsConfig:
     answer_deadline_working_days: int = 20
     # Default deadline for a police unit's statement, when the handler sets none.
     statement_deadline_working_days: int = 10
+    # "Due soon" in the queue and the lead's workload: the deadline falls within this many working days.
+    due_soon_working_days: int = 5
 
     session_lifetime: dt.timedelta = dt.timedelta(minutes=30)
     # Failed access attempts per client address (in the database, so every instance counts them): 20

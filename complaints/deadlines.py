@@ -31,3 +31,8 @@ def statement_deadline(config: ComplaintsConfig, requested_on: dt.date) -> dt.da
 def is_overdue(status: str, deadline: dt.date | None, today: dt.date) -> bool:
     """Overdue: the deadline has passed and the office has not yet decided (or closed) the complaint."""
     return deadline is not None and ComplaintStatus(status) in DEADLINE_STATES and today > deadline
+
+
+def due_soon_until(config: ComplaintsConfig, today: dt.date) -> dt.date:
+    """The last day a deadline may fall on to count as "due soon" (today included)."""
+    return config.calendar.add_working_days(today, config.due_soon_working_days)

@@ -196,6 +196,26 @@ def steps_on(status: ComplaintStatus | str) -> list[ComplaintAction]:
     return [action for _, action in sorted(ahead, key=lambda step: step[0])]
 
 
+class DeadlineFilter(StrEnum):
+    """Where a complaint stands against its answer deadline, as the queue filters it."""
+
+    OVERDUE = "overdue"  # the deadline has passed and the office has not decided
+    DUE_SOON = "due_soon"  # due within `ComplaintsConfig.due_soon_working_days`, not yet overdue
+    PAUSED = "paused"  # a statement is outstanding: the clock stands still
+
+
+class AssigneeKeyword(StrEnum):
+    """The queue's assignee filter besides a user id."""
+
+    ME = "me"
+    NONE = "none"
+
+
+class StatementRequestState(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+
+
 class PublicStatus(StrEnum):
     """What the complainant sees: the office's internal steps are not their business."""
 

@@ -63,6 +63,13 @@ class InvalidAssigneeError(DomainError):
     title = "Complaints can only be assigned to active staff of the complaints office"
 
 
+class AlreadyAssignedError(DomainError):
+    # Taking is for complaints nobody holds; moving one from a colleague is the lead's assignment.
+    code = "complaint.already_assigned"
+    kind = ErrorKind.CONFLICT
+    title = "The complaint is already assigned to somebody else"
+
+
 class LeadOnlyError(DomainError):
     # Not the guard's `auth.forbidden`: the route is open to the caller, this one step is not.
     code = "complaint.lead_only"

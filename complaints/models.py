@@ -16,6 +16,10 @@ from sqlmodel import Field, SQLModel
 from referral_service.db import UTCDateTime, utcnow
 from referral_service.keys.fields import EncryptedRecord, encrypted_field
 
+# The queue sorts by deadline, and keyset keys must be NOT NULL: a paused complaint (no deadline while a
+# statement is outstanding) sorts after every running deadline.
+NO_DEADLINE = dt.date(9999, 12, 31)
+
 
 class Complaint(EncryptedRecord, table=True):
     __tablename__ = "complaints"
@@ -24,6 +28,9 @@ class Complaint(EncryptedRecord, table=True):
         Index("ix_complaints_assignee_status", "assignee_id", "status"),
         Index("ix_complaints_received_at", "received_at"),
         Index("ix_complaints_police_unit_id", "police_unit_id"),
+        # The queue's deadline filters (overdue, due soon) compare the deadline of the running states.
+        Index("ix_complaints_status_deadline_on", "status", "deadline_on"),
+        Index("ix_complaints_category", "category"),
     )
 
     # "BS-2026-000123": sequential per year (see references.py).
@@ -83,6 +90,11 @@ class Complaint(EncryptedRecord, table=True):
     closed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
+    @property
+    def queue_deadline(self) -> dt.date:
+        """The queue's first sort key (`repository.QUEUE_ORDER`), as the database computes it."""
+        return self.deadline_on or NO_DEADLINE
+
 
 class ComplaintTransition(SQLModel, table=True):
     """Every state change, with time and actor (processing times for the annual report come from here)."""
@@ -118,7 +130,11 @@ class StatementRequest(EncryptedRecord, table=True):
     """
 
     __tablename__ = "complaint_statement_requests"
-    __table_args__ = (Index("ix_complaint_statement_requests_unit_id", "unit_id"),)
+    __table_args__ = (
+        Index("ix_complaint_statement_requests_unit_id", "unit_id"),
+        # A unit's list: its requests in deadline order, read along the index.
+        Index("ix_complaint_statement_requests_unit_deadline", "unit_id", "deadline_on", "id"),
+    )
 
     complaint_id: uuid.UUID = Field(foreign_key="complaints.id", index=True)
     unit_id: uuid.UUID = Field(foreign_key="org_units.id")

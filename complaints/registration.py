@@ -7,6 +7,7 @@ from pathlib import Path
 from complaints import reports
 from complaints.config import ComplaintsConfig
 from complaints.controllers import complaint_routers
+from complaints.counts import complaint_work
 from complaints.pages import AREAS, complaint_page_routers
 from complaints.retention import ComplaintRetention
 from referral_service.domains import AppContext, Domain, DomainParts, PlainLanguagePage
@@ -37,4 +38,5 @@ DOMAIN: Domain[ComplaintsConfig] = Domain(
         title="Beschwerde über die Polizei",
         summary="Sie sind mit der Polizei nicht zufrieden? Hier steht: So beschweren Sie sich.",
     ),
+    work=complaint_work,
 )

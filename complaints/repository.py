@@ -3,8 +3,9 @@ single-purpose modules of their own). Staff queries are scoped by the acting pri
 WHERE clause, so a complaint outside the caller's scope is simply not found.
 
 Scope: the lead of the complaints office sees every complaint, a handler the complaints
-assigned to them, everyone else nothing. A statement request is seen by the police unit it is
-addressed to, and by nobody else outside the office.
+assigned to them, everyone else nothing. A handler's queue also lists the open complaints nobody has
+taken yet (`takeable`), with their plain columns only: reading one needs taking it first. A statement
+request is seen by the police unit it is addressed to, and by nobody else outside the office.
 """
 
 from __future__ import annotations
@@ -12,14 +13,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, false, func, true
+from sqlalchemy import ColumnElement, and_, case, delete, false, func, or_, true
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
-from complaints.domain import DEADLINE_STATES, ComplaintStatus, MessageVisibility
+from complaints.domain import DEADLINE_STATES, OPEN_STATES, ComplaintStatus, MessageVisibility
 from complaints.models import (
+    NO_DEADLINE,
     ComplainantSession,
     Complaint,
     ComplaintAttachment,
@@ -31,6 +36,7 @@ from complaints.working_days import Pause
 from referral_service.identity.models import OrgUnit, RoleAssignment, User
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role, UnitKind
+from referral_service.listing import Keyset, SortKey
 
 POLICE_UNIT_KINDS = (UnitKind.POLICE_STATION.value, UnitKind.POLICE_DIRECTORATE.value)
 OFFICE_ROLES = (Role.COMPLAINTS_HANDLER.value, Role.COMPLAINTS_LEAD.value)
@@ -58,6 +64,25 @@ def complaint_scope(principal: Principal) -> ColumnElement[bool]:
     return false()
 
 
+def takeable(principal: Principal) -> ColumnElement[bool]:
+    """Open complaints nobody has taken, which this caller may take. Never one about the caller's own
+    unit: role families already keep police staff out of the office, this holds should that change."""
+    return and_(
+        col(Complaint.assignee_id).is_(None),
+        col(Complaint.status).in_(_values(OPEN_STATES)),
+        or_(col(Complaint.police_unit_id).is_(None), col(Complaint.police_unit_id) != principal.unit_id),
+    )
+
+
+def queue_scope(principal: Principal) -> ColumnElement[bool]:
+    """What the caller's lists show: their scope, and for a handler the complaints they may take."""
+    if sees_all_complaints(principal):
+        return true()
+    if principal.has_role(Role.COMPLAINTS_HANDLER):
+        return or_(col(Complaint.assignee_id) == principal.user_id, takeable(principal))
+    return false()
+
+
 def statement_request_scope(principal: Principal) -> ColumnElement[bool]:
     if principal.has_role(Role.POLICE_SUPERVISOR):
         return col(StatementRequest.unit_id) == principal.unit_id
@@ -70,6 +95,24 @@ def statement_request_scope(principal: Principal) -> ColumnElement[bool]:
 async def police_unit(session: AsyncSession, unit_id: uuid.UUID) -> OrgUnit | None:
     stmt = select(OrgUnit).where(OrgUnit.id == unit_id, col(OrgUnit.kind).in_(POLICE_UNIT_KINDS))
     return (await session.exec(stmt)).first()
+
+
+async def office_members(session: AsyncSession) -> Sequence[tuple[uuid.UUID, str, bool]]:
+    """(id, display name, active) of everybody holding an office role, by name."""
+    office = select(RoleAssignment.user_id).where(col(RoleAssignment.role).in_(OFFICE_ROLES))
+    stmt = (
+        select(col(User.id), col(User.display_name), col(User.active))
+        .where(col(User.id).in_(office))
+        .order_by(col(User.display_name), col(User.id))
+    )
+    return [(user_id, name, active) for user_id, name, active in (await session.exec(stmt)).all()]
+
+
+async def unit_names(session: AsyncSession, unit_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not unit_ids:
+        return {}
+    stmt = select(col(OrgUnit.id), col(OrgUnit.name)).where(col(OrgUnit.id).in_(unit_ids))
+    return dict((await session.exec(stmt)).all())
 
 
 async def is_active_office_user(session: AsyncSession, user_id: uuid.UUID) -> bool:
@@ -107,26 +150,129 @@ async def complaint_by_reference(session: AsyncSession, reference: str) -> Compl
     return (await session.exec(select(Complaint).where(Complaint.reference == reference))).first()
 
 
-async def list_complaints(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    status: ComplaintStatus | None,
-    overdue_on: dt.date | None,
-    limit: int,
-    offset: int,
-) -> Sequence[Complaint]:
-    """The caller's queue, oldest first. `overdue_on`: only complaints overdue on that day."""
-    stmt = select(Complaint).where(complaint_scope(principal))
-    if status is not None:
-        stmt = stmt.where(Complaint.status == status.value)
-    if overdue_on is not None:
-        stmt = stmt.where(
-            col(Complaint.deadline_on) < overdue_on,
-            col(Complaint.status).in_([s.value for s in DEADLINE_STATES]),
+def _column(attribute: Any) -> ColumnElement[Any]:
+    # A model attribute is typed `Mapped`; at class level it is the column expression a keyset needs.
+    return cast("ColumnElement[Any]", attribute)
+
+
+def _values(states: frozenset[ComplaintStatus]) -> list[str]:
+    return sorted(state.value for state in states)
+
+
+# The office's queue: deadline first (what a legal deadline needs), then arrival; the id makes it total.
+QUEUE_DEADLINE = func.coalesce(col(Complaint.deadline_on), NO_DEADLINE)
+QUEUE_ORDER = Keyset(
+    SortKey(QUEUE_DEADLINE, "queue_deadline", dt.date),
+    SortKey(_column(Complaint.received_at), "received_at", dt.datetime),
+    SortKey(_column(Complaint.id), "id", uuid.UUID),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintQuery:
+    """The queue's filters, resolved to what the database compares (ids, dates, UTC moments)."""
+
+    statuses: frozenset[ComplaintStatus] = frozenset()
+    category: str | None = None
+    channel: str | None = None
+    police_unit_id: uuid.UUID | None = None
+    assignee_id: uuid.UUID | None = None
+    unassigned: bool = False
+    # Deadline states: overdue before this day; due from..until (inclusive); the clock paused.
+    overdue_before: dt.date | None = None
+    due_between: tuple[dt.date, dt.date] | None = None
+    paused: bool = False
+    received_since: dt.datetime | None = None
+    received_before: dt.datetime | None = None
+    reference: str | None = None
+
+
+def _running_deadline() -> ColumnElement[bool]:
+    return col(Complaint.status).in_(_values(DEADLINE_STATES))
+
+
+def _overdue(before: dt.date) -> ColumnElement[bool]:
+    return and_(_running_deadline(), col(Complaint.deadline_on) < before)
+
+
+def _due_between(first: dt.date, last: dt.date) -> ColumnElement[bool]:
+    return and_(_running_deadline(), col(Complaint.deadline_on).between(first, last))
+
+
+def queue_query(principal: Principal, query: ComplaintQuery) -> SelectOfScalar[Complaint]:
+    """The caller's queue with its filters, unordered (the keyset orders it); plain columns only are
+    ever read from it."""
+    conditions: list[ColumnElement[bool]] = [queue_scope(principal)]
+    if query.statuses:
+        conditions.append(col(Complaint.status).in_(_values(query.statuses)))
+    if query.category is not None:
+        conditions.append(col(Complaint.category) == query.category)
+    if query.channel is not None:
+        conditions.append(col(Complaint.channel) == query.channel)
+    if query.police_unit_id is not None:
+        conditions.append(col(Complaint.police_unit_id) == query.police_unit_id)
+    if query.assignee_id is not None:
+        conditions.append(col(Complaint.assignee_id) == query.assignee_id)
+    if query.unassigned:
+        conditions.append(col(Complaint.assignee_id).is_(None))
+    if query.overdue_before is not None:
+        conditions.append(_overdue(query.overdue_before))
+    if query.due_between is not None:
+        conditions.append(_due_between(*query.due_between))
+    if query.paused:
+        conditions.append(col(Complaint.status) == ComplaintStatus.STATEMENT_REQUESTED.value)
+    if query.received_since is not None:
+        conditions.append(col(Complaint.received_at) >= query.received_since)
+    if query.received_before is not None:
+        conditions.append(col(Complaint.received_at) < query.received_before)
+    if query.reference is not None:
+        conditions.append(col(Complaint.reference) == query.reference)
+    return select(Complaint).where(*conditions)
+
+
+async def take(session: AsyncSession, principal: Principal, complaint_id: uuid.UUID) -> Complaint | None:
+    """The complaint, locked, if the caller may take it (or already holds it)."""
+    stmt = (
+        select(Complaint)
+        .where(
+            Complaint.id == complaint_id,
+            or_(complaint_scope(principal), takeable(principal)),
         )
-    stmt = stmt.order_by(col(Complaint.received_at), col(Complaint.id)).limit(limit).offset(offset)
-    return (await session.exec(stmt)).all()
+        .with_for_update()
+    )
+    return (await session.exec(stmt)).first()
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    assignee_id: uuid.UUID | None  # None: the open complaints nobody has taken
+    open: int
+    overdue: int
+    due_soon: int
+
+
+async def workload(session: AsyncSession, *, today: dt.date, due_until: dt.date) -> list[Workload]:
+    """Open complaints per assignee, with how many are overdue and due soon: one grouped query."""
+    overdue = func.sum(case((_overdue(today), 1), else_=0))
+    due_soon = func.sum(case((_due_between(today, due_until), 1), else_=0))
+    stmt = (
+        select(col(Complaint.assignee_id), func.count(), overdue, due_soon)
+        .where(col(Complaint.status).in_(_values(OPEN_STATES)))
+        .group_by(col(Complaint.assignee_id))
+    )
+    return [
+        Workload(assignee_id, int(count), int(late or 0), int(soon or 0))
+        for assignee_id, count, late, soon in (await session.exec(stmt)).all()
+    ]
+
+
+async def complaints_by_id(
+    session: AsyncSession, complaint_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, Complaint]:
+    if not complaint_ids:
+        return {}
+    stmt = select(Complaint).where(col(Complaint.id).in_(complaint_ids))
+    return {complaint.id: complaint for complaint in (await session.exec(stmt)).all()}
 
 
 # Messages
@@ -190,20 +336,27 @@ async def unit_statement_request(
     return None if row is None else (row[0], row[1])
 
 
-async def unit_statement_requests(
-    session: AsyncSession, principal: Principal, *, open_only: bool, limit: int, offset: int
-) -> Sequence[tuple[StatementRequest, Complaint]]:
-    stmt = (
-        select(StatementRequest, Complaint)
-        .join(Complaint, col(Complaint.id) == col(StatementRequest.complaint_id))
-        .where(statement_request_scope(principal))
-    )
-    if open_only:
-        stmt = stmt.where(col(StatementRequest.answered_at).is_(None))
-    stmt = (
-        stmt.order_by(col(StatementRequest.deadline_on), col(StatementRequest.id)).limit(limit).offset(offset)
-    )
-    return [(request, complaint) for request, complaint in (await session.exec(stmt)).all()]
+# A unit's statement requests: the nearest deadline first.
+UNIT_REQUEST_ORDER = Keyset(
+    SortKey(_column(StatementRequest.deadline_on), "deadline_on", dt.date),
+    SortKey(_column(StatementRequest.id), "id", uuid.UUID),
+)
+
+
+def unit_requests_query(
+    principal: Principal, *, answered: bool | None, overdue_before: dt.date | None
+) -> SelectOfScalar[StatementRequest]:
+    """The statement requests addressed to the caller's unit; `overdue_before`: still unanswered with
+    a deadline before that day."""
+    stmt = select(StatementRequest).where(statement_request_scope(principal))
+    if answered is not None:
+        answered_at = col(StatementRequest.answered_at)
+        stmt = stmt.where(answered_at.is_not(None) if answered else answered_at.is_(None))
+    if overdue_before is not None:
+        stmt = stmt.where(
+            col(StatementRequest.answered_at).is_(None), col(StatementRequest.deadline_on) < overdue_before
+        )
+    return stmt
 
 
 # Attachments (content deferred unless asked for: it can be megabytes)

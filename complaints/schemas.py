@@ -162,6 +162,16 @@ class ComplaintSummary(msgspec.Struct, kw_only=True):
     overdue: bool
 
 
+class HandlerWorkload(msgspec.Struct, kw_only=True):
+    """Open complaints of one member of the office (`assignee_id` None: nobody has taken them)."""
+
+    assignee_id: uuid.UUID | None
+    name: str | None
+    open: int
+    overdue: int
+    due_soon: int
+
+
 class DecisionDraft(msgspec.Struct, kw_only=True):
     outcome: Outcome
     no_decision_reason: NoDecisionReason | None

@@ -7,8 +7,9 @@ The kernel's routes, pages and jobs, plus whatever each installed domain declare
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -54,6 +55,7 @@ from referral_service.web import (
 )
 from referral_service.web.audit_api import AuditController
 from referral_service.web.errors import NOT_FOUND_HANDLERS
+from referral_service.web.work import load_work
 
 log = get_logger(__name__)
 
@@ -97,6 +99,13 @@ def retention_job(
     )
 
 
+async def before_handler(request: Request[Any, Any, Any]) -> None:
+    """Before every handler: the request body's checks, then the counts of work a signed-in user's page
+    shows in its navigation (referral_service/web/work.py)."""
+    await check_request_body(request)
+    await load_work(request)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -135,6 +144,7 @@ def create_app(
             "case_keys": case_keys,
             "identity": identity_config,
             "web_areas": web_areas,
+            "domain_settings": configured,
             **{name: value for part in parts for name, value in part.state.items()},
         }
     )
@@ -162,8 +172,8 @@ def create_app(
         # Deny by default: every route passes this guard (see referral_service/identity/guards.py).
         guards=[authorize],
         # After the guard: an `/api/` body not declared JSON is refused (415), one with wrong fields
-        # with every error at once (see referral_service/validation.py).
-        before_request=check_request_body,
+        # with every error at once (see referral_service/validation.py); then a page's work counts.
+        before_request=before_handler,
         dependencies={
             "db_session": Provide(provide_db_session),
             "principal": Provide(provide_principal, sync_to_thread=False),

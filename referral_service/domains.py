@@ -20,6 +20,7 @@ from litestar.types import ControllerRouterHandler
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from referral_service.identity.principal import Principal
 from referral_service.jobs import PeriodicJob
 from referral_service.reporting.service import DomainReport
 from referral_service.retention.providers import RetentionProvider
@@ -80,6 +81,24 @@ class PlainLanguagePage:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkItem:
+    """One count of work waiting for a user, for the start page and the navigation's badges: "3 new
+    referrals", linked to the list that shows exactly those cases."""
+
+    # The area it belongs to (its path) and the list with the filter that shows the counted cases.
+    area: str
+    link: str
+    # Catalogue key of the label; the catalogues hold "<key>.one" and "<key>.other", each with {count}.
+    label_key: str
+    count: int
+    # Past a deadline: styled as urgent (the label says so in words too).
+    urgent: bool = False
+    # Part of the area's badge in the navigation, which adds up these items: a domain marks items that
+    # never count the same case twice.
+    badge: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Domain(Generic[S]):
     """A domain's declaration. `S` is its settings object (frozen, read from REFERRAL_* variables)."""
 
@@ -104,6 +123,9 @@ class Domain(Generic[S]):
     locales: Path | None = None
     # Its explanation for the public in Leichte Sprache, if it has one.
     plain_language: PlainLanguagePage | None = None
+    # The work waiting for the principal in the domain's areas, every count of the domain in ONE query
+    # and scoped like its lists; nothing, without a query, for a principal without the domain's roles.
+    work: Callable[[AsyncSession, Principal, S], Awaitable[Sequence[WorkItem]]] | None = None
 
 
 @cache

@@ -21,12 +21,13 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlencode
 
 from litestar import Request, Response
 from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
 
 from referral_service.problems import DomainError
 from referral_service.settings import LOCAL_TIMEZONE
@@ -63,7 +64,8 @@ class SortKey:
     """One column of a list's order. `attribute` reads the value from a listed row; `kind` reads it
     back from a cursor."""
 
-    column: ColumnElement[Any]
+    # A table column or a model attribute (`col(Model.x)`).
+    column: ColumnElement[Any] | Mapped[Any]
     attribute: str
     kind: type[SortValue]
     descending: bool = False
@@ -95,7 +97,12 @@ class Keyset:
             beyond = key.column < values[index] if key.descending else key.column > values[index]
             equal_before = [self.keys[i].column == values[i] for i in range(index)]
             alternatives.append(and_(*equal_before, beyond))
-        return or_(*alternatives)
+        # The same condition once more on the first key alone (implied by the OR): a database cannot
+        # start an index range at an OR, and without it would read the list from its top to find the
+        # page (measured: 38 ms instead of 0.3 ms for a page deep in 200,000 audit events).
+        first = self.keys[0]
+        bound = first.column <= values[0] if first.descending else first.column >= values[0]
+        return and_(bound, or_(*alternatives))
 
     def cursor_of(self, row: object) -> str:
         values = [_dump(getattr(row, key.attribute)) for key in self.keys]
@@ -149,20 +156,27 @@ def _load(kind: type[SortValue], value: object) -> SortValue:
 
 
 async def fetch_page(
-    session: AsyncSession, query: Select[T], keyset: Keyset, *, after: str | None, limit: int
-) -> Page[T]:
-    """One page of `query` (a select of one entity, already filtered and scoped) in the keyset's order."""
+    session: AsyncSession, query: Select[Any], keyset: Keyset, *, after: str | None, limit: int
+) -> Page[Any]:
+    """One page of `query` (a select of one entity, already filtered and scoped) in the keyset's order.
+    Typed `Any`: SQLModel's and SQLAlchemy's `select` type the same query differently; callers annotate
+    the page they get (`page: Page[Referral] = ...`)."""
     if after is not None:
         query = query.where(keyset.after(keyset.read(after)))
-    rows = (await session.execute(query.order_by(*keyset.order_by()).limit(limit + 1))).scalars().all()
+    # A select of one entity: its rows are that entity (`scalars`), whatever the typing says of them.
+    rows = cast(
+        Sequence[Any],
+        (await session.execute(query.order_by(*keyset.order_by()).limit(limit + 1))).scalars().all(),
+    )
     items = rows[:limit]
     more = len(rows) > limit
     return Page(items=items, next_cursor=keyset.cursor_of(items[-1]) if more and items else None)
 
 
-async def fetch_export(session: AsyncSession, query: Select[T], keyset: Keyset) -> Sequence[T]:
+async def fetch_export(session: AsyncSession, query: Select[Any], keyset: Keyset) -> Sequence[Any]:
     """Every row of `query` for a CSV export, at most `EXPORT_LIMIT`."""
-    rows = (await session.execute(query.order_by(*keyset.order_by()).limit(EXPORT_LIMIT + 1))).scalars().all()
+    ordered = query.order_by(*keyset.order_by()).limit(EXPORT_LIMIT + 1)
+    rows = cast(Sequence[Any], (await session.execute(ordered)).scalars().all())
     if len(rows) > EXPORT_LIMIT:
         raise ExportTooLargeError(extra={"limit": EXPORT_LIMIT})
     return rows
@@ -225,7 +239,8 @@ def csv_response(text: str, file_name: str) -> Response[str]:
     """A download. A byte order mark first: spreadsheet programs otherwise misread umlauts."""
     return Response(
         "\ufeff" + text,
-        media_type=CSV_MEDIA_TYPE,
+        # Litestar adds "; charset=utf-8" to a text type itself; naming it here would send it twice.
+        media_type=CSV_MEDIA_TYPE.partition(";")[0],
         headers={"Content-Disposition": f'attachment; filename="{file_name}"', "Cache-Control": "no-store"},
     )
 

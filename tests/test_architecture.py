@@ -81,7 +81,7 @@ def test_every_installed_domain_is_checked_above() -> None:
 KERNEL_LAYERS: tuple[tuple[str, ...], ...] = (
     ("settings", "values"),
     ("logging", "db", "stores", "cli_support"),
-    ("problems", "request_context", "jobs", "leadership", "schema", "references", "validation"),
+    ("problems", "request_context", "jobs", "leadership", "schema", "references", "validation", "listing"),
     ("audit",),
     ("keys",),
     ("identity",),

@@ -1,28 +1,34 @@
 """`/api/v1/complaints`: the complaints office's queue and workflow. HTTP only; see `complaints.service`.
 
 `forward`, `withdraw` and `resume` are declared with `complaint:complaint:triage`: they move a complaint
-the way a triage outcome does, and both office roles may record them.
+the way a triage outcome does, and both office roles may record them. So is `take` (a member of the
+office assigns a free complaint to themselves): it is the first step of the triage. The workload per
+handler is declared with `complaint:complaint:assign`: it is what the one who distributes work needs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from complaints import schemas
 from complaints.controllers.dependencies import NO_STORE
-from complaints.domain import ComplaintStatus, PublicStatus
-from complaints.service import intake, office, statements
+from complaints.domain import Category, Channel, ComplaintStatus, DeadlineFilter, PublicStatus
+from complaints.service import intake, office, queue, statements
 from complaints.service.common import ComplaintContext
+from complaints.service.queue import QueueFilter
 from complaints.service.views import summary
+from referral_service import listing
 from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
+from referral_service.web.i18n import translator_for
 
 P = Permission
 _ONE = "/{complaint_id:uuid}"
@@ -32,28 +38,94 @@ Session = NamedDependency[AsyncSession]
 Context = NamedDependency[ComplaintContext]
 Caller = NamedDependency[Principal]
 ComplaintId = FromPath[uuid.UUID]
+Cursor = Annotated[
+    str | None, QueryParameter(max_length=512, description="The `next` cursor of a Link header")
+]
+Limit = Annotated[int, QueryParameter(ge=1, le=listing.MAX_PAGE_SIZE)]
+
+
+def read_queue_filter(
+    status: FromQuery[list[ComplaintStatus] | None] = None,
+    category: FromQuery[Category | None] = None,
+    channel: FromQuery[Channel | None] = None,
+    police_unit_id: FromQuery[uuid.UUID | None] = None,
+    assignee: Annotated[
+        str | None, QueryParameter(max_length=64, description="me, none or a user id")
+    ] = None,
+    deadline: FromQuery[DeadlineFilter | None] = None,
+    overdue: Annotated[
+        bool, QueryParameter(description="Same as deadline=overdue (kept for old clients)")
+    ] = False,
+    received_from: FromQuery[dt.date | None] = None,
+    received_until: FromQuery[dt.date | None] = None,
+    reference: Annotated[str | None, QueryParameter(max_length=32)] = None,
+) -> QueueFilter:
+    if overdue and deadline not in (None, DeadlineFilter.OVERDUE):
+        raise queue.invalid("overdue", "overdue=true contradicts the deadline filter")
+    keyword, assignee_id = queue.read_assignee(assignee)
+    return QueueFilter(
+        statuses=frozenset(status or ()),
+        category=category,
+        channel=channel,
+        police_unit_id=police_unit_id,
+        assignee=keyword,
+        assignee_id=assignee_id,
+        deadline=DeadlineFilter.OVERDUE if overdue else deadline,
+        received_from=received_from,
+        received_until=received_until,
+        reference=queue.read_reference(reference),
+    )
+
+
+QUEUE_FILTER = {"queue_filter": Provide(read_queue_filter, sync_to_thread=False)}
 
 
 class ComplaintOfficeController(Controller):
     path = "/"
     tags = ["complaints (office)"]
 
-    @get("", opt=requires(P.COMPLAINT_COMPLAINT_LIST), summary="The caller's queue (leads: all)")
+    @get(
+        "",
+        opt=requires(P.COMPLAINT_COMPLAINT_LIST),
+        dependencies=QUEUE_FILTER,
+        summary="The caller's queue (leads: all; handlers: theirs and the free ones), filtered and paged",
+        description="Sorted by deadline (paused ones after the running deadlines), then arrival, then id. "
+        'The next page is named in a `Link: <...>; rel="next"` header.',
+    )
     async def list_complaints(
         self,
+        request: Request[Any, Any, Any],
         complaint_context: Context,
-        status: FromQuery[ComplaintStatus | None] = None,
-        overdue: FromQuery[bool] = False,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
-    ) -> list[schemas.ComplaintSummary]:
-        return await office.list_queue(
-            complaint_context,
-            status=status,
-            overdue=overdue,
-            limit=limit,
-            offset=offset,
-        )
+        queue_filter: NamedDependency[QueueFilter],
+        after: Cursor = None,
+        limit: Limit = listing.PAGE_SIZE,
+    ) -> Response[list[schemas.ComplaintSummary]]:
+        found = await queue.list_page(complaint_context, queue_filter, after=after, limit=limit)
+        return Response(list(found.items), headers=listing.link_header(request, found))
+
+    @get(
+        "/export.csv",
+        opt=requires(P.COMPLAINT_COMPLAINT_EXPORT),
+        dependencies=QUEUE_FILTER,
+        summary="The filtered queue as CSV (list columns only; audited)",
+        media_type=listing.CSV_MEDIA_TYPE,
+    )
+    async def export(
+        self,
+        request: Request[Any, Any, Any],
+        complaint_context: Context,
+        queue_filter: NamedDependency[QueueFilter],
+    ) -> Response[str]:
+        text = await queue.export_csv(complaint_context, queue_filter, translator_for(request))
+        return listing.csv_response(text, "beschwerden.csv")
+
+    @get(
+        "/workload",
+        opt=requires(P.COMPLAINT_COMPLAINT_ASSIGN),
+        summary="Open, overdue and soon-due complaints per member of the office (lead)",
+    )
+    async def workload(self, complaint_context: Context) -> list[schemas.HandlerWorkload]:
+        return await queue.workload(complaint_context)
 
     @post(
         "",
@@ -89,6 +161,16 @@ class ComplaintOfficeController(Controller):
         data: JSONBody[schemas.AssignmentCreate],
     ) -> schemas.ComplaintSummary:
         complaint = await office.assign(complaint_context, complaint_id, data.assignee_id)
+        return summary(complaint, complaint_context)
+
+    @post(
+        _ONE + "/take",
+        opt=requires(P.COMPLAINT_COMPLAINT_TRIAGE),
+        status_code=200,
+        summary="Take a complaint nobody holds: assign it to oneself (audited)",
+    )
+    async def take(self, complaint_context: Context, complaint_id: ComplaintId) -> schemas.ComplaintSummary:
+        complaint = await office.take(complaint_context, complaint_id)
         return summary(complaint, complaint_context)
 
     @post(_ONE + "/triage", opt=requires(P.COMPLAINT_COMPLAINT_TRIAGE), status_code=200)

@@ -33,7 +33,6 @@ REPORT_AREA = Area(
 )
 AREAS = [OFFICE_AREA, STATEMENTS_AREA, REPORT_AREA]
 
-LIST_LIMIT = 300
 
 Session = NamedDependency[AsyncSession]
 Context = NamedDependency[ComplaintContext]

@@ -7,13 +7,23 @@ audit, so a page never shows more than the API shows the same caller.
 
 from __future__ import annotations
 
-import datetime as dt
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 
+from complaints import repository
 from complaints.attachments import AttachmentType
-from complaints.domain import OPEN_STATES, ComplaintStatus
+from complaints.domain import (
+    OPEN_STATES,
+    TERMINAL_STATES,
+    AssigneeKeyword,
+    Category,
+    Channel,
+    ComplaintStatus,
+    DeadlineFilter,
+)
 from complaints.pages import forms
 from complaints.pages.case import (
     CaseCall,
@@ -24,17 +34,145 @@ from complaints.pages.case import (
     office_action,
     withdraw_question,
 )
-from complaints.pages.common import LIST_LIMIT, OFFICE_AREA, Caller, Context, Id, Session, options
-from complaints.service import office, statements
-from referral_service.identity import service as identity_service
+from complaints.pages.common import (
+    OFFICE_AREA,
+    Caller,
+    Context,
+    Id,
+    PoliceUnit,
+    Session,
+    options,
+    police_units,
+    unit_options,
+)
+from complaints.references import normalise_reference
+from complaints.service import office, queue, statements
+from complaints.service.queue import QueueFilter
 from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
+from referral_service.identity.principal import Principal
+from referral_service.listing import PAGE_SIZE, InvalidCursorError, InvalidRangeError, csv_response, url_with
+from referral_service.validation import FieldError, RequestValidationError
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
-from referral_service.web.render import page
+from referral_service.web.forms import FormInput, refusable
+from referral_service.web.i18n import N_, translator_for
+from referral_service.web.render import page, parse_uuid, see_other
 
 _ONE = "/beschwerden/{complaint_id:uuid}"
 _EXTENSIONS = {AttachmentType.PDF: ".pdf", AttachmentType.PNG: ".png", AttachmentType.JPEG: ".jpg"}
 P = Permission
+EXPORT_PATH = OFFICE_AREA.path + "/export.csv"
+
+# The queue's filters on the page, by their German names (the API names them in English). Without a
+# status the page shows the open complaints; `erledigt` and `alle` widen it.
+_STATUS_GROUPS = {"offen": OPEN_STATES, "erledigt": TERMINAL_STATES, "alle": frozenset(ComplaintStatus)}
+_ASSIGNEES = {"ich": AssigneeKeyword.ME, "niemand": AssigneeKeyword.NONE}
+_DEADLINES = {
+    "ueberfaellig": DeadlineFilter.OVERDUE,
+    "bald": DeadlineFilter.DUE_SOON,
+    "ruht": DeadlineFilter.PAUSED,
+}
+_FILTER_NAMES = (
+    "status",
+    "kategorie",
+    "eingangsweg",
+    "dienststelle",
+    "zustaendig",
+    "frist",
+    "ueberfaellig",
+    "eingang_von",
+    "eingang_bis",
+    "aktenzeichen",
+)
+# Where a refused list request is shown on the filter form.
+_REFUSED_FIELD = {InvalidCursorError.code: "nach", InvalidRangeError.code: "eingang_bis"}
+
+
+def _lookup(data: FormInput, name: str, choices: dict[str, Any]) -> Any:
+    raw = data.text(name, max_length=40)
+    if raw is None:
+        return None
+    if raw not in choices:
+        data.error(name, "form.error.choose")
+        return None
+    return choices[raw]
+
+
+def read_queue_filter(request: Request[Any, Any, Any]) -> tuple[FormInput, QueueFilter, str | None]:
+    """The queue's filters from the page's query; every wrong value is an error next to its field."""
+    data = FormInput(request.query_params)
+    statuses: set[ComplaintStatus] = set()
+    wanted_states = [value for value in request.query_params.getall("status", []) if value]
+    data.values["status"] = (
+        wanted_states[0] if len(wanted_states) == 1 else ("" if wanted_states else "offen")
+    )
+    for value in wanted_states or ["offen"]:
+        if value in _STATUS_GROUPS:
+            statuses |= _STATUS_GROUPS[value]
+        elif value in ComplaintStatus.__members__.values():
+            statuses.add(ComplaintStatus(value))
+        else:
+            data.error("status", "form.error.choose")
+    category = data.choice("kategorie", Category, required=False)
+    channel = data.choice("eingangsweg", Channel, required=False)
+    unit = data.uuid_choice("dienststelle", required=False)
+    assignee_text = data.text("zustaendig", max_length=40)
+    assignee = _ASSIGNEES.get(assignee_text or "")
+    assignee_id = parse_uuid(assignee_text) if assignee is None else None
+    if assignee_text and assignee is None and assignee_id is None:
+        data.error("zustaendig", "form.error.choose")
+    if data.flag("ueberfaellig") and "frist" not in request.query_params:
+        data.values["frist"] = "ueberfaellig"  # the older link "overdue only"
+        deadline: DeadlineFilter | None = DeadlineFilter.OVERDUE
+    else:
+        deadline = _lookup(data, "frist", _DEADLINES)
+    received_from = data.date("eingang_von")
+    received_until = data.date("eingang_bis")
+    reference_text = data.text("aktenzeichen", max_length=32)
+    reference = normalise_reference(reference_text) if reference_text else None
+    if reference_text and reference is None:
+        data.error("aktenzeichen", N_("office.queue.error.reference"))
+    after = data.text("nach", max_length=512)
+    wanted = QueueFilter(
+        statuses=frozenset(statuses),
+        category=category,
+        channel=channel,
+        police_unit_id=unit,
+        assignee=assignee,
+        assignee_id=assignee_id,
+        deadline=deadline,
+        received_from=received_from,
+        received_until=received_until,
+        reference=reference,
+    )
+    return data, wanted, after
+
+
+def _filter_options(
+    members: Sequence[tuple[uuid.UUID, str, bool]],
+    units: Sequence[PoliceUnit],
+    principal: Principal,
+    is_lead: bool,
+) -> dict[str, list[tuple[str, str]]]:
+    """The filter form's choices: (value, text) pairs; catalogue keys are translated in the template."""
+    assignees = [("ich", N_("office.queue.assignee.me")), ("niemand", N_("office.queue.assignee.none"))]
+    colleagues = [
+        (str(user_id), name) for user_id, name, active in members if active and user_id != principal.user_id
+    ]
+    return {
+        "status": [
+            ("offen", N_("office.queue.status.open")),
+            ("erledigt", N_("office.queue.status.done")),
+            ("alle", N_("office.queue.status.all")),
+            *options("complaint.status", list(ComplaintStatus)),
+        ],
+        "kategorie": options("complaint.category", list(Category)),
+        "eingangsweg": options("complaint.channel", list(Channel)),
+        "frist": [(code, f"office.queue.deadline.{value}") for code, value in _DEADLINES.items()],
+        "zustaendig": assignees,
+        "colleagues": colleagues if is_lead else [],
+        "dienststelle": unit_options(units),
+    }
 
 
 class OfficePages(Controller):
@@ -52,36 +190,73 @@ class OfficePages(Controller):
         complaint_context: Context,
         principal: Caller,
     ) -> Response[Any]:
-        query = request.query_params
-        overdue_only = query.get("ueberfaellig") == "1"
-        wanted = query.get("status")
-        status = ComplaintStatus(wanted) if wanted in {s.value for s in ComplaintStatus} else None
-        rows = await office.list_queue(
-            complaint_context,
-            status=status,
-            overdue=overdue_only,
-            limit=LIST_LIMIT,
-            offset=0,
-        )
-        open_rows = sorted(
-            (row for row in rows if row.status in OPEN_STATES),
-            key=lambda row: (not row.overdue, row.deadline or dt.date.max, row.received_at),
-        )
-        done_rows = [row for row in rows if row.status not in OPEN_STATES]
-        members = await identity_service.list_users(db_session, principal, unit_id=principal.unit_id)
+        data, wanted, after = read_queue_filter(request)
+        found = None
+        if data.ok:
+            async with refusable(db_session, InvalidCursorError, InvalidRangeError) as refused:
+                found = await queue.list_page(complaint_context, wanted, after=after, limit=PAGE_SIZE)
+            if refused.error is not None:
+                data.error(_REFUSED_FIELD[refused.error.code], f"office.queue.error.{refused.error.code}")
+        members = await repository.office_members(db_session)
+        units = await police_units(db_session, principal)
+        is_lead = principal.has(P.COMPLAINT_COMPLAINT_ASSIGN)
         return page(
             request,
             "complaints/office_queue.html",
+            status_code=200 if data.ok else 400,
             context={
-                "open_rows": open_rows,
-                "done_rows": done_rows,
-                "members": {view.user.id: view.user.display_name for view in members},
-                "statuses": options("complaint.status", list(ComplaintStatus)),
-                "values": {"status": wanted or "", "ueberfaellig": overdue_only},
-                "filtered": overdue_only or status is not None,
+                "rows": found.items if found else [],
+                "next_url": url_with(request, nach=found.next_cursor)
+                if found and found.next_cursor
+                else None,
+                "first_url": url_with(request, nach=None) if after or not data.ok else None,
+                "export_url": url_with(request, nach=None).replace(OFFICE_AREA.path, EXPORT_PATH, 1)
+                if principal.has(P.COMPLAINT_COMPLAINT_EXPORT) and data.ok
+                else None,
+                "members": {user_id: name for user_id, name, _ in members},
+                "unit_names": {unit.id: unit.name for unit in units},
+                "workload": await queue.workload(complaint_context) if is_lead else None,
+                "me": principal.user_id,
+                "can_take": principal.has(P.COMPLAINT_COMPLAINT_TRIAGE),
+                "can_open_all": repository.sees_all_complaints(principal),
+                "filters": _filter_options(members, units, principal, is_lead),
+                "values": data.values,
+                # A broken cursor has no field: the page says so with the way back to the first page.
+                "errors": {name: key for name, key in data.errors.items() if name != "nach"},
+                "cursor_invalid": "nach" in data.errors,
+                "filtered": any(name in request.query_params for name in _FILTER_NAMES),
                 "can_enter": principal.has(P.COMPLAINT_COMPLAINT_CREATE_STAFF),
             },
         )
+
+    @get("/export.csv", opt=requires(P.COMPLAINT_COMPLAINT_EXPORT))
+    async def export(self, request: Request[Any, Any, Any], complaint_context: Context) -> Response[Any]:
+        """The list as the queue page shows it with the same filters, as CSV (audited)."""
+        data, wanted, _ = read_queue_filter(request)
+        if not data.ok:
+            raise RequestValidationError(
+                [FieldError(name, "value.invalid", "invalid filter") for name in data.errors]
+            )
+        text = await queue.export_csv(complaint_context, wanted, translator_for(request))
+        return csv_response(text, "beschwerden.csv")
+
+    @post(_ONE + "/uebernehmen", opt=requires(P.COMPLAINT_COMPLAINT_TRIAGE), status_code=200)
+    async def take(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: Session,
+        complaint_context: Context,
+        complaint_id: Id,
+    ) -> Response[Any]:
+        """Take a free complaint from the queue, then open it. One taken meanwhile by somebody else is out
+        of a handler's scope (404, like any other); one the lead cannot take goes back to the queue."""
+        async with refusable(db_session) as refused:
+            await office.take(complaint_context, complaint_id)
+        if refused.error is None:
+            return see_other(
+                f"{OFFICE_AREA.path}/beschwerden/{complaint_id}", notice="beschwerde_uebernommen"
+            )
+        return see_other(OFFICE_AREA.path, notice="beschwerde_nicht_frei")
 
     @get(_ONE, opt=requires(P.COMPLAINT_COMPLAINT_READ))
     async def case(

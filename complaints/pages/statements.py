@@ -8,8 +8,8 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 
 from complaints import schemas
+from complaints.domain import StatementRequestState
 from complaints.pages.common import (
-    LIST_LIMIT,
     STATEMENTS_AREA,
     Caller,
     Context,
@@ -22,9 +22,14 @@ from complaints.service.common import ComplaintContext
 from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
+from referral_service.listing import PAGE_SIZE, InvalidCursorError, url_with
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
 from referral_service.web.forms import FormInput, form_input, refusable
+from referral_service.web.i18n import N_
 from referral_service.web.render import page, see_other
+
+# The list's choice of requests by its German names; open ones unless asked otherwise.
+_STATES = {"offen": StatementRequestState.OPEN, "beantwortet": StatementRequestState.ANSWERED, "alle": None}
 
 
 async def _request_page(
@@ -62,15 +67,40 @@ class StatementRequestPages(Controller):
     async def requests(
         self,
         request: Request[Any, Any, Any],
+        db_session: Session,
         complaint_context: Context,
     ) -> Response[Any]:
-        rows = await statements.list_for_unit(complaint_context, open_only=False, limit=LIST_LIMIT, offset=0)
+        """The unit's requests, nearest deadline first, 50 a page; open ones unless asked otherwise."""
+        data = FormInput(request.query_params)
+        wanted = data.text("status", max_length=20) or "offen"
+        data.values["status"] = wanted
+        if wanted not in _STATES:
+            data.error("status", N_("form.error.choose"))
+        overdue = data.flag("ueberfaellig")
+        after = data.text("nach", max_length=512)
+        found = None
+        if data.ok:
+            async with refusable(db_session, InvalidCursorError) as refused:
+                found = await statements.list_for_unit(
+                    complaint_context, state=_STATES[wanted], overdue=overdue, after=after, limit=PAGE_SIZE
+                )
+            if refused.error is not None:
+                data.error("nach", N_("office.queue.error.list.cursor_invalid"))
         return page(
             request,
             "complaints/statements_list.html",
+            status_code=200 if data.ok else 400,
             context={
-                "open_rows": sorted((r for r in rows if r.answered_at is None), key=lambda r: r.deadline),
-                "done_rows": [r for r in rows if r.answered_at is not None],
+                "rows": found.items if found else [],
+                "next_url": url_with(request, nach=found.next_cursor)
+                if found and found.next_cursor
+                else None,
+                "first_url": url_with(request, nach=None) if after else None,
+                "states": [(code, f"statements.state.{code}") for code in _STATES],
+                "filtered": "status" in request.query_params or overdue,
+                "values": data.values,
+                "errors": {name: key for name, key in data.errors.items() if name != "nach"},
+                "cursor_invalid": "nach" in data.errors,
             },
         )
 

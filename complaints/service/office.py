@@ -1,7 +1,7 @@
-"""The office's work on a complaint: queue, reading, assigning, triage, decisions, closing, side exits,
-messages and attachments. Every step goes through the transition table in `complaints.domain` and is
-audited in the caller's transaction; the complaint is read scoped (and locked for changes), so a
-complaint outside the caller's scope is "not found".
+"""The office's work on a complaint: reading, assigning and taking, triage, decisions, closing, side
+exits, messages and attachments (the lists are in `queue`). Every step goes through the transition table
+in `complaints.domain` and is audited in the caller's transaction; the complaint is read scoped (and
+locked for changes), so a complaint outside the caller's scope is "not found".
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from complaints.domain import (
     next_status,
 )
 from complaints.errors import (
+    AlreadyAssignedError,
     AttachmentNotFoundError,
     ComplaintNotFoundError,
     InvalidAssigneeError,
@@ -32,7 +33,7 @@ from complaints.errors import (
 )
 from complaints.models import Complaint, ComplaintAttachment, ComplaintMessage
 from complaints.service.common import ComplaintContext, audit, audit_read, transition
-from complaints.service.views import office_detail, office_message, summary
+from complaints.service.views import office_detail, office_message
 from referral_service.identity.permissions import Permission
 from referral_service.keys.fields import seal
 
@@ -54,25 +55,6 @@ def _require_open(complaint: Complaint, action: str) -> None:
             f"'{action}' is not possible while the complaint is '{complaint.status}'.",
             extra={"current_status": complaint.status, "action": action},
         )
-
-
-async def list_queue(
-    ctx: ComplaintContext,
-    *,
-    status: ComplaintStatus | None,
-    overdue: bool,
-    limit: int,
-    offset: int,
-) -> list[schemas.ComplaintSummary]:
-    rows = await repository.list_complaints(
-        ctx.session,
-        ctx.staff,
-        status=status,
-        overdue_on=ctx.config.today() if overdue else None,
-        limit=limit,
-        offset=offset,
-    )
-    return [summary(row, ctx) for row in rows]
 
 
 async def read(ctx: ComplaintContext, complaint_id: uuid.UUID) -> schemas.ComplaintDetail:
@@ -101,6 +83,31 @@ async def assign(
             "assignee_id": str(assignee_id),
             "previous_assignee_id": str(previous) if previous else None,
         },
+    )
+    return complaint
+
+
+async def take(ctx: ComplaintContext, complaint_id: uuid.UUID) -> Complaint:
+    """The caller assigns an open complaint nobody holds to themselves (audited as an assignment).
+    Taking one already theirs changes nothing; one a colleague holds is the lead's to move (409). A
+    complaint taken by somebody else meanwhile is out of a handler's scope again: "not found"."""
+    complaint = await repository.take(ctx.session, ctx.staff, complaint_id)
+    if complaint is None:
+        raise ComplaintNotFoundError()
+    if complaint.assignee_id == ctx.staff.user_id:
+        return complaint
+    if complaint.assignee_id is not None:
+        raise AlreadyAssignedError()
+    _require_open(complaint, "take")
+    complaint.assignee_id = ctx.staff.user_id
+    complaint.updated_at = ctx.config.now()
+    ctx.session.add(complaint)
+    await audit(
+        ctx,
+        action=ComplaintAuditAction.COMPLAINT_ASSIGN,
+        actor=ctx.staff.actor,
+        target_id=complaint.id,
+        details={"assignee_id": str(ctx.staff.user_id), "previous_assignee_id": None, "taken": True},
     )
     return complaint
 

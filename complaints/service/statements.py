@@ -13,7 +13,7 @@ import uuid
 from complaints import repository, schemas
 from complaints.audit_actions import ComplaintAuditAction
 from complaints.deadlines import statement_deadline
-from complaints.domain import ComplaintAction, ComplaintStatus
+from complaints.domain import ComplaintAction, ComplaintStatus, StatementRequestState
 from complaints.errors import (
     InvalidTransitionError,
     StatementAlreadyAnsweredError,
@@ -24,6 +24,7 @@ from complaints.models import StatementRequest
 from complaints.service.common import ComplaintContext, audit, refresh_deadline, transition
 from complaints.service.office import load
 from complaints.service.views import unit_request_summary, unit_request_view
+from referral_service import listing
 from referral_service.keys.fields import seal
 from referral_service.validation import FieldError, RequestValidationError
 
@@ -120,14 +121,24 @@ async def approve_disclosure(
 async def list_for_unit(
     ctx: ComplaintContext,
     *,
-    open_only: bool,
+    state: StatementRequestState | None,
+    overdue: bool,
+    after: str | None,
     limit: int,
-    offset: int,
-) -> list[schemas.UnitStatementRequestSummary]:
-    rows = await repository.unit_statement_requests(
-        ctx.session, ctx.staff, open_only=open_only, limit=limit, offset=offset
+) -> listing.Page[schemas.UnitStatementRequestSummary]:
+    """One page of the requests addressed to the caller's unit, nearest deadline first."""
+    query = repository.unit_requests_query(
+        ctx.staff,
+        answered=None if state is None else state is StatementRequestState.ANSWERED,
+        overdue_before=ctx.config.today() if overdue else None,
     )
-    return [unit_request_summary(request, complaint, ctx) for request, complaint in rows]
+    found = await listing.fetch_page(
+        ctx.session, query, repository.UNIT_REQUEST_ORDER, after=after, limit=limit
+    )
+    # The complaints of the whole page in one query (reference and category only are shown).
+    complaints = await repository.complaints_by_id(ctx.session, {row.complaint_id for row in found.items})
+    items = [unit_request_summary(row, complaints[row.complaint_id], ctx) for row in found.items]
+    return listing.Page(items=items, next_cursor=found.next_cursor)
 
 
 async def read_for_unit(ctx: ComplaintContext, request_id: uuid.UUID) -> schemas.UnitStatementRequest:

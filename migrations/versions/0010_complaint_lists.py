@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+from alembic import op
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -19,8 +18,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_index("ix_complaints_status_deadline_on", "complaints", ["status", "deadline_on"])
+    op.create_index("ix_complaints_category", "complaints", ["category"])
+    op.create_index(
+        "ix_complaint_statement_requests_unit_deadline",
+        "complaint_statement_requests",
+        ["unit_id", "deadline_on", "id"],
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_complaint_statement_requests_unit_deadline", table_name="complaint_statement_requests")
+    op.drop_index("ix_complaints_category", table_name="complaints")
+    op.drop_index("ix_complaints_status_deadline_on", table_name="complaints")

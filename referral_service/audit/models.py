@@ -19,11 +19,16 @@ from sqlmodel import Field, SQLModel
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_events"
+    # The search lists newest first by (occurred_at_us, id): each filter's index ends in those columns,
+    # so a filtered page, with or without a date range, is one index range read backwards (migration 0011).
     __table_args__ = (
-        Index("ix_audit_events_action", "action"),
-        Index("ix_audit_events_actor_id", "actor_id"),
-        Index("ix_audit_events_target", "target_type", "target_id"),
-        Index("ix_audit_events_occurred_at_us", "occurred_at_us"),
+        Index("ix_audit_events_time", "occurred_at_us", "id"),
+        Index("ix_audit_events_action_time", "action", "occurred_at_us", "id"),
+        Index("ix_audit_events_actor_time", "actor_id", "occurred_at_us", "id"),
+        Index("ix_audit_events_outcome_time", "outcome", "occurred_at_us", "id"),
+        Index("ix_audit_events_target_type_time", "target_type", "occurred_at_us", "id"),
+        # A target id alone (API) or with its type: the id is selective, the type checked per row.
+        Index("ix_audit_events_target_id_time", "target_id", "occurred_at_us", "id"),
     )
 
     id: int | None = Field(

@@ -27,7 +27,10 @@ class AuditEventOut(msgspec.Struct):
 
 class AuditEventPage(msgspec.Struct):
     events: list[AuditEventOut]
+    # Only with `after_id` (oldest first): the id to continue after; None on the last page.
     next_after_id: int | None
+    # Newest first: the cursor of the next page (also in the Link header); None on the last page.
+    next_after: str | None = None
 
 
 class CheckpointOut(msgspec.Struct):

@@ -5,7 +5,8 @@ A single sequencer at a time (PostgreSQL advisory lock; SQLite's write lock) the
 events to `audit_log` with consecutive positions, their leaf hashes and position MACs, in short
 transactions of its own. Every instance runs the sequencer loop; whichever holds the lock does the work.
 
-Auditors search events (`search_events`) and check single positions (`check_inclusion`) through this
+Auditors search events (`search_events`, newest first, paged by `listing`), export them as CSV
+(`export_events`) and check single positions (`check_inclusion`) through this
 module, from the API and from the pages alike; reading the log is itself audited.
 """
 
@@ -29,10 +30,12 @@ from referral_service.audit.actions import AuditLogAction
 from referral_service.audit.checkpoint import Checkpoint, CheckpointError
 from referral_service.audit.keys import LOG_ORIGIN, AuditKeys
 from referral_service.audit.merkle import TreeBuilder, inclusion_proof, leaf_hash, root_of, verify_inclusion
+from referral_service.audit.models import AuditEvent
 from referral_service.audit.recorder import (
     EVENT_COLUMN_ORDER,
     Actor,
     canonical_event_bytes,
+    event_values,
     from_us,
     now_us,
     record_event,
@@ -41,6 +44,7 @@ from referral_service.audit.recorder import (
 from referral_service.audit.schemas import AuditEventOut, AuditEventPage
 from referral_service.db import create_session_factory
 from referral_service.leadership import take_leadership
+from referral_service.listing import PAGE_SIZE, Page, fetch_export, fetch_page
 from referral_service.problems import DomainError, ErrorKind
 
 T = TypeVar("T")
@@ -102,16 +106,30 @@ async def create_checkpoint(engine: AsyncEngine, keys: AuditKeys) -> repository.
 @dataclass(frozen=True, slots=True)
 class EventQuery:
     """An auditor's search: every criterion is optional. A time without zone is read as UTC; `until` is
-    exclusive. Results come in event order, `limit` at a time, continued after `after_id`."""
+    exclusive. Results come newest first, `limit` at a time, continued from the cursor `after`; with
+    `after_id` (the API's earlier paging) instead oldest first, from the next larger id."""
 
-    actor_id: str | None = None
+    actor_ids: tuple[str, ...] | None = None
     action: str | None = None
+    outcome: str | None = None
     target_type: str | None = None
     target_id: str | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+    after: str | None = None
     after_id: int | None = None
-    limit: int = 100
+    limit: int = PAGE_SIZE
+
+    def criteria(self) -> repository.EventFilter:
+        return repository.EventFilter(
+            actor_ids=self.actor_ids,
+            action=self.action,
+            outcome=self.outcome,
+            target_type=self.target_type,
+            target_id=self.target_id,
+            since_us=_moment_us(self.since),
+            until_us=_moment_us(self.until),
+        )
 
 
 def _moment_us(moment: dt.datetime | None) -> int | None:
@@ -141,34 +159,62 @@ def _event_out(row: Sequence[Any], seq: int | None) -> AuditEventOut:
     )
 
 
+async def _with_positions(session: AsyncSession, found: Sequence[AuditEvent]) -> list[AuditEventOut]:
+    positions = await repository.positions_of(session, [event.id for event in found if event.id is not None])
+    return [_event_out(event_values(event), positions.get(event.id or 0)) for event in found]
+
+
 async def search_events(
     session: AsyncSession, query: EventQuery, *, actor: Actor, audit: Mapping[str, Any]
 ) -> AuditEventPage:
     """The events matching `query`; the search is recorded as `audit:event:read` (which criteria were
     used, not their values)."""
-    criteria = repository.EventFilter(
-        actor_id=query.actor_id,
-        action=query.action,
-        target_type=query.target_type,
-        target_id=query.target_id,
-        since_us=_moment_us(query.since),
-        until_us=_moment_us(query.until),
-        after_id=query.after_id,
-    )
-    width = len(EVENT_COLUMN_ORDER)
-    rows = await repository.find_events(session, criteria, query.limit)
-    events = [_event_out(row[:width], row[width]) for row in rows]
+    criteria = query.criteria()
+    next_after_id = None
+    next_after = None
+    if query.after_id is not None:
+        found = await repository.events_after_id(session, criteria, query.after_id, query.limit)
+        next_after_id = found[-1].id if len(found) == query.limit else None
+    else:
+        page: Page[AuditEvent] = await fetch_page(
+            session,
+            repository.events_matching(criteria),
+            repository.EVENT_ORDER,
+            after=query.after,
+            limit=query.limit,
+        )
+        found, next_after = page.items, page.next_cursor
+    events = await _with_positions(session, found)
+    paging = [name for name in ("after", "after_id") if getattr(query, name) is not None]
     await record_event(
         session,
         action=AuditLogAction.EVENT_READ,
         actor=actor,
-        details={
-            "returned": len(events),
-            "filtered_by": sorted(name for name in criteria.__slots__ if getattr(criteria, name) is not None),
-        },
+        details={"returned": len(events), "filtered_by": sorted([*criteria.used(), *paging])},
         **audit,
     )
-    return AuditEventPage(events=events, next_after_id=events[-1].id if len(events) == query.limit else None)
+    return AuditEventPage(events=events, next_after_id=next_after_id, next_after=next_after)
+
+
+async def export_events(
+    session: AsyncSession, query: EventQuery, *, actor: Actor, audit: Mapping[str, Any]
+) -> list[AuditEventOut]:
+    """Every event matching `query` (paging aside), newest first, for a CSV export: at most
+    `EXPORT_LIMIT` (else `ExportTooLargeError`). Recorded as `audit:event:export` with the criteria's
+    names and the number of events, never their values."""
+    criteria = query.criteria()
+    found: Sequence[AuditEvent] = await fetch_export(
+        session, repository.events_matching(criteria), repository.EVENT_ORDER
+    )
+    events = await _with_positions(session, found)
+    await record_event(
+        session,
+        action=AuditLogAction.EVENT_EXPORT,
+        actor=actor,
+        details={"returned": len(events), "filtered_by": criteria.used()},
+        **audit,
+    )
+    return events
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,6 +101,15 @@ async def get_user_by_username(session: AsyncSession, username: str) -> User | N
     return result.one_or_none()
 
 
+async def users_by_ids(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, User]:
+    """Users by id in one query, whoever may see them: for the audit log, whose reader sees every actor."""
+    ids = set(user_ids)
+    if not ids:
+        return {}
+    result = await session.exec(select(User).where(col(User.id).in_(ids)))
+    return {user.id: user for user in result.all()}
+
+
 async def list_users(
     session: AsyncSession,
     visible: ColumnElement[bool],

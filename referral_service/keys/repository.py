@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,15 @@ async def add(session: AsyncSession, record: DataKeyRecord) -> None:
 
 async def get(session: AsyncSession, key_id: uuid.UUID) -> DataKeyRecord | None:
     return await session.get(DataKeyRecord, key_id, populate_existing=True)
+
+
+async def get_many(session: AsyncSession, key_ids: Iterable[uuid.UUID]) -> Sequence[DataKeyRecord]:
+    """The records of the given keys, in one query (a list page opens fields of many cases)."""
+    wanted = set(key_ids)
+    if not wanted:
+        return []
+    query = select(DataKeyRecord).where(keys_table.c.id.in_(wanted)).execution_options(populate_existing=True)
+    return (await session.execute(query)).scalars().all()
 
 
 async def destroy(session: AsyncSession, key_id: uuid.UUID) -> bool:

@@ -7,7 +7,7 @@ instance is refused at once, not when that instance's cache entry expires.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -55,18 +55,35 @@ class CaseKeys:
 
     async def create(self, session: AsyncSession, case_kind: str) -> DataKey:
         """A new data key for one case, stored wrapped in the caller's transaction."""
-        key, wrapped = self._envelope.new_data_key()
-        await repository.add(
-            session,
-            DataKeyRecord(
-                id=key.id, case_kind=case_kind, kek_version=wrapped.kek_version, wrapped=wrapped.blob
-            ),
-        )
+        key, record = self.new_record(case_kind)
+        await repository.add(session, record)
         return key
+
+    def new_record(self, case_kind: str) -> tuple[DataKey, DataKeyRecord]:
+        """A new data key and the row that stores it wrapped, for callers that write rows in bulk."""
+        key, wrapped = self._envelope.new_data_key()
+        record = DataKeyRecord(
+            id=key.id, case_kind=case_kind, kek_version=wrapped.kek_version, wrapped=wrapped.blob
+        )
+        return key, record
 
     async def get(self, session: AsyncSession, key_id: uuid.UUID) -> DataKey:
         """The case's data key; KeyDestroyedError once it has been shredded (or never existed)."""
-        record = await repository.get(session, key_id)
+        return self._unwrap(key_id, await repository.get(session, key_id))
+
+    async def get_many(self, session: AsyncSession, key_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, DataKey]:
+        """The data keys of many cases, read in one query; a shredded (or unknown) key is left out."""
+        wanted = set(key_ids)
+        records = {record.id: record for record in await repository.get_many(session, wanted)}
+        keys: dict[uuid.UUID, DataKey] = {}
+        for key_id in wanted:
+            try:
+                keys[key_id] = self._unwrap(key_id, records.get(key_id))
+            except KeyDestroyedError:
+                continue
+        return keys
+
+    def _unwrap(self, key_id: uuid.UUID, record: DataKeyRecord | None) -> DataKey:
         if record is None or record.wrapped is None or record.kek_version is None:
             self._envelope.cache.discard(key_id)
             raise KeyDestroyedError(f"data key {key_id} has been destroyed")

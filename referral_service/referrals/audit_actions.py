@@ -15,6 +15,10 @@ class ReferralAuditAction(AuditAction):
     REFERRAL_CREATE = "referral:referral:create"
     REFERRAL_DECLINE = "referral:referral:decline"
     REFERRAL_ESCALATE = "referral:referral:escalate"
+    # A list page opened the recognition fields of its rows (ids and field names in the details).
+    REFERRAL_LIST_READ = "referral:referral:list_read"
+    # A filtered list was downloaded as CSV (filter names and row count in the details).
+    REFERRAL_LIST_EXPORT = "referral:referral:list_export"
     REFERRAL_READ = "referral:referral:read"
     REFERRAL_RECORD_CONTACT_ATTEMPT = "referral:referral:record_contact_attempt"
     REFERRAL_RECORD_FIRST_CONTACT = "referral:referral:record_first_contact"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, QueryParameter
@@ -15,10 +18,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from referral_service.identity.http import audit_fields, requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
-from referral_service.referrals import schemas
+from referral_service.listing import MAX_PAGE_SIZE, PAGE_SIZE, csv_columns, csv_response, link_header
+from referral_service.referrals import repository, schemas
 from referral_service.referrals.domain import (
     CloseOutcome,
     ContactChannel,
+    DeadlineState,
     DeclineReason,
     OffenceCategory,
     ReferralStatus,
@@ -30,6 +35,7 @@ from referral_service.referrals.policy import (
     ContentAccess,
     ReferralPolicy,
     contacted_within_deadline,
+    deadline_state,
     deadlines,
 )
 from referral_service.referrals.service import intake, views, workflow
@@ -54,6 +60,86 @@ async def provide_referral_context(
     )
 
 
+async def provide_filters(
+    ctx: NamedDependency[ReferralContext],
+    status: FromQuery[list[ReferralStatus] | None] = None,
+    offence_category: FromQuery[OffenceCategory | None] = None,
+    urgency: FromQuery[Urgency | None] = None,
+    branch_id: FromQuery[uuid.UUID | None] = None,
+    assignee: Annotated[
+        str | None,
+        QueryParameter(description="`me`, `none` (nobody assigned) or a user id", max_length=36),
+    ] = None,
+    deadline: FromQuery[DeadlineState | None] = None,
+    submitted_from: Annotated[
+        dt.date | None, QueryParameter(description="First local day of submission (inclusive)")
+    ] = None,
+    submitted_until: Annotated[
+        dt.date | None, QueryParameter(description="Last local day of submission (inclusive)")
+    ] = None,
+    reference: Annotated[
+        str | None, QueryParameter(description="VM-2026-000123, or 2026-123", max_length=24)
+    ] = None,
+    routed: Annotated[
+        bool | None,
+        QueryParameter(
+            description="State office: true lists the cases it routed that left its queue, false its queue"
+        ),
+    ] = None,
+) -> repository.ReferralFilters:
+    """The list filters of the query, shared by the list and its export."""
+    return views.build_filters(
+        ctx,
+        statuses=status or (),
+        offence_category=offence_category,
+        urgency=urgency,
+        branch_id=branch_id,
+        assignee=assignee,
+        deadline=deadline,
+        submitted_from=submitted_from,
+        submitted_until=submitted_until,
+        reference=reference,
+        routed=routed,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _ExportRow:
+    summary: schemas.ReferralSummary
+    branch: str
+    assignee: str
+
+
+# The export's columns: plain list columns only, never decrypted fields.
+EXPORT_COLUMNS: list[tuple[str, Callable[[_ExportRow], object]]] = [
+    ("reference", lambda row: row.summary.reference),
+    ("submitted_at", lambda row: row.summary.submitted_at),
+    ("status", lambda row: row.summary.status.value),
+    ("offence_category", lambda row: row.summary.offence_category.value),
+    ("urgency", lambda row: row.summary.urgency.value),
+    ("deadline_state", lambda row: row.summary.deadline_state.value),
+    ("branch", lambda row: row.branch),
+    ("assignee", lambda row: row.assignee),
+    ("language", lambda row: row.summary.language),
+    ("interpreter_needed", lambda row: row.summary.interpreter_needed),
+]
+
+
+async def export_response(ctx: ReferralContext, filters: repository.ReferralFilters) -> Response[str]:
+    """The filtered list as a CSV download (the export is audited by the use case)."""
+    referrals = await views.export(ctx, filters)
+    names = await views.list_names(ctx, referrals)
+    rows = [
+        _ExportRow(
+            summary=summary(referral, ctx.policy),
+            branch=names.branches.get(referral.branch_id, "") if referral.branch_id else "",
+            assignee=names.users.get(referral.assignee_id, "") if referral.assignee_id else "",
+        )
+        for referral in referrals
+    ]
+    return csv_response(csv_columns(EXPORT_COLUMNS, rows), "vermittlungen.csv")
+
+
 def _codes(text: str) -> list[SupportKind]:
     return [SupportKind(code) for code in text.split(",") if code]
 
@@ -63,6 +149,7 @@ def _channel(value: str | None) -> ContactChannel | None:
 
 
 def summary(referral: Referral, policy: ReferralPolicy) -> schemas.ReferralSummary:
+    now = policy.clock()
     return schemas.ReferralSummary(
         id=referral.id,
         reference=referral.reference,
@@ -73,7 +160,15 @@ def summary(referral: Referral, policy: ReferralPolicy) -> schemas.ReferralSumma
         submitted_at=referral.submitted_at,
         branch_id=referral.branch_id,
         assignee_id=referral.assignee_id,
-        deadlines=deadlines(referral, policy, policy.clock()),
+        deadlines=deadlines(referral, policy, now),
+        deadline_state=deadline_state(referral, policy, now),
+        hate_crime=referral.hate_crime,
+        language=referral.language,
+        interpreter_needed=referral.interpreter_needed,
+        queue_reason=views.queue_reason(referral),
+        declined_by_branch_id=referral.declined_by_branch_id,
+        decline_reason=DeclineReason(referral.decline_reason) if referral.decline_reason else None,
+        routed_at=referral.routed_at,
     )
 
 
@@ -153,15 +248,52 @@ class ReferralController(Controller):
     ) -> schemas.ReferralSummary:
         return summary(await intake.create_referral(ctx, data), ctx.policy)
 
-    @get("", opt=requires(Permission.REFERRAL_REFERRAL_LIST), summary="Referrals visible to the caller")
+    @get(
+        "",
+        opt=requires(Permission.REFERRAL_REFERRAL_LIST),
+        dependencies={"filters": Provide(provide_filters)},
+        summary="Referrals visible to the caller, newest first",
+        description=(
+            "Filtered and paged by keyset: the next page, if any, is named in the `Link` header "
+            '(`rel="next"`) and asked for with `after`.'
+        ),
+    )
     async def list_referrals(
         self,
         ctx: NamedDependency[ReferralContext],
-        status: FromQuery[list[ReferralStatus] | None] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        filters: NamedDependency[repository.ReferralFilters],
+        request: Request[Any, Any, Any],
+        after: Annotated[
+            str | None, QueryParameter(description="The cursor of the page", max_length=200)
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
+    ) -> Response[list[schemas.ReferralSummary]]:
+        listed = await views.list_page(ctx, filters, after=after, limit=limit)
+        return Response([summary(r, ctx.policy) for r in listed.items], headers=link_header(request, listed))
+
+    @get(
+        "/export.csv",
+        opt=requires(Permission.REFERRAL_REFERRAL_EXPORT),
+        dependencies={"filters": Provide(provide_filters)},
+        summary="The filtered list as CSV (audited)",
+        media_type="text/csv",
+    )
+    async def export(
+        self, ctx: NamedDependency[ReferralContext], filters: NamedDependency[repository.ReferralFilters]
+    ) -> Response[str]:
+        return await export_response(ctx, filters)
+
+    @post(
+        "/search",
+        status_code=200,
+        opt=requires(Permission.REFERRAL_REFERRAL_LIST),
+        summary="Referrals with a police case number (in the body: it is personal data)",
+    )
+    async def search(
+        self, ctx: NamedDependency[ReferralContext], data: Body[schemas.CaseNumberSearch]
     ) -> list[schemas.ReferralSummary]:
-        return [summary(r, ctx.policy) for r in await views.list_referrals(ctx, status, limit, offset)]
+        found = await views.search_case_number(ctx, data.case_number, limit=MAX_PAGE_SIZE)
+        return [summary(r, ctx.policy) for r in found.items]
 
     @get(
         _ID,

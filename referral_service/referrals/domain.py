@@ -32,6 +32,8 @@ class ReferralAction(StrEnum):
 
 S = ReferralStatus
 OPEN_STATES = frozenset(set(S) - {S.CLOSED, S.WITHDRAWN})
+# The states in which the first-contact deadline runs (until a first contact is recorded).
+CONTACT_DEADLINE_STATES = frozenset({S.SUBMITTED, S.ACCEPTED, S.CONTACT_ATTEMPTED})
 
 A = ReferralAction
 
@@ -154,6 +156,23 @@ class DeclineReason(StrEnum):
     CONFLICT_OF_INTEREST = "conflict_of_interest"
     LANGUAGE_NOT_AVAILABLE = "language_not_available"
     OTHER = "other"
+
+
+class DeadlineState(StrEnum):
+    """Where a case stands with its deadlines (acceptance, first contact); lists show and filter it."""
+
+    OVERDUE = "overdue"  # a deadline has passed
+    DUE_SOON = "due_soon"  # a deadline passes within the policy's `due_soon_within`
+    RUNNING = "running"  # a deadline runs, not yet close
+    NONE = "none"  # no deadline runs (first contact made, closed, declined, withdrawn)
+
+
+class QueueReason(StrEnum):
+    """Why a case is in the state office's queue."""
+
+    NO_BRANCH = "no_branch"  # no branch serves the postcode
+    DECLINED = "declined"  # the branch declined it
+    ESCALATED = "escalated"  # no first contact within the deadline
 
 
 class EscalationLevel:

@@ -45,3 +45,9 @@ class SupportRequiredError(DomainError):
     code = "referral.support_required"
     kind = ErrorKind.INVALID
     title = "Closing as supported requires the support given"
+
+
+class InvalidFilterError(DomainError):
+    code = "referral.filter_invalid"
+    kind = ErrorKind.INVALID
+    title = "A list filter has a value that is not valid"

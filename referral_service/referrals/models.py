@@ -18,8 +18,14 @@ class Referral(EncryptedRecord, table=True):
     __table_args__ = (
         Index("ix_referrals_branch_status", "branch_id", "status"),
         Index("ix_referrals_station_status", "referring_station_id", "status"),
-        Index("ix_referrals_assignee_id", "assignee_id"),
         Index("ix_referrals_submitted_at", "submitted_at"),
+        # Lists page newest first by (submitted_at, reference) within the caller's scope: one index per
+        # scope column, so a page is an index range scan, not a sort of everything in scope.
+        Index("ix_referrals_station_submitted", "referring_station_id", "submitted_at", "reference"),
+        Index("ix_referrals_branch_submitted", "branch_id", "submitted_at", "reference"),
+        Index("ix_referrals_assignee_submitted", "assignee_id", "submitted_at", "reference"),
+        Index("ix_referrals_routed_by_unit_submitted", "routed_by_unit_id", "submitted_at", "reference"),
+        Index("ix_referrals_escalation_level", "escalation_level"),
     )
 
     # "VM-2026-000123": sequential per year, for people to quote (see service/intake.py). Not personal data,
@@ -34,6 +40,9 @@ class Referral(EncryptedRecord, table=True):
     declined_by_branch_id: uuid.UUID | None = Field(default=None, foreign_key="org_units.id")
     decline_reason: str | None = Field(default=None, max_length=32)
     repeat_of_id: uuid.UUID | None = Field(default=None, foreign_key="referrals.id")
+    # The state office that last routed the case to a branch, and when: it keeps read-only sight of it.
+    routed_by_unit_id: uuid.UUID | None = Field(default=None, foreign_key="org_units.id")
+    routed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     # Plain, for statistics and handling.
     offence_category: str = Field(max_length=32)

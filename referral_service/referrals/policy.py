@@ -10,7 +10,12 @@ from enum import Enum
 from referral_service.db import utcnow
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role
-from referral_service.referrals.domain import EscalationLevel, ReferralStatus
+from referral_service.referrals.domain import (
+    CONTACT_DEADLINE_STATES,
+    DeadlineState,
+    EscalationLevel,
+    ReferralStatus,
+)
 from referral_service.referrals.models import Referral
 from referral_service.referrals.schemas import Deadlines
 from referral_service.retention.policy import retention_period
@@ -22,6 +27,8 @@ class ReferralPolicy:
     # accept within 24 h, first contact within 72 h of submission (the Bavarian model's 3 days).
     accept_within: dt.timedelta = dt.timedelta(hours=24)
     contact_within: dt.timedelta = dt.timedelta(hours=72)
+    # A deadline this close is "due soon" in the lists.
+    due_soon_within: dt.timedelta = dt.timedelta(hours=12)
     # Consent is documented at the time of the referral; older than this, the officer must confirm it anew.
     consent_max_age: dt.timedelta = dt.timedelta(days=30)
     # Personal data of a closed or withdrawn referral is erased this long after it ended.
@@ -74,10 +81,6 @@ CONTACT_FIELDS = frozenset(
     }
 )
 
-_WITH_CONTACT_IN_PROGRESS = frozenset(
-    {ReferralStatus.SUBMITTED, ReferralStatus.ACCEPTED, ReferralStatus.CONTACT_ATTEMPTED}
-)
-
 
 def content_access(principal: Principal, referral: Referral) -> ContentAccess:
     """How much of a referral (already known to be in scope) the principal may read."""
@@ -113,12 +116,28 @@ def deadlines(referral: Referral, policy: ReferralPolicy, now: dt.datetime) -> D
         first_contact_by=first_contact_by,
         accept_overdue=status is ReferralStatus.SUBMITTED and now > accept_by,
         first_contact_overdue=(
-            referral.first_contact_at is None
-            and status in _WITH_CONTACT_IN_PROGRESS
-            and now > first_contact_by
+            referral.first_contact_at is None and status in CONTACT_DEADLINE_STATES and now > first_contact_by
         ),
         escalation_level=referral.escalation_level,
     )
+
+
+def deadline_state(referral: Referral, policy: ReferralPolicy, now: dt.datetime) -> DeadlineState:
+    """Overdue, due soon, running, or none; `repository.deadline_condition` asks the same in SQL."""
+    status = ReferralStatus(referral.status)
+    open_deadlines = []
+    if status is ReferralStatus.SUBMITTED:
+        open_deadlines.append(referral.submitted_at + policy.accept_within)
+    if status in CONTACT_DEADLINE_STATES and referral.first_contact_at is None:
+        open_deadlines.append(referral.submitted_at + policy.contact_within)
+    if not open_deadlines:
+        return DeadlineState.NONE
+    first = min(open_deadlines)
+    if now > first:
+        return DeadlineState.OVERDUE
+    if now > first - policy.due_soon_within:
+        return DeadlineState.DUE_SOON
+    return DeadlineState.RUNNING
 
 
 def contacted_within_deadline(referral: Referral, policy: ReferralPolicy, now: dt.datetime) -> bool | None:

@@ -11,6 +11,7 @@ from referral_service.jobs import PeriodicJob
 from referral_service.referrals import reports
 from referral_service.referrals.cli import referrals
 from referral_service.referrals.controllers import ReferralController
+from referral_service.referrals.counts import referral_work
 from referral_service.referrals.deadlines import escalate_overdue
 from referral_service.referrals.pages import AREAS, referral_page_handlers
 from referral_service.referrals.policy import ReferralPolicy
@@ -59,4 +60,5 @@ DOMAIN: Domain[ReferralPolicy] = Domain(
             " Aber nur, wenn Sie Ja sagen. Hier steht, wie das geht."
         ),
     ),
+    work=referral_work,
 )

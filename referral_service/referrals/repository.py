@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, false, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, false, func, not_, or_, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,7 +20,16 @@ from referral_service.identity.models import OrgUnit, RoleAssignment, User
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role, UnitKind
 from referral_service.identity.scope import in_unit_subtree
-from referral_service.referrals.domain import OPEN_STATES, EscalationLevel, ReferralStatus
+from referral_service.listing import Keyset, Page, SortKey, fetch_export, fetch_page
+from referral_service.referrals.domain import (
+    CONTACT_DEADLINE_STATES,
+    OPEN_STATES,
+    DeadlineState,
+    EscalationLevel,
+    OffenceCategory,
+    ReferralStatus,
+    Urgency,
+)
 from referral_service.referrals.models import ContactAttempt, PostcodeRoute, Referral, ReferralTransition
 
 POLICE_ROLES = (Role.POLICE_OFFICER, Role.POLICE_SUPERVISOR)
@@ -28,7 +38,26 @@ _Record = TypeVar("_Record", ReferralTransition, ContactAttempt)
 
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
-    """Which referrals the principal may know of at all; fails closed for any other role."""
+    """Which referrals the principal may know of at all; fails closed for any other role. The state
+    office also keeps (read-only) sight of the cases it routed."""
+    return _scope(principal, routed_sight=True)
+
+
+def workable_by(principal: Principal) -> ColumnElement[bool]:
+    """Which referrals the principal may change: those it sees, less the state office's routed cases."""
+    return _scope(principal, routed_sight=False)
+
+
+def in_state_office_queue() -> ColumnElement[bool]:
+    """Why a case waits for the state office: no branch (none for the postcode, or declined), or
+    escalated past the contact deadline."""
+    return or_(
+        col(Referral.branch_id).is_(None),
+        col(Referral.escalation_level) >= EscalationLevel.STATE_OFFICE,
+    )
+
+
+def _scope(principal: Principal, *, routed_sight: bool) -> ColumnElement[bool]:
     conditions: list[ColumnElement[bool]] = []
     if principal.has_role(*POLICE_ROLES):
         # An officer's station, or a supervisor's station or directorate and everything below it.
@@ -46,19 +75,17 @@ def visible_to(principal: Principal) -> ColumnElement[bool]:
     if principal.has_role(Role.WR_BRANCH_LEAD):
         conditions.append(col(Referral.branch_id) == principal.unit_id)
     if principal.has_role(Role.WR_STATE_OFFICE):
-        conditions.append(
-            or_(
-                col(Referral.branch_id).is_(None),
-                col(Referral.escalation_level) >= EscalationLevel.STATE_OFFICE,
-            )
-        )
+        conditions.append(in_state_office_queue())
+        if routed_sight:
+            conditions.append(col(Referral.routed_by_unit_id) == principal.unit_id)
     return or_(*conditions) if conditions else false()
 
 
 async def get_visible(
     session: AsyncSession, principal: Principal, referral_id: uuid.UUID, *, for_update: bool = False
 ) -> Referral | None:
-    query = select(Referral).where(col(Referral.id) == referral_id, visible_to(principal))
+    scope = workable_by(principal) if for_update else visible_to(principal)
+    query = select(Referral).where(col(Referral.id) == referral_id, scope)
     if for_update:
         # PostgreSQL: concurrent transitions of one referral queue here, so exactly one wins.
         # SQLite: the transaction already holds the database write lock (BEGIN IMMEDIATE).
@@ -66,19 +93,146 @@ async def get_visible(
     return (await session.execute(query)).scalars().first()
 
 
-async def list_visible(
+# Newest first; the reference is unique, so the order is total.
+_REFERRALS = Referral.__table__  # type: ignore[attr-defined]
+LIST_ORDER = Keyset(
+    SortKey(_REFERRALS.c.submitted_at, "submitted_at", dt.datetime, descending=True),
+    SortKey(_REFERRALS.c.reference, "reference", str, descending=True),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineWindows:
+    """The policy's deadlines, for the deadline filter in SQL (see `policy.deadline_state`)."""
+
+    now: dt.datetime
+    accept_within: dt.timedelta
+    contact_within: dt.timedelta
+    due_soon_within: dt.timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralFilters:
+    """What a list is narrowed to; every field optional. Values are validated before they get here."""
+
+    statuses: Sequence[ReferralStatus] = ()
+    offence_category: OffenceCategory | None = None
+    urgency: Urgency | None = None
+    branch_id: uuid.UUID | None = None
+    assignee_id: uuid.UUID | None = None
+    unassigned: bool = False
+    deadline: DeadlineState | None = None
+    submitted_from: dt.datetime | None = None  # inclusive
+    submitted_before: dt.datetime | None = None  # exclusive
+    reference: str | None = None
+    # True: only the cases the caller's unit routed that left its queue; False: only its queue.
+    routed: bool | None = None
+    case_number_index: bytes | None = None
+
+    def names(self) -> list[str]:
+        """The names of the filters in use (for the audit log: never their values)."""
+        return sorted(
+            name
+            for name in self.__slots__
+            if getattr(self, name) not in (None, (), False) or (name == "routed" and self.routed is False)
+        )
+
+
+def filtered(principal: Principal, filters: ReferralFilters, windows: DeadlineWindows) -> Select[Referral]:
+    """The referrals in the principal's scope that pass `filters` (unordered: see `LIST_ORDER`)."""
+    conditions: list[ColumnElement[bool]] = [visible_to(principal)]
+    if filters.statuses:
+        conditions.append(col(Referral.status).in_([status.value for status in filters.statuses]))
+    if filters.offence_category is not None:
+        conditions.append(col(Referral.offence_category) == filters.offence_category.value)
+    if filters.urgency is not None:
+        conditions.append(col(Referral.urgency) == filters.urgency.value)
+    if filters.branch_id is not None:
+        conditions.append(col(Referral.branch_id) == filters.branch_id)
+    if filters.assignee_id is not None:
+        conditions.append(col(Referral.assignee_id) == filters.assignee_id)
+    if filters.unassigned:
+        conditions.append(col(Referral.assignee_id).is_(None))
+    if filters.deadline is not None:
+        conditions.append(deadline_condition(filters.deadline, windows))
+    if filters.submitted_from is not None:
+        conditions.append(col(Referral.submitted_at) >= filters.submitted_from)
+    if filters.submitted_before is not None:
+        conditions.append(col(Referral.submitted_at) < filters.submitted_before)
+    if filters.reference is not None:
+        conditions.append(col(Referral.reference) == filters.reference)
+    if filters.routed is True:
+        conditions.append(
+            and_(col(Referral.routed_by_unit_id) == principal.unit_id, not_(in_state_office_queue()))
+        )
+    elif filters.routed is False:
+        conditions.append(in_state_office_queue())
+    if filters.case_number_index is not None:
+        conditions.append(col(Referral.case_number_index) == filters.case_number_index)
+    return select(Referral).where(*conditions)  # type: ignore[return-value]
+
+
+def deadline_condition(state: DeadlineState, windows: DeadlineWindows) -> ColumnElement[bool]:
+    """`policy.deadline_state` as SQL: the submission time against `now` less each deadline."""
+    submitted = col(Referral.submitted_at)
+    accept_open = col(Referral.status) == ReferralStatus.SUBMITTED
+    contact_open = and_(
+        col(Referral.status).in_([status.value for status in CONTACT_DEADLINE_STATES]),
+        col(Referral.first_contact_at).is_(None),
+    )
+    accept_by = windows.now - windows.accept_within
+    contact_by = windows.now - windows.contact_within
+    overdue = or_(and_(accept_open, submitted < accept_by), and_(contact_open, submitted < contact_by))
+    soon = or_(
+        and_(accept_open, submitted < accept_by + windows.due_soon_within),
+        and_(contact_open, submitted < contact_by + windows.due_soon_within),
+    )
+    running = or_(accept_open, contact_open)
+    if state is DeadlineState.OVERDUE:
+        return overdue
+    if state is DeadlineState.DUE_SOON:
+        return and_(soon, not_(overdue))
+    if state is DeadlineState.RUNNING:
+        return and_(running, not_(soon))
+    return not_(running)
+
+
+async def list_page(
     session: AsyncSession,
     principal: Principal,
+    filters: ReferralFilters,
+    windows: DeadlineWindows,
     *,
-    statuses: Sequence[ReferralStatus] | None,
+    after: str | None,
     limit: int,
-    offset: int,
+) -> Page[Referral]:
+    return await fetch_page(
+        session, filtered(principal, filters, windows), LIST_ORDER, after=after, limit=limit
+    )
+
+
+async def list_export(
+    session: AsyncSession, principal: Principal, filters: ReferralFilters, windows: DeadlineWindows
 ) -> Sequence[Referral]:
-    query = select(Referral).where(visible_to(principal))
-    if statuses:
-        query = query.where(col(Referral.status).in_([status.value for status in statuses]))
-    query = query.order_by(col(Referral.submitted_at).desc(), col(Referral.id)).limit(limit).offset(offset)
-    return (await session.execute(query)).scalars().all()
+    return await fetch_export(session, filtered(principal, filters, windows), LIST_ORDER)
+
+
+async def user_names(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Display names of the given users, in one query (list rows name their assignee)."""
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    query = select(col(User.id), col(User.display_name)).where(col(User.id).in_(wanted))
+    return {user_id: name for user_id, name in (await session.execute(query)).all()}
+
+
+async def unit_names(session: AsyncSession, unit_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Names of the given units, in one query."""
+    wanted = set(unit_ids)
+    if not wanted:
+        return {}
+    query = select(col(OrgUnit.id), col(OrgUnit.name)).where(col(OrgUnit.id).in_(wanted))
+    return {unit_id: name for unit_id, name in (await session.execute(query)).all()}
 
 
 async def newest_by(session: AsyncSession, principal: Principal) -> Referral | None:

@@ -14,8 +14,10 @@ from referral_service.referrals.domain import (
     ConsentGiver,
     ConsentScope,
     ContactChannel,
+    DeadlineState,
     DeclineReason,
     OffenceCategory,
+    QueueReason,
     ReferralStatus,
     SupportKind,
     Urgency,
@@ -147,6 +149,23 @@ class ReferralSummary(msgspec.Struct):
     branch_id: uuid.UUID | None
     assignee_id: uuid.UUID | None
     deadlines: Deadlines
+    # Where the case stands with its deadlines (the list's `deadline` filter asks the same).
+    deadline_state: DeadlineState
+    hate_crime: bool
+    language: str
+    interpreter_needed: bool
+    # Why it is in the state office's queue (null when it is not); who declined it, and why.
+    queue_reason: QueueReason | None
+    declined_by_branch_id: uuid.UUID | None
+    decline_reason: DeclineReason | None
+    routed_at: dt.datetime | None
+
+
+class CaseNumberSearch(msgspec.Struct, forbid_unknown_fields=True):
+    """A search by the police case number: in a request body, since the number is personal data and a
+    URL's query ends up in logs and browser histories."""
+
+    case_number: Annotated[str, msgspec.Meta(min_length=3, max_length=40)]
 
 
 class VictimOut(msgspec.Struct, omit_defaults=True):

@@ -3,7 +3,8 @@ inclusion proof of a single position.
 
 Like the auditor API, every read of the log is itself audited (`audit:checkpoint:read`,
 `audit:event:read`, `audit:proof:read`), and so is each verification run (`audit:log:verify`, with its
-result). Searches are POST forms, so that actor and target ids never appear in a URL or an access log;
+result). Searches are POST forms, so that user names, actor and target ids never appear in a URL or an access
+log (the next page, too, is posted: filters and cursor in hidden fields);
 a log position is no such id, so the proof page is a GET form that can be bookmarked and linked to.
 """
 
@@ -11,13 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
+from litestar.datastructures import MultiDict, State
 from litestar.di import NamedDependency
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from referral_service import listing
 from referral_service.audit import repository
 from referral_service.audit.actions import AuditLogAction
 from referral_service.audit.keys import AuditKeys
@@ -28,6 +31,7 @@ from referral_service.audit.service import (
     ProofUnavailableError,
     VerificationReport,
     check_inclusion,
+    export_events,
     search_events,
     verify_log,
 )
@@ -35,42 +39,152 @@ from referral_service.identity.http import audit_fields, requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role
+from referral_service.listing import (
+    PAGE_SIZE,
+    ExportTooLargeError,
+    InvalidCursorError,
+    InvalidRangeError,
+    check_range,
+    csv_response,
+    day_start,
+    next_day_start,
+)
+from referral_service.web.audit_search import (
+    EXPORT_FILE_NAME,
+    action_groups,
+    action_label,
+    actor_ids_named,
+    csv_text,
+    is_known_action,
+    names_for,
+    role_text,
+)
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
-from referral_service.web.formatting import LOCAL_ZONE
 from referral_service.web.forms import FormInput, form_input
-from referral_service.web.i18n import N_
+from referral_service.web.i18n import N_, translator_for
 from referral_service.web.render import Area, page
 
 AUDIT_AREA = Area("/revision", N_("area.audit"), frozenset({Role.AUDITOR}))
-PAGE_SIZE = 200
-_ID_PATTERN = r"[A-Za-z0-9_.:\-]{1,64}"
 # Positions are 0-based and below 2**63 (a bigint); 18 digits keep any entry within that.
 _POSITION_DIGITS = 18
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    """The start of a local calendar day (as an aware time)."""
-    return dt.datetime.combine(day, dt.time(), LOCAL_ZONE)
+# The search's filters, as the form and the paging forms post them (never in a URL: user names and
+# target ids identify people).
+FILTERS = ("actor", "actor_id", "action", "outcome", "target_type", "target_id", "since", "until")
+_ID_PATTERN = r"[A-Za-z0-9_.:\-]{1,64}"
+_USERNAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,63}"
+_CURSOR_PATTERN = r"[A-Za-z0-9_\-]{1,200}"
 
 
-def _query(data: FormInput) -> EventQuery:
-    since = data.date("since")
-    until = data.date("until")
-    # At most 18 digits: every such number fits the log's 64-bit positions.
-    after = data.text("after_id", max_length=18, pattern=r"[0-9]{1,18}")
-    if until is not None and until >= dt.date.max:
+def _days(data: FormInput) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The form's local days as the moments the search runs between; the "until" day counts in full."""
+    since, until = data.date("since"), data.date("until")
+    try:
+        start = day_start(since) if since is not None else None
+    except OverflowError:  # the first day of year 1, moved into UTC
+        data.error("since", N_("form.error.date"))
+        start = None
+    try:
+        end = next_day_start(until) if until is not None else None
+    except OverflowError:  # the last day of year 9999 has no next day
         data.error("until", N_("form.error.date"))
-        until = None
+        end = None
+    try:
+        check_range(since, until)
+    except InvalidRangeError:
+        data.error("until", N_("audit.events.error.range"))
+    return start, end
+
+
+async def _search(data: FormInput, session: AsyncSession, target_types: list[str]) -> EventQuery | None:
+    """The search the form describes, or None with the errors in `data` (the paging cursor's under
+    `after`: a hidden field, reported apart from the fields)."""
+    actor = data.text("actor", max_length=64, pattern=_USERNAME_PATTERN)
+    actor_id = data.text("actor_id", max_length=64, pattern=_ID_PATTERN)
+    action = data.text("action", max_length=100)
+    if action is not None and not is_known_action(action):
+        data.error("action", N_("audit.events.error.action"))
+    outcome = data.choice("outcome", AuditOutcome, required=False)
+    target_type = data.text("target_type", max_length=50)
+    if target_type is not None and target_type not in target_types:
+        data.error("target_type", N_("form.error.choose"))
+    target_id = data.text("target_id", max_length=64, pattern=_ID_PATTERN)
+    since, until = _days(data)
+    after = data.text("after", max_length=200, pattern=_CURSOR_PATTERN)
+    if after is not None:
+        try:
+            repository.EVENT_ORDER.read(after)
+        except InvalidCursorError:
+            data.error("after", N_("audit.events.error.cursor"))
+    actor_ids: tuple[str, ...] | None = None if actor_id is None else (actor_id,)
+    if actor is not None and data.ok:
+        named = await actor_ids_named(session, actor)
+        if named is None:
+            # Said plainly: an empty list would read as "this person did nothing".
+            data.error("actor", N_("audit.events.error.no_such_user"))
+            return None
+        actor_ids = named if actor_ids is None else tuple(set(named) & set(actor_ids))
+    if not data.ok:
+        return None
     return EventQuery(
-        actor_id=data.text("actor_id", max_length=64, pattern=_ID_PATTERN),
-        action=data.text("action", max_length=100, pattern=r"[a-z_]+:[a-z_]+:[a-z_]+"),
-        target_type=data.text("target_type", max_length=50, pattern=r"[a-z_]{1,50}"),
-        target_id=data.text("target_id", max_length=64, pattern=_ID_PATTERN),
-        since=_day_start(since) if since else None,
-        # The form's "until" day counts in full: the search ends where the next day starts.
-        until=_day_start(until + dt.timedelta(days=1)) if until else None,
-        after_id=int(after) if after else None,
+        actor_ids=actor_ids,
+        action=action,
+        outcome=outcome.value if outcome is not None else None,
+        target_type=target_type,
+        target_id=target_id,
+        since=since,
+        until=until,
+        after=after,
         limit=PAGE_SIZE,
+    )
+
+
+def _details(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """An event's details as (key, value) lines: ids, codes and numbers, lists joined."""
+
+    def text(value: Any) -> str:
+        if isinstance(value, list):
+            return ", ".join(text(item) for item in value)
+        if value is None:
+            return ""
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    return [(key, text(value)) for key, value in sorted(details.items())]
+
+
+def _search_page(
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    data: FormInput,
+    target_types: list[str],
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> Response[Any]:
+    t = translator_for(request)
+    errors = dict(data.errors)
+    paging_error = errors.pop("after", None)
+    return page(
+        request,
+        "audit/events.html",
+        status_code=status_code,
+        context={
+            "events": None,
+            "errors": errors,
+            "paging_error": paging_error,
+            "values": data.values,
+            "filters": FILTERS,
+            "action_groups": action_groups(t),
+            "outcomes": [(outcome.value, t(f"audit.outcome.{outcome.value}")) for outcome in AuditOutcome],
+            "target_types": [(kind, kind) for kind in target_types],
+            "may_export": principal.has(Permission.AUDIT_EVENT_EXPORT),
+            "export_limit": listing.EXPORT_LIMIT,
+            "too_large": False,
+            "paged": False,
+            "next_after": None,
+            **context,
+        },
     )
 
 
@@ -169,8 +283,14 @@ class AuditPages(Controller):
         return await _overview(request, state, db_session, principal, report=report)
 
     @get("/ereignisse", opt=requires(Permission.AUDIT_EVENT_READ))
-    async def search_form(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        return page(request, "audit/events.html", context={"events": None})
+    async def search_form(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> Response[Any]:
+        target_types = await repository.target_types(db_session)
+        return _search_page(request, principal, FormInput(MultiDict()), target_types)
 
     @post("/ereignisse", opt=requires(Permission.AUDIT_EVENT_READ), status_code=200)
     async def search(
@@ -179,26 +299,51 @@ class AuditPages(Controller):
         db_session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
     ) -> Response[Any]:
+        """A page of the search, newest first. The next page is posted again with the filters and the
+        cursor in hidden fields, so that no filter value ever stands in a URL."""
         data = await form_input(request)
-        query = _query(data)
-        if not data.ok:
-            return page(
-                request,
-                "audit/events.html",
-                status_code=422,
-                context={"events": None, "errors": data.errors, "values": data.values},
-            )
+        target_types = await repository.target_types(db_session)
+        query = await _search(data, db_session, target_types)
+        if query is None:
+            return _search_page(request, principal, data, target_types, status_code=422)
         found = await search_events(db_session, query, actor=principal.actor, audit=audit_fields(request))
-        return page(
+        t = translator_for(request)
+        return _search_page(
             request,
-            "audit/events.html",
-            context={
-                "events": found.events,
-                "next_after_id": found.next_after_id,
-                "values": data.values,
-                "details_text": lambda details: json.dumps(details, ensure_ascii=False, sort_keys=True),
-            },
+            principal,
+            data,
+            target_types,
+            events=found.events,
+            names=await names_for(db_session, found.events),
+            next_after=found.next_after,
+            paged=query.after is not None,
+            action_label=lambda code: action_label(t, code),
+            role_text=lambda roles: role_text(t, roles),
+            details=_details,
+            details_json=lambda details: json.dumps(details, ensure_ascii=False, sort_keys=True),
         )
+
+    @post("/ereignisse/export", opt=requires(Permission.AUDIT_EVENT_EXPORT), status_code=200)
+    async def export(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> Response[Any]:
+        """The search's events as CSV (all pages, up to the export limit); recorded as an export."""
+        data = await form_input(request)
+        target_types = await repository.target_types(db_session)
+        query = await _search(data, db_session, target_types)
+        if query is None:
+            return _search_page(request, principal, data, target_types, status_code=422)
+        try:
+            events = await export_events(
+                db_session, replace(query, after=None), actor=principal.actor, audit=audit_fields(request)
+            )
+        except ExportTooLargeError:
+            return _search_page(request, principal, data, target_types, status_code=422, too_large=True)
+        names = await names_for(db_session, events)
+        return csv_response(csv_text(translator_for(request), events, names), EXPORT_FILE_NAME)
 
     @get("/nachweis", opt=requires(Permission.AUDIT_PROOF_READ))
     async def inclusion_proof(

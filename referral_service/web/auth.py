@@ -23,6 +23,7 @@ from referral_service.web.forms import form_input
 from referral_service.web.i18n import LANGUAGE_COOKIE, LANGUAGES, N_
 from referral_service.web.render import areas_for, page, safe_next, see_other
 from referral_service.web.security import check_public_form_token
+from referral_service.web.work import take_work
 
 NEXT_PARAMETER = "weiter"
 
@@ -53,14 +54,14 @@ class WebAuthController(Controller):
 
     @get("/", opt=PUBLIC)
     async def start(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        """Signed in: the user's working area (or a choice of areas). Otherwise the public start page."""
+        """Signed in: what waits for the user in each of their areas, and the areas. Otherwise the
+        public start page."""
         principal = await optional_principal(request)
         if principal is None:
             return page(request, "start_public.html")
-        areas = areas_for(request, principal)
-        home = next((area for area in areas if area.home), areas[0] if areas else None)
-        if home is not None:
-            return see_other(home.path)
+        if areas_for(request, principal):
+            # A public route: the counts are taken here, once the user is known (also for the badges).
+            await take_work(request, principal)
         return page(request, "start.html")
 
     @get(LOGIN_PATH, opt=PUBLIC)

@@ -1,7 +1,8 @@
 """Rendering a page: the template plus what every page needs (language, user, areas, CSRF token).
 
 Page controllers return `page(request, "x.html", ...)`. The base layout reads `t` (translations),
-`principal` (or None), `areas` (the areas the user may open), `csrf_token` (the session's, or the
+`principal` (or None), `areas` (the areas the user may open), `work` (the counts of waiting work for
+the areas' badges, or None: see `referral_service.web.work`), `csrf_token` (the session's, or the
 public form token) and `notice` (a confirmation after a redirect, from `?meldung=<code>`).
 """
 
@@ -24,6 +25,7 @@ from referral_service.identity.roles import Role
 from referral_service.web import formatting
 from referral_service.web.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, translator_for
 from referral_service.web.security import public_form_token
+from referral_service.web.work import counted, work_of
 
 NOTICE_PARAMETER = "meldung"
 
@@ -35,7 +37,7 @@ class Area:
     path: str
     label_key: str
     roles: frozenset[Role]
-    # The start page sends a user to their first "home" area; others (e.g. reports) are in the menu.
+    # A working area; the start page lists these before the others (e.g. reports).
     home: bool = True
 
     def open_to(self, principal: Principal) -> bool:
@@ -94,6 +96,9 @@ def page(
         "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
         "principal": who,
         "areas": areas_for(request, who),
+        "work": work_of(request),
+        # A number with its words, singular or plural: counted("work.badge", 3) -> "3 warten".
+        "counted": lambda key, count: counted(t, key, count),
         "csrf_token": csrf,
         "current_path": request.url.path,
         "notice": _notice(request, t),

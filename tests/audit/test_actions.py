@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,10 +12,11 @@ import pytest
 from complaints.audit_actions import TRANSITION_ACTIONS as COMPLAINT_TRANSITION_ACTIONS
 from complaints.domain import ComplaintAction
 from referral_service.audit import actions_doc
-from referral_service.audit.actions import ACTION_PATTERN, AuditAction
+from referral_service.audit.actions import ACTION_PATTERN, AuditAction, label_key, load_all_areas, scope_key
 from referral_service.domains import installed_domains
 from referral_service.referrals.audit_actions import TRANSITION_ACTIONS as REFERRAL_TRANSITION_ACTIONS
 from referral_service.referrals.domain import ReferralAction
+from referral_service.web.i18n import LANGUAGES, Translator, catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 # Where `<scope>:<resource>:<action>` strings may stand: the permission enum and the action enums.
@@ -67,3 +70,36 @@ def test_each_installed_report_and_erasure_records_its_own_action() -> None:
         for provider in domain.retention(domain.load_settings({})):
             assert isinstance(provider.erase_action, AuditAction)
             assert provider.erase_action.value == f"retention:{provider.case_kind}:erase"
+
+
+def _catalogue_folder(action: AuditAction) -> Path:
+    """The catalogue folder of the area that declares `action`: its domain's, else the kernel's."""
+    source = Path(sys.modules[type(action).__module__].__file__ or "").resolve()
+    for domain in installed_domains():
+        if domain.locales is not None and source.is_relative_to(domain.locales.parent.resolve()):
+            return domain.locales
+    return ROOT / "referral_service" / "web" / "locales"
+
+
+def _keys_in(folder: Path, language: str) -> set[str]:
+    return {key for path in (folder / language).glob("*.json") for key in json.loads(path.read_text("utf-8"))}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_action_is_labelled_in_the_catalogue_of_its_area(language: str) -> None:
+    """The auditor's search shows actions in words: a new action without a label in German and English
+    fails here. The label lives with the area that declares the action, so the kernel names none of a
+    domain's (`audit.action.<code>`, and `audit.scope.<scope>` for the group it is listed under)."""
+    missing = []
+    for action in load_all_areas():
+        folder = _catalogue_folder(action)
+        keys = _keys_in(folder, language)
+        missing += [
+            f"{key} in {folder.relative_to(ROOT)}/{language}"
+            for key in (label_key(action.value),)
+            if key not in keys
+        ]
+        if scope_key(action.value) not in catalogue(language):
+            missing.append(f"{scope_key(action.value)} ({language})")
+    assert missing == []
+    assert Translator(language)(label_key("identity:session:login")) != label_key("identity:session:login")

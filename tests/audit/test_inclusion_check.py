@@ -1,22 +1,18 @@
-"""The auditor's inclusion check of one position (`check_inclusion`) and the shared event search
-(`search_events`), on both engines."""
+"""The auditor's inclusion check of one position (`check_inclusion`), on both engines. (The event
+search: test_event_search.py.)"""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from referral_service.audit.keys import AuditKeys
 from referral_service.audit.merkle import verify_inclusion
-from referral_service.audit.recorder import SYSTEM
 from referral_service.audit.service import (
-    EventQuery,
     LogDamagedError,
     ProofUnavailableError,
     check_inclusion,
     prove_inclusion,
-    search_events,
 )
 from referral_service.db import create_session_factory
 from tests.audit.test_log import keys, log_with_checkpoints, tamper, write_events
@@ -116,39 +112,3 @@ async def test_positions_without_proof_and_a_damaged_log(
         for seq in (4, 5):
             with pytest.raises(LogDamagedError):
                 await check_inclusion(session, seq, keys)
-
-
-async def test_search_events_filters_pages_and_is_audited(engine: AsyncEngine) -> None:
-    await write_events(engine, 5)
-    factory = create_session_factory(engine)
-    async with factory() as session, session.begin():
-        first = await search_events(
-            session, EventQuery(action="referral:referral:read", limit=3), actor=SYSTEM, audit={}
-        )
-        assert [event.target_id for event in first.events] == ["r-0", "r-1", "r-2"]
-        assert first.events[0].details == {"fields": ["victim_name", "phone"]}
-        assert first.next_after_id == first.events[-1].id
-        rest = await search_events(
-            session,
-            EventQuery(action="referral:referral:read", after_id=first.next_after_id, limit=3),
-            actor=SYSTEM,
-            audit={},
-        )
-        assert [event.target_id for event in rest.events] == ["r-3", "r-4"]
-        assert rest.next_after_id is None
-        none = await search_events(session, EventQuery(target_id="nobody"), actor=SYSTEM, audit={})
-        assert none.events == []
-    async with engine.connect() as connection:
-        details = (
-            (
-                await connection.execute(
-                    text("SELECT details FROM audit_events WHERE action = 'audit:event:read' ORDER BY id")
-                )
-            )
-            .scalars()
-            .all()
-        )
-    assert len(details) == 3
-    # Which criteria were used is recorded, never their values.
-    assert '"filtered_by":["action","after_id"]' in details[1]
-    assert "nobody" not in details[2]

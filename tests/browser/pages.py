@@ -13,13 +13,16 @@ from tests.browser.support import LiveServer
 _resumable: dict[tuple[str, str], list[Any]] = {}
 
 
-def sign_in(page: Any, server: LiveServer, username: str) -> None:
+def sign_in(page: Any, server: LiveServer, username: str, *, to_area: bool = True) -> None:
+    """Sign in and land on the start page; with `to_area`, go on to the user's first working area, where
+    most tests begin (the start page lists what waits, then the areas, working areas first)."""
     key = (server.base_url, username)
     if key in _resumable:
         page.context.add_cookies(_resumable[key])
         page.goto(server.url("/konto"))  # signed-in users only
         if "/anmelden" not in page.url:
             page.goto(server.url("/"))
+            _to_first_area(page, to_area)
             return
         del _resumable[key]  # the session ended (signed out): sign in again
     page.goto(server.url("/anmelden"))
@@ -33,6 +36,14 @@ def sign_in(page: Any, server: LiveServer, username: str) -> None:
     assert "/anmelden" not in page.url, page.content()[:2000]
     if code is not None:
         _resumable[key] = page.context.cookies()
+    _to_first_area(page, to_area)
+
+
+def _to_first_area(page: Any, wanted: bool) -> None:
+    first = page.locator("ul.start-areas a").first
+    if wanted and first.count():
+        with page.expect_navigation():
+            first.click()
 
 
 def sign_out(page: Any) -> None:

@@ -39,7 +39,7 @@ def test_auditor_proves_an_event_from_the_search(page: Any, server: LiveServer) 
 
     # From the event search, a position links to its proof.
     page.goto(server.url("/revision/ereignisse"))
-    page.get_by_label("Aktion").fill("identity:session:login")
+    page.get_by_label(re.compile(r"^Aktion")).select_option("identity:session:login")
     page.get_by_role("button", name="Suchen").click()
     page.get_by_role("link", name=re.compile(r"^Einschlussnachweis für Position \d+$")).first.click()
     assert "/revision/nachweis?position=" in page.url

@@ -90,9 +90,12 @@ async def complainant_headers(client: Client, reference: str, code: str) -> dict
 
 async def complaint_id(client: Client, auth_headers: AuthHeaders, reference: str) -> str:
     """The id of a complaint, looked up by the lead (who sees all)."""
-    listed = await client.get(OFFICE, headers=await auth_headers("complaints.lead"))
+    listed = await client.get(
+        OFFICE, headers=await auth_headers("complaints.lead"), params={"reference": reference}
+    )
     assert listed.status_code == 200, listed.text
-    return next(str(item["id"]) for item in listed.json() if item["reference"] == reference)
+    [found] = listed.json()
+    return str(found["id"])
 
 
 async def assigned_to_handler(

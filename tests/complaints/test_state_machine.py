@@ -197,8 +197,8 @@ def complaint_machine(
 
         def receive(self) -> str:
             receipt = bridge.run(submit(client, anonymous_payload(police_unit_id=unit_id)))
-            listed = bridge.run(client.get(OFFICE, headers=lead, params={"limit": 200})).json()
-            found = str(next(item["id"] for item in listed if item["reference"] == receipt["reference"]))
+            listed = bridge.run(client.get(OFFICE, headers=lead, params={"reference": receipt["reference"]}))
+            found = str(listed.json()[0]["id"])
             self.post(f"{OFFICE}/{found}/assign", lead, {"assignee_id": handler_id})
             return found
 
@@ -213,7 +213,9 @@ def complaint_machine(
 
         @rule(data=st.data())
         def answer_statement(self, data: st.DataObject) -> None:
-            listed = bridge.run(client.get(STATEMENTS, headers=supervisor, params={"open_only": True}))
+            listed = bridge.run(
+                client.get(STATEMENTS, headers=supervisor, params={"status": "open", "limit": 200})
+            )
             open_requests = [item["id"] for item in listed.json()]
             if open_requests:
                 chosen = data.draw(st.sampled_from(open_requests))

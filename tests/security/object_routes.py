@@ -166,6 +166,22 @@ _REFERRAL_PAGES: dict[tuple[str, str], ObjectRoute] = {
 }
 
 _H = "complaints.handler"
+
+
+async def _held_by_the_lead(world: World) -> Params:
+    """Taken by the lead: no longer free, so nothing a handler may take."""
+
+    async def build() -> Params:
+        params = await world.complaint(assigned=False)
+        body = {"assignee_id": world.user("complaints.lead")}
+        await world.call(
+            "complaints.lead", "POST", f"/api/v1/complaints/{params['complaint_id']}/assign", body
+        )
+        return params
+
+    return await world.once("held_by_the_lead", build)
+
+
 _COMPLAINT_API: dict[tuple[str, str], ObjectRoute] = {
     ("GET", COMPLAINT): ObjectRoute(_H, W.assigned_complaint, W.foreign_complaint),
     ("GET", COMPLAINT + "/messages"): ObjectRoute(_H, W.assigned_complaint, W.foreign_complaint),
@@ -173,6 +189,7 @@ _COMPLAINT_API: dict[tuple[str, str], ObjectRoute] = {
         _H, W.assigned_complaint, W.foreign_complaint, fixed(body="Notiz", visibility="internal")
     ),
     ("POST", COMPLAINT + "/triage"): ObjectRoute(_H, W.complaint, W.foreign_complaint),
+    ("POST", COMPLAINT + "/take"): ObjectRoute(_H, W.unassigned, _held_by_the_lead),
     ("POST", COMPLAINT + "/statement-requests"): ObjectRoute(
         _H, W.in_progress, W.foreign_complaint, fixed(question=QUESTION)
     ),
@@ -213,6 +230,7 @@ _COMPLAINT_PAGES: dict[tuple[str, str], ObjectRoute] = {
         _H, W.in_progress, W.foreign_complaint, fixed(question=QUESTION)
     ),
     ("POST", OFFICE + "/fortsetzen"): ObjectRoute(_H, W.answered, W.foreign_complaint),
+    ("POST", OFFICE + "/uebernehmen"): ObjectRoute(_H, W.unassigned, _held_by_the_lead),
     ("POST", OFFICE + "/entscheidung"): ObjectRoute(
         _H, W.assigned_complaint, W.foreign_complaint, fixed(outcome="justified", confirmed="1")
     ),

@@ -77,7 +77,7 @@ async def test_every_signed_in_user_sees_their_own_account(
     second_factor: str,
 ) -> None:
     await sign_in(https_client, demo_directory, role, identity_clock)
-    home = await get_page(https_client, (await get_page(https_client, "/")).headers["location"])
+    home = await get_page(https_client, "/")  # the start page: what waits, and the areas
     assert '<a href="/konto">Mein Konto</a>' in home.text  # in the page header, on every page
     account = await get_page(https_client, "/konto")
     assert_html(account)

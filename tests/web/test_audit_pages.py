@@ -36,8 +36,7 @@ async def test_the_auditor_verifies_the_log_on_demand(
     keys = identity_app.state.audit_keys
     await sequence_pending(engine, keys)
     assert await create_checkpoint(engine, keys) is not None
-    overview = await get_page(https_client, "/")
-    assert overview.headers["location"] == "/revision"
+    assert '<a href="/revision">' in (await get_page(https_client, "/")).text  # on the start page
     overview = await get_page(https_client, "/revision")
     assert_html(overview)
     assert "Protokoll jetzt prüfen" in overview.text
@@ -77,6 +76,7 @@ async def test_the_auditor_searches_events_with_a_post_form(
     )
     assert_html(found)
     assert "identity:session:login" in found.text
+    assert "Angemeldet" in text_of(found.text)  # the action in words
     assert "Keine Ereignisse gefunden." not in found.text
     # A sequenced event's position leads to its inclusion proof.
     assert re.search(r'href="/revision/nachweis\?position=\d+"', found.text)
@@ -96,11 +96,12 @@ async def test_the_auditor_searches_events_with_a_post_form(
     last_day = await post_form(https_client, "/revision/ereignisse", {"_csrf": token, "until": "9999-12-31"})
     assert_html(last_day, 422)
     assert 'id="f-until-error"' in last_day.text
-    # The paging position is a hidden field; a forged one beyond 64 bits is refused, not run.
+    # The paging cursor is a hidden field; a forged one is refused with a readable message, not run.
     forged = await post_form(
-        https_client, "/revision/ereignisse", {"_csrf": token, "after_id": "99999999999999999999"}
+        https_client, "/revision/ereignisse", {"_csrf": token, "after": "99999999999999999999"}
     )
     assert_html(forged, 422)
+    assert "Diese Seite lässt sich nicht fortsetzen." in forged.text
 
 
 async def test_the_auditor_proves_one_position(

@@ -25,6 +25,7 @@ from referral_service.web.i18n import catalogue
 from tests.complaints.support import ANSWER, DESCRIPTION, FACTS, NAME, QUESTION, REPLY
 from tests.identity.support import DemoDirectory, FakeClock
 from tests.web.complaint_support import (
+    CASE_LINK,
     CODE,
     REFERENCE,
     anonymous_form,
@@ -142,7 +143,7 @@ async def test_office_triage_statement_decision_and_the_reply_reaches_the_compla
     reference, code = await submitted(https_client, police_unit_id=str(station.id))
 
     await sign_in(https_client, demo_directory, Role.COMPLAINTS_LEAD, identity_clock)
-    assert (await get_page(https_client, "/")).headers["location"] == "/beschwerdestelle"
+    assert '<a href="/beschwerdestelle">' in (await get_page(https_client, "/")).text  # on the start page
     queue = await get_page(https_client, "/beschwerdestelle")
     assert_html(queue)
     found = re.search(r'href="/beschwerdestelle/beschwerden/([0-9a-f-]{36})">' + reference, queue.text)
@@ -263,10 +264,13 @@ async def test_handlers_draft_but_only_the_lead_decides(
 async def test_office_pages_keep_the_scope_of_the_api(
     https_client: Client, demo_directory: DemoDirectory, identity_clock: FakeClock
 ) -> None:
-    await submitted(https_client)
+    reference, _ = await submitted(https_client)
     await sign_in(https_client, demo_directory, Role.COMPLAINTS_HANDLER, identity_clock)
     queue = await get_page(https_client, "/beschwerdestelle")
-    assert "Keine offenen Beschwerden." in queue.text  # not assigned to this handler
+    # Offered to take (not assigned to anybody), but not to open before taking it.
+    assert reference in queue.text
+    assert "Übernehmen" in queue.text
+    assert CASE_LINK.search(queue.text) is None
     assert_html(await get_page(https_client, f"/beschwerdestelle/beschwerden/{uuid.uuid4()}"), 404)
     https_client.cookies.clear()
     await sign_in(https_client, demo_directory, Role.POLICE_OFFICER, identity_clock)

@@ -11,11 +11,15 @@ from tests.identity.support import DemoDirectory, FakeClock
 from tests.web.referral_forms import refer
 from tests.web.support import Client, assert_html, get_page, sign_in, text_of
 
-_LINK = re.compile(r'<a href="(/(?:polizei/vermittlungen|weisser-ring/faelle)/[0-9a-f-]{36})">([^<]+)</a>')
+# A case link's name (its visible text is the reference alone).
+_LINK = re.compile(
+    r'<a href="(/(?:polizei/vermittlungen|weisser-ring/faelle)/[0-9a-f-]{36})" class="case-link"'
+    r' aria-label="([^"]+)">'
+)
 
 
 def _links(page_html: str) -> dict[str, str]:
-    """Each case link of a list: its visible text -> where it leads."""
+    """Each case link of a list: its name -> where it leads."""
     found = _LINK.findall(page_html)
     texts = [text for _, text in found]
     assert len(set(texts)) == len(texts), f"link texts repeat: {texts}"

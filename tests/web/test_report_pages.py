@@ -22,8 +22,11 @@ async def test_the_state_office_reads_the_cooperation_report(
     https_client: Client, demo_directory: DemoDirectory, identity_clock: FakeClock
 ) -> None:
     await sign_in(https_client, demo_directory, Role.WR_STATE_OFFICE, identity_clock)
-    # The report is in the menu; the start page still leads to the routing queue.
-    assert (await get_page(https_client, "/")).headers["location"] == "/weisser-ring/landesbuero"
+    # The report is in the menu; the start page lists the routing queue first.
+    start = (await get_page(https_client, "/")).text
+    assert start.index('<a href="/weisser-ring/landesbuero">') < start.index(
+        '<a href="/berichte/kooperation">'
+    )
     report = await get_page(https_client, "/berichte/kooperation?year=2026&quarter=4")
     assert_html(report)
     assert 'href="/berichte/kooperation"' in report.text

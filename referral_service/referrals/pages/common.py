@@ -4,10 +4,12 @@ confirmation (Post/Redirect/Get) or show the page again with the messages next t
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
@@ -19,7 +21,17 @@ from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role, UnitKind
-from referral_service.referrals.domain import OPEN_STATES, ReferralStatus
+from referral_service.listing import PAGE_SIZE, InvalidCursorError, InvalidRangeError, url_with
+from referral_service.referrals import repository
+from referral_service.referrals.controllers import feedback, summary
+from referral_service.referrals.domain import (
+    OPEN_STATES,
+    DeadlineState,
+    OffenceCategory,
+    ReferralStatus,
+    Urgency,
+)
+from referral_service.referrals.errors import InvalidFilterError
 from referral_service.referrals.models import Referral
 from referral_service.referrals.service import views
 from referral_service.referrals.service.common import ReferralContext
@@ -43,8 +55,174 @@ REPORT_AREA = Area(
     home=False,
 )
 
-LIST_LIMIT = 300
 Ctx = NamedDependency[ReferralContext]
+
+# The lists' filters by their query names on the pages (German, like the other pages), each with the
+# API's name for it: the export link asks the API for the same list.
+LIST_PARAMETERS = {
+    "status": "status",
+    "delikt": "offence_category",
+    "dringlichkeit": "urgency",
+    "aussenstelle": "branch_id",
+    "zustaendig": "assignee",
+    "frist": "deadline",
+    "von": "submitted_from",
+    "bis": "submitted_until",
+    "kennung": "reference",
+}
+CURSOR_PARAMETER = "nach"
+EXPORT_PATH = "/api/v1/referrals/export.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """A list page's query, read: the filters (None when a value cannot be read), the values to show in
+    the filter form again, the messages for the values that could not be read, and the cursor."""
+
+    filters: repository.ReferralFilters | None
+    values: dict[str, str]
+    errors: dict[str, str]
+    after: str | None
+
+    @property
+    def filtered(self) -> bool:
+        return any(self.values.values())
+
+
+def read_list_query(
+    request: Request[Any, Any, Any],
+    ctx: ReferralContext,
+    *,
+    routed: bool | None = None,
+    default_open: bool = False,
+) -> ListQuery:
+    """The page's filters from its query; a value that cannot be read is named, never a 500."""
+    query = request.query_params
+    values = {name: (query.get(name) or "").strip() for name in LIST_PARAMETERS}
+    errors: dict[str, str] = {}
+
+    def read(name: str, parse: Callable[[str], Any]) -> Any:
+        if not values[name]:
+            return None
+        try:
+            return parse(values[name])
+        except ValueError:
+            errors[name] = f"referral.list.error.{name}"
+            return None
+
+    statuses: list[ReferralStatus] = []
+    for raw in query.getall("status", []):
+        if raw:
+            try:
+                statuses.append(ReferralStatus(raw))
+            except ValueError:
+                errors["status"] = "referral.list.error.status"
+    offence = read("delikt", OffenceCategory)
+    urgency = read("dringlichkeit", Urgency)
+    branch = read("aussenstelle", uuid.UUID)
+    deadline = read("frist", DeadlineState)
+    since = read("von", dt.date.fromisoformat)
+    until = read("bis", dt.date.fromisoformat)
+    filters = None
+    if not errors:
+        try:
+            filters = views.build_filters(
+                ctx,
+                statuses=statuses or (sorted(OPEN_STATES) if default_open else ()),
+                offence_category=offence,
+                urgency=urgency,
+                branch_id=branch,
+                assignee=values["zustaendig"] or None,
+                deadline=deadline,
+                submitted_from=since,
+                submitted_until=until,
+                reference=values["kennung"] or None,
+                routed=routed,
+            )
+        except InvalidRangeError:
+            errors["bis"] = "referral.list.error.range"
+        except InvalidFilterError as exc:
+            field = {"assignee": "zustaendig", "reference": "kennung"}.get(
+                str(exc.extra.get("field")), "status"
+            )
+            errors[field] = f"referral.list.error.{field}"
+    return ListQuery(
+        filters=None if errors else filters,
+        values=values,
+        errors=errors,
+        after=query.get(CURSOR_PARAMETER) or None,
+    )
+
+
+def export_url(request: Request[Any, Any, Any], *, routed: bool | None = None) -> str:
+    """The API's export of the list the page shows: the same filters under the API's names."""
+    params = [
+        (LIST_PARAMETERS[name], value)
+        for name, value in request.query_params.multi_items()
+        if name in LIST_PARAMETERS and value
+    ]
+    if routed is not None:
+        params.append(("routed", "true" if routed else "false"))
+    return f"{EXPORT_PATH}?{urlencode(params)}" if params else EXPORT_PATH
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    rows: list[dict[str, Any]]
+    next_url: str | None  # None on the last page
+    first_url: str | None  # None on the first page
+    cursor_invalid: bool = False
+
+
+async def list_page(request: Request[Any, Any, Any], ctx: ReferralContext, listed: ListQuery) -> ListPage:
+    """One page of rows: the plain columns, the names of branches and assignees, and the few decrypted
+    values by which the caller recognises a case (one query per kind, whatever the number of rows)."""
+    if listed.filters is None:
+        return ListPage(rows=[], next_url=None, first_url=None)
+    try:
+        found = await views.list_page(ctx, listed.filters, after=listed.after, limit=PAGE_SIZE)
+    except InvalidCursorError:
+        return ListPage(
+            rows=[],
+            next_url=None,
+            first_url=url_with(request, **{CURSOR_PARAMETER: None}),
+            cursor_invalid=True,
+        )
+    rows = await list_rows(ctx, found.items)
+    return ListPage(
+        rows=rows,
+        next_url=url_with(request, **{CURSOR_PARAMETER: found.next_cursor}) if found.next_cursor else None,
+        first_url=url_with(request, **{CURSOR_PARAMETER: None}) if listed.after else None,
+    )
+
+
+async def list_rows(ctx: ReferralContext, referrals: Sequence[Referral]) -> list[dict[str, Any]]:
+    names = await views.list_names(ctx, referrals)
+    recognised = await views.recognition(ctx, referrals)
+    return [
+        {
+            "summary": summary(referral, ctx.policy),
+            "feedback": feedback(referral, ctx.policy),
+            "branch": names.branches.get(referral.branch_id) if referral.branch_id else None,
+            "declined_by": names.branches.get(referral.declined_by_branch_id)
+            if referral.declined_by_branch_id
+            else None,
+            "assignee": names.users.get(referral.assignee_id) if referral.assignee_id else None,
+            "recognition": recognised.get(referral.id, {}),
+            "station_id": referral.referring_station_id,
+        }
+        for referral in referrals
+    ]
+
+
+def filter_options() -> dict[str, list[tuple[str, str]]]:
+    """The choices of the filter form (the template translates the keys)."""
+    return {
+        "status_options": options("referral.status", list(ReferralStatus)),
+        "offence_options": options("referral.offence", list(OffenceCategory)),
+        "urgency_options": options("referral.urgency", list(Urgency)),
+        "deadline_options": options("referral.deadline_state", list(DeadlineState)),
+    }
 
 
 def options(prefix: str, values: Sequence[Any]) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from litestar.params import FromPath
 from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.roles import Role
+from referral_service.listing import PAGE_SIZE
 from referral_service.problems import ErrorKind
 from referral_service.referrals.controllers import detail, feedback, provide_referral_context, summary
 from referral_service.referrals.domain import OPEN_STATES, ReferralStatus
@@ -21,12 +22,17 @@ from referral_service.referrals.errors import ConsentInvalidError
 from referral_service.referrals.models import Referral
 from referral_service.referrals.pages import forms
 from referral_service.referrals.pages.common import (
-    LIST_LIMIT,
+    CURSOR_PARAMETER,
     POLICE_AREA,
     WR_AREA,
     Ctx,
     Step,
+    export_url,
+    filter_options,
     is_police,
+    list_page,
+    list_rows,
+    read_list_query,
     step_handler,
     unit_names,
     withdrawal_question,
@@ -49,6 +55,46 @@ SENT_NOTICES = {
     "vermittlung_aussenstelle": N_("police.list.sent_branch"),
     "vermittlung_landesbuero": N_("police.list.sent_state_office"),
 }
+
+
+SEARCH_FIELD = "vorgangsnummer"
+
+
+async def station_page(
+    request: Request[Any, Any, Any],
+    ctx: ReferralContext,
+    *,
+    search: FormInput | None = None,
+    found: list[dict[str, Any]] | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    """The station's list, filtered and paged, and the result of a case number search if one was sent."""
+    listed = read_list_query(request, ctx)
+    shown = await list_page(request, ctx, listed)
+    stations = await unit_names(ctx)
+    for row in [*shown.rows, *(found or [])]:
+        row["station"] = stations.get(row["station_id"], "")
+    errors = dict(listed.errors)
+    if shown.cursor_invalid:
+        errors[CURSOR_PARAMETER] = N_("referral.list.error.nach")
+    context: dict[str, Any] = {
+        "rows": shown.rows,
+        "paging": shown,
+        "list": listed,
+        "values": {**listed.values, **(search.values if search else {})},
+        "errors": {**errors, **(search.errors if search else {})},
+        "found": found,
+        "show_station": ctx.principal.has_role(Role.POLICE_SUPERVISOR),
+        "unit_name": stations.get(ctx.principal.unit_id, ""),
+        "export_url": export_url(request) if ctx.principal.has(Permission.REFERRAL_REFERRAL_EXPORT) else None,
+        **filter_options(),
+    }
+    sent = SENT_NOTICES.get(request.query_params.get(NOTICE_PARAMETER, ""))
+    if sent is not None and (newest := await views.newest_submitted(ctx)) is not None:
+        context["notice"] = translator_for(request)(sent, reference=newest.reference)
+    if errors and status_code == 200:
+        status_code = 422
+    return page(request, "referrals/police_list.html", status_code=status_code, context=context)
 
 
 def _version(referral: Referral) -> str:
@@ -150,26 +196,22 @@ class PolicePages(Controller):
     async def station(self, request: Request[Any, Any, Any], ctx: Ctx) -> Response[Any]:
         if not is_police(ctx.principal):
             return see_other(WR_AREA.path)
-        referrals = await views.list_referrals(ctx, None, LIST_LIMIT, 0)
-        stations = await unit_names(ctx)
-        rows = [
-            {
-                "summary": summary(referral, ctx.policy),
-                "feedback": feedback(referral, ctx.policy),
-                "station": stations.get(referral.referring_station_id, ""),
-            }
-            for referral in referrals
-        ]
-        context: dict[str, Any] = {
-            "rows": rows,
-            "show_station": len({row["station"] for row in rows}) > 1
-            or ctx.principal.has_role(Role.POLICE_SUPERVISOR),
-            "unit_name": stations.get(ctx.principal.unit_id, ""),
-        }
-        sent = SENT_NOTICES.get(request.query_params.get(NOTICE_PARAMETER, ""))
-        if sent is not None and (newest := await views.newest_submitted(ctx)) is not None:
-            context["notice"] = translator_for(request)(sent, reference=newest.reference)
-        return page(request, "referrals/police_list.html", context=context)
+        return await station_page(request, ctx)
+
+    @post("/suche", opt=requires(Permission.REFERRAL_REFERRAL_LIST), status_code=200)
+    async def search(self, request: Request[Any, Any, Any], ctx: Ctx) -> Response[Any]:
+        """Search by the police case number: posted, and answered directly, so that the number (personal
+        data) appears in no URL, neither in this request nor in a redirect."""
+        if not is_police(ctx.principal):
+            return see_other(WR_AREA.path)
+        data = await form_input(request)
+        case_number = data.text(SEARCH_FIELD, required=True, max_length=40)
+        if case_number is not None and len(case_number) < 3:
+            data.error(SEARCH_FIELD, N_("police.search.too_short"))
+        if not data.ok or case_number is None:
+            return await station_page(request, ctx, search=data, status_code=422)
+        found = await views.search_case_number(ctx, case_number, limit=PAGE_SIZE)
+        return await station_page(request, ctx, search=data, found=await list_rows(ctx, found.items))
 
     @get("/vermittlungen/neu", opt=requires(Permission.REFERRAL_REFERRAL_CREATE))
     async def consent_step(self, request: Request[Any, Any, Any], ctx: Ctx) -> Response[Any]:

@@ -3,9 +3,7 @@ timeline and the forms for the next steps (each a `Step`: the service checks sco
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,38 +16,45 @@ from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role, UnitKind
+from referral_service.listing import PAGE_SIZE, Page
 from referral_service.referrals import schemas
-from referral_service.referrals.controllers import detail, provide_referral_context, summary
+from referral_service.referrals.controllers import detail, provide_referral_context
 from referral_service.referrals.domain import (
     CLOSE_FROM,
-    OPEN_STATES,
     WORKFLOW,
     CloseOutcome,
     ContactChannel,
+    DeadlineState,
     DeclineReason,
     ReferralAction,
     ReferralStatus,
     SupportKind,
-    Urgency,
 )
 from referral_service.referrals.models import Referral
 from referral_service.referrals.pages import forms
 from referral_service.referrals.pages.common import (
-    LIST_LIMIT,
+    CURSOR_PARAMETER,
     POLICE_AREA,
     STATE_OFFICE_AREA,
     WR_AREA,
     WR_CASE_ROLES,
     Ctx,
+    ListPage,
+    ListQuery,
     Step,
+    export_url,
+    filter_options,
     is_police,
+    list_page,
     options,
+    read_list_query,
     step_handler,
     unit_names,
     withdrawal_question,
 )
 from referral_service.referrals.service import views, workflow
 from referral_service.referrals.service.common import ReferralContext
+from referral_service.referrals.service.views import ASSIGNEE_ME, ASSIGNEE_NONE
 from referral_service.web.confirmation import Confirmation
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
 from referral_service.web.forms import FormInput
@@ -78,6 +83,8 @@ _OWN_BRANCH_ACTIONS = frozenset({ReferralAction.ACCEPT, ReferralAction.DECLINE, 
 
 
 def _may(principal: Principal, referral: Referral, action: ReferralAction) -> bool:
+    if views.routed_only(principal, referral):
+        return False  # the state office's sight of a case it routed is read-only
     if action in _OWN_BRANCH_ACTIONS and (
         referral.branch_id is None or referral.branch_id != principal.unit_id
     ):
@@ -140,6 +147,7 @@ async def case_page(
             "members": members,
             "branches": [(str(unit_id), name) for unit_id, name in branches],
             "assigned_to_me": referral.assignee_id == ctx.principal.user_id,
+            "read_only": views.routed_only(ctx.principal, referral),
             "channels": options("referral.channel", list(ContactChannel)),
             "outcomes": options("referral.outcome", actions.close_outcomes),
             "supports": options("referral.support", list(SupportKind)),
@@ -148,21 +156,6 @@ async def case_page(
             "values": data.values if data else {},
         },
     )
-
-
-def _inbox_rows(referrals: Sequence[Referral], ctx: ReferralContext) -> list[dict[str, Any]]:
-    rows = [{"summary": summary(r, ctx.policy), "referral": r} for r in referrals]
-
-    def urgency(row: dict[str, Any]) -> tuple[int, int, dt.datetime]:
-        due = row["summary"].deadlines
-        overdue = due.accept_overdue or due.first_contact_overdue
-        return (
-            0 if overdue else 1,
-            0 if row["summary"].urgency is Urgency.HIGH else 1,
-            row["summary"].submitted_at,
-        )
-
-    return sorted(rows, key=urgency)
 
 
 _CLOSE_TITLES = {
@@ -287,6 +280,40 @@ _FORM_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The state office's page shows its queue, or with `?ansicht=vermittelt` the cases it routed.
+VIEW_PARAMETER = "ansicht"
+ROUTED_VIEW = "vermittelt"
+
+
+def _list_context(
+    request: Request[Any, Any, Any],
+    ctx: ReferralContext,
+    listed: ListQuery,
+    shown: ListPage,
+    *,
+    routed: bool | None = None,
+) -> dict[str, Any]:
+    errors = dict(listed.errors)
+    if shown.cursor_invalid:
+        errors[CURSOR_PARAMETER] = N_("referral.list.error.nach")
+    return {
+        "rows": shown.rows,
+        "paging": shown,
+        "list": listed,
+        "values": listed.values,
+        "errors": errors,
+        "export_url": export_url(request, routed=routed)
+        if ctx.principal.has(Permission.REFERRAL_REFERRAL_EXPORT)
+        else None,
+        **filter_options(),
+    }
+
+
+def _status(listed: ListQuery, shown: ListPage) -> int:
+    """A filter or cursor that cannot be read: the page says so, with the API's status."""
+    return 422 if listed.errors or shown.cursor_invalid else 200
+
+
 class WeisserRingPages(Controller):
     """Branch inbox, case page with its steps, and the state office's queue."""
 
@@ -301,25 +328,35 @@ class WeisserRingPages(Controller):
             return see_other(POLICE_AREA.path)
         if not ctx.principal.has_role(*WR_CASE_ROLES):
             return see_other(STATE_OFFICE_AREA.path)
-        referrals = await views.list_referrals(ctx, None, LIST_LIMIT, 0)
-        by_status: dict[str, list[Referral]] = {"new": [], "open": [], "done": []}
-        for referral in referrals:
-            status = ReferralStatus(referral.status)
-            group = (
-                "new" if status is ReferralStatus.SUBMITTED else "open" if status in OPEN_STATES else "done"
+        listed = read_list_query(request, ctx)
+        shown = await list_page(request, ctx, listed)
+        overdue: Page[Referral] | None = None
+        if not listed.filtered and listed.after is None:
+            # Newest first keeps paging simple; what is overdue is announced on top instead, with
+            # the filter that lists it (docs/adr/0005).
+            overdue = await views.list_page(
+                ctx, views.build_filters(ctx, deadline=DeadlineState.OVERDUE), after=None, limit=PAGE_SIZE
             )
-            by_status[group].append(referral)
-        members: dict[uuid.UUID, str] = {}
+        assignees = [
+            (ASSIGNEE_ME, N_("referral.list.assignee_me")),
+            (ASSIGNEE_NONE, N_("referral.list.assignee_none")),
+        ]
         if ctx.principal.has_role(Role.WR_BRANCH_LEAD):
             users = await identity_service.list_users(
                 ctx.session, ctx.principal, unit_id=ctx.principal.unit_id
             )
-            members = {view.user.id: view.user.display_name for view in users}
+            assignees += [
+                (str(view.user.id), view.user.display_name)
+                for view in users
+                if view.roles & WR_CASE_ROLES and view.user.id != ctx.principal.user_id
+            ]
         context = {
-            "new_rows": _inbox_rows(by_status["new"], ctx),
-            "open_rows": _inbox_rows(by_status["open"], ctx),
-            "done_rows": [{"summary": summary(r, ctx.policy), "referral": r} for r in by_status["done"]],
-            "members": members,
+            **_list_context(request, ctx, listed, shown),
+            # Counted on the unfiltered first page only: elsewhere the page says what it shows itself.
+            "overdue_counted": overdue is not None,
+            "overdue_count": len(overdue.items) if overdue else 0,
+            "overdue_more": overdue is not None and overdue.next_cursor is not None,
+            "assignee_options": assignees,
             "unit_names": await unit_names(ctx),
         }
         template = (
@@ -327,15 +364,23 @@ class WeisserRingPages(Controller):
             if request.headers.get("hx-request") == "true"
             else "referrals/wr_inbox.html"
         )
-        return page(request, template, context=context)
+        return page(request, template, status_code=_status(listed, shown), context=context)
 
     @get("/landesbuero", opt=requires(Permission.REFERRAL_REFERRAL_ROUTE))
     async def state_office(self, request: Request[Any, Any, Any], ctx: Ctx) -> Response[Any]:
-        referrals = await views.list_referrals(ctx, [ReferralStatus(s) for s in OPEN_STATES], LIST_LIMIT, 0)
+        routed_view = request.query_params.get(VIEW_PARAMETER) == ROUTED_VIEW
+        listed = read_list_query(request, ctx, routed=routed_view, default_open=not routed_view)
+        shown = await list_page(request, ctx, listed)
+        branches = sorted((await unit_names(ctx, UnitKind.WR_BRANCH)).items(), key=lambda item: item[1])
         return page(
             request,
             "referrals/state_office.html",
-            context={"rows": _inbox_rows(referrals, ctx), "unit_names": await unit_names(ctx)},
+            status_code=_status(listed, shown),
+            context={
+                **_list_context(request, ctx, listed, shown, routed=routed_view),
+                "routed_view": routed_view,
+                "branch_options": [(str(unit_id), name) for unit_id, name in branches],
+            },
         )
 
     @get(_CASE, opt=requires(Permission.REFERRAL_REFERRAL_READ))

@@ -72,6 +72,9 @@ async def route(ctx: ReferralContext, referral_id: uuid.UUID, branch_id: uuid.UU
     referral.branch_id = branch_id
     referral.assignee_id = None
     referral.escalation_level = 0
+    # The state office keeps read-only sight of the case (repository.visible_to).
+    referral.routed_by_unit_id = ctx.principal.unit_id
+    referral.routed_at = now
     await move(ctx, referral, ReferralAction.ROUTE, now, branch=str(branch_id))
     return referral
 
