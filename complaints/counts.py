@@ -22,18 +22,25 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from complaints.config import ComplaintsConfig
-from complaints.domain import DEADLINE_STATES, OPEN_STATES, AuthorKind, MessageVisibility
+from complaints.domain import (
+    DEADLINE_STATES,
+    OPEN_STATES,
+    AssigneeKeyword,
+    AuthorKind,
+    DeadlineFilter,
+    MessageVisibility,
+)
 from complaints.models import Complaint, ComplaintMessage, StatementRequest
-from complaints.pages.common import OFFICE_AREA, STATEMENTS_AREA
+from complaints.pages.common import ASSIGNEE, DEADLINE, OFFICE_AREA, STATEMENTS_AREA
 from complaints.repository import complaint_scope, queue_scope, statement_request_scope, takeable
 from referral_service.domains import WorkItem
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role
 
-# The pages' filter names (complaints/pages/office.py); without a status the queue shows open complaints.
-_UNASSIGNED = [("zustaendig", "niemand")]
-_MINE = [("zustaendig", "ich")]
-_OVERDUE = [("frist", "ueberfaellig")]
+# The pages' filters (complaints/pages/common.py); without a status both lists show the open ones.
+_UNASSIGNED = [(ASSIGNEE, AssigneeKeyword.NONE.value)]
+_MINE = [(ASSIGNEE, AssigneeKeyword.ME.value)]
+_OVERDUE = [(DEADLINE, DeadlineFilter.OVERDUE.value)]
 
 
 @dataclass(frozen=True, slots=True)

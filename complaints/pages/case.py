@@ -273,6 +273,7 @@ async def case_page(
             "unit_names": unit_names,
             "police_units": unit_options(units),
             "members": members,
+            "statement_days": ctx.config.statement_deadline_working_days,
             "categories": options("complaint.category", list(Category)),
             "outcomes": options("complaint.outcome", list(Outcome)),
             "no_decision_reasons": options("complaint.no_decision_reason", list(NoDecisionReason)),

@@ -35,14 +35,20 @@ from complaints.pages.case import (
     withdraw_question,
 )
 from complaints.pages.common import (
+    ALL,
+    ASSIGNEE,
+    CURSOR,
+    DEADLINE,
     OFFICE_AREA,
+    STATUS,
     Caller,
     Context,
     Id,
     PoliceUnit,
     Session,
-    options,
     police_units,
+    read_assignee,
+    read_states,
     unit_options,
 )
 from complaints.references import normalise_reference
@@ -55,86 +61,50 @@ from referral_service.listing import PAGE_SIZE, InvalidCursorError, InvalidRange
 from referral_service.validation import FieldError, RequestValidationError
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
 from referral_service.web.forms import FormInput, refusable
-from referral_service.web.i18n import N_, translator_for
-from referral_service.web.render import page, parse_uuid, see_other
+from referral_service.web.i18n import N_, Translator, translator_for
+from referral_service.web.render import page, see_other
+from referral_service.web.work import counted
 
 _ONE = "/beschwerden/{complaint_id:uuid}"
 _EXTENSIONS = {AttachmentType.PDF: ".pdf", AttachmentType.PNG: ".png", AttachmentType.JPEG: ".jpg"}
 P = Permission
 EXPORT_PATH = OFFICE_AREA.path + "/export.csv"
 
-# The queue's filters on the page, by their German names (the API names them in English). Without a
-# status the page shows the open complaints; `erledigt` and `alle` widen it.
-_STATUS_GROUPS = {"offen": OPEN_STATES, "erledigt": TERMINAL_STATES, "alle": frozenset(ComplaintStatus)}
-_ASSIGNEES = {"ich": AssigneeKeyword.ME, "niemand": AssigneeKeyword.NONE}
-_DEADLINES = {
-    "ueberfaellig": DeadlineFilter.OVERDUE,
-    "bald": DeadlineFilter.DUE_SOON,
-    "ruht": DeadlineFilter.PAUSED,
-}
+# The queue's status filter: a state, or a group of them; without one the page shows the open complaints.
+_STATUS_GROUPS = {"open": OPEN_STATES, "done": TERMINAL_STATES, ALL: frozenset(ComplaintStatus)}
 _FILTER_NAMES = (
-    "status",
+    STATUS,
     "kategorie",
     "eingangsweg",
     "dienststelle",
-    "zustaendig",
-    "frist",
-    "ueberfaellig",
+    ASSIGNEE,
+    DEADLINE,
     "eingang_von",
     "eingang_bis",
     "aktenzeichen",
 )
 # Where a refused list request is shown on the filter form.
-_REFUSED_FIELD = {InvalidCursorError.code: "nach", InvalidRangeError.code: "eingang_bis"}
-
-
-def _lookup(data: FormInput, name: str, choices: dict[str, Any]) -> Any:
-    raw = data.text(name, max_length=40)
-    if raw is None:
-        return None
-    if raw not in choices:
-        data.error(name, "form.error.choose")
-        return None
-    return choices[raw]
+_REFUSED_FIELD = {InvalidCursorError.code: CURSOR, InvalidRangeError.code: "eingang_bis"}
 
 
 def read_queue_filter(request: Request[Any, Any, Any]) -> tuple[FormInput, QueueFilter, str | None]:
     """The queue's filters from the page's query; every wrong value is an error next to its field."""
     data = FormInput(request.query_params)
-    statuses: set[ComplaintStatus] = set()
-    wanted_states = [value for value in request.query_params.getall("status", []) if value]
-    data.values["status"] = (
-        wanted_states[0] if len(wanted_states) == 1 else ("" if wanted_states else "offen")
-    )
-    for value in wanted_states or ["offen"]:
-        if value in _STATUS_GROUPS:
-            statuses |= _STATUS_GROUPS[value]
-        elif value in ComplaintStatus.__members__.values():
-            statuses.add(ComplaintStatus(value))
-        else:
-            data.error("status", "form.error.choose")
+    statuses = read_states(data, ComplaintStatus, _STATUS_GROUPS, default="open")
     category = data.choice("kategorie", Category, required=False)
     channel = data.choice("eingangsweg", Channel, required=False)
     unit = data.uuid_choice("dienststelle", required=False)
-    assignee_text = data.text("zustaendig", max_length=40)
-    assignee = _ASSIGNEES.get(assignee_text or "")
-    assignee_id = parse_uuid(assignee_text) if assignee is None else None
-    if assignee_text and assignee is None and assignee_id is None:
-        data.error("zustaendig", "form.error.choose")
-    if data.flag("ueberfaellig") and "frist" not in request.query_params:
-        data.values["frist"] = "ueberfaellig"  # the older link "overdue only"
-        deadline: DeadlineFilter | None = DeadlineFilter.OVERDUE
-    else:
-        deadline = _lookup(data, "frist", _DEADLINES)
+    assignee, assignee_id = read_assignee(data)
+    deadline = data.choice(DEADLINE, DeadlineFilter, required=False)
     received_from = data.date("eingang_von")
     received_until = data.date("eingang_bis")
     reference_text = data.text("aktenzeichen", max_length=32)
     reference = normalise_reference(reference_text) if reference_text else None
     if reference_text and reference is None:
         data.error("aktenzeichen", N_("office.queue.error.reference"))
-    after = data.text("nach", max_length=512)
+    after = data.text(CURSOR, max_length=512)
     wanted = QueueFilter(
-        statuses=frozenset(statuses),
+        statuses=statuses,
         category=category,
         channel=channel,
         police_unit_id=unit,
@@ -149,27 +119,32 @@ def read_queue_filter(request: Request[Any, Any, Any]) -> tuple[FormInput, Queue
 
 
 def _filter_options(
+    t: Translator,
     members: Sequence[tuple[uuid.UUID, str, bool]],
     units: Sequence[PoliceUnit],
     principal: Principal,
     is_lead: bool,
+    due_soon_days: int,
 ) -> dict[str, list[tuple[str, str]]]:
-    """The filter form's choices: (value, text) pairs; catalogue keys are translated in the template."""
-    assignees = [("ich", N_("office.queue.assignee.me")), ("niemand", N_("office.queue.assignee.none"))]
+    """The filter form's choices as (value, text) pairs."""
     colleagues = [
         (str(user_id), name) for user_id, name, active in members if active and user_id != principal.user_id
     ]
+
+    def deadline(code: DeadlineFilter) -> str:
+        key = f"office.queue.deadline.{code}"
+        # "Due soon" spans a configured number of working days (singular and plural).
+        return counted(t, key, due_soon_days) if code is DeadlineFilter.DUE_SOON else t(key)
+
     return {
-        "status": [
-            ("offen", N_("office.queue.status.open")),
-            ("erledigt", N_("office.queue.status.done")),
-            ("alle", N_("office.queue.status.all")),
-            *options("complaint.status", list(ComplaintStatus)),
+        STATUS: [
+            *((group, t(f"office.queue.status.{group}")) for group in _STATUS_GROUPS),
+            *((state, t(f"complaint.status.{state}")) for state in ComplaintStatus),
         ],
-        "kategorie": options("complaint.category", list(Category)),
-        "eingangsweg": options("complaint.channel", list(Channel)),
-        "frist": [(code, f"office.queue.deadline.{value}") for code, value in _DEADLINES.items()],
-        "zustaendig": assignees,
+        "kategorie": [(code, t(f"complaint.category.{code}")) for code in Category],
+        "eingangsweg": [(code, t(f"complaint.channel.{code}")) for code in Channel],
+        DEADLINE: [(code, deadline(code)) for code in DeadlineFilter],
+        ASSIGNEE: [(code, t(f"office.queue.assignee.{code}")) for code in AssigneeKeyword],
         "colleagues": colleagues if is_lead else [],
         "dienststelle": unit_options(units),
     }
@@ -200,17 +175,18 @@ class OfficePages(Controller):
         members = await repository.office_members(db_session)
         units = await police_units(db_session, principal)
         is_lead = principal.has(P.COMPLAINT_COMPLAINT_ASSIGN)
+        due_soon_days = complaint_context.config.due_soon_working_days
         return page(
             request,
             "complaints/office_queue.html",
             status_code=200 if data.ok else 400,
             context={
                 "rows": found.items if found else [],
-                "next_url": url_with(request, nach=found.next_cursor)
+                "next_url": url_with(request, **{CURSOR: found.next_cursor})
                 if found and found.next_cursor
                 else None,
-                "first_url": url_with(request, nach=None) if after or not data.ok else None,
-                "export_url": url_with(request, nach=None).replace(OFFICE_AREA.path, EXPORT_PATH, 1)
+                "first_url": url_with(request, **{CURSOR: None}) if after or not data.ok else None,
+                "export_url": url_with(request, **{CURSOR: None}).replace(OFFICE_AREA.path, EXPORT_PATH, 1)
                 if principal.has(P.COMPLAINT_COMPLAINT_EXPORT) and data.ok
                 else None,
                 "members": {user_id: name for user_id, name, _ in members},
@@ -219,11 +195,14 @@ class OfficePages(Controller):
                 "me": principal.user_id,
                 "can_take": principal.has(P.COMPLAINT_COMPLAINT_TRIAGE),
                 "can_open_all": repository.sees_all_complaints(principal),
-                "filters": _filter_options(members, units, principal, is_lead),
+                "filters": _filter_options(
+                    translator_for(request), members, units, principal, is_lead, due_soon_days
+                ),
+                "due_soon_days": due_soon_days,
                 "values": data.values,
                 # A broken cursor has no field: the page says so with the way back to the first page.
-                "errors": {name: key for name, key in data.errors.items() if name != "nach"},
-                "cursor_invalid": "nach" in data.errors,
+                "errors": {name: key for name, key in data.errors.items() if name != CURSOR},
+                "cursor_invalid": CURSOR in data.errors,
                 "filtered": any(name in request.query_params for name in _FILTER_NAMES),
                 "can_enter": principal.has(P.COMPLAINT_COMPLAINT_CREATE_STAFF),
             },

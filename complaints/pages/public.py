@@ -131,6 +131,7 @@ class PublicComplaintPages(Controller):
                             received_at=submitted.complaint.received_at,
                         ),
                         "attachments": attached,
+                        "answer_days": complaint_context.config.answer_deadline_working_days,
                     },
                 )
         return await _form_page(

@@ -8,14 +8,19 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 
 from complaints import schemas
-from complaints.domain import StatementRequestState
+from complaints.domain import DeadlineFilter, StatementRequestState
 from complaints.pages.common import (
+    ALL,
+    CURSOR,
+    DEADLINE,
     STATEMENTS_AREA,
+    STATUS,
     Caller,
     Context,
     Id,
     Session,
     error_key,
+    read_states,
 )
 from complaints.service import statements
 from complaints.service.common import ComplaintContext
@@ -28,8 +33,8 @@ from referral_service.web.forms import FormInput, form_input, refusable
 from referral_service.web.i18n import N_
 from referral_service.web.render import page, see_other
 
-# The list's choice of requests by its German names; open ones unless asked otherwise.
-_STATES = {"offen": StatementRequestState.OPEN, "beantwortet": StatementRequestState.ANSWERED, "alle": None}
+# The list's status filter: a state, or all of them; open ones unless asked otherwise.
+_STATUS_GROUPS = {ALL: frozenset(StatementRequestState)}
 
 
 async def _request_page(
@@ -72,35 +77,40 @@ class StatementRequestPages(Controller):
     ) -> Response[Any]:
         """The unit's requests, nearest deadline first, 50 a page; open ones unless asked otherwise."""
         data = FormInput(request.query_params)
-        wanted = data.text("status", max_length=20) or "offen"
-        data.values["status"] = wanted
-        if wanted not in _STATES:
-            data.error("status", N_("form.error.choose"))
-        overdue = data.flag("ueberfaellig")
-        after = data.text("nach", max_length=512)
+        states = read_states(data, StatementRequestState, _STATUS_GROUPS, default=StatementRequestState.OPEN)
+        # Of the deadline filters only "overdue" applies: a request's deadline does not pause.
+        deadline = data.choice(DEADLINE, DeadlineFilter, required=False)
+        if deadline not in (None, DeadlineFilter.OVERDUE):
+            data.error(DEADLINE, N_("form.error.choose"))
+        after = data.text(CURSOR, max_length=512)
         found = None
         if data.ok:
             async with refusable(db_session, InvalidCursorError) as refused:
                 found = await statements.list_for_unit(
-                    complaint_context, state=_STATES[wanted], overdue=overdue, after=after, limit=PAGE_SIZE
+                    complaint_context,
+                    state=next(iter(states)) if len(states) == 1 else None,
+                    overdue=deadline is DeadlineFilter.OVERDUE,
+                    after=after,
+                    limit=PAGE_SIZE,
                 )
             if refused.error is not None:
-                data.error("nach", N_("office.queue.error.list.cursor_invalid"))
+                data.error(CURSOR, N_("office.queue.error.list.cursor_invalid"))
         return page(
             request,
             "complaints/statements_list.html",
             status_code=200 if data.ok else 400,
             context={
                 "rows": found.items if found else [],
-                "next_url": url_with(request, nach=found.next_cursor)
+                "next_url": url_with(request, **{CURSOR: found.next_cursor})
                 if found and found.next_cursor
                 else None,
-                "first_url": url_with(request, nach=None) if after else None,
-                "states": [(code, f"statements.state.{code}") for code in _STATES],
-                "filtered": "status" in request.query_params or overdue,
+                "first_url": url_with(request, **{CURSOR: None}) if after else None,
+                "states": [(code, f"statements.state.{code}") for code in [*StatementRequestState, ALL]],
+                "deadlines": [(DeadlineFilter.OVERDUE, f"office.queue.deadline.{DeadlineFilter.OVERDUE}")],
+                "filtered": any(name in request.query_params for name in (STATUS, DEADLINE)),
                 "values": data.values,
-                "errors": {name: key for name, key in data.errors.items() if name != "nach"},
-                "cursor_invalid": "nach" in data.errors,
+                "errors": {name: key for name, key in data.errors.items() if name != CURSOR},
+                "cursor_invalid": CURSOR in data.errors,
             },
         )
 

@@ -51,13 +51,14 @@ from referral_service.listing import (
 )
 from referral_service.web.audit_search import (
     EXPORT_FILE_NAME,
+    UnknownUserNameError,
     action_groups,
     action_label,
-    actor_ids_named,
     csv_text,
     is_known_action,
     names_for,
     role_text,
+    searched_actors,
 )
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
 from referral_service.web.forms import FormInput, form_input
@@ -117,15 +118,12 @@ async def _search(data: FormInput, session: AsyncSession, target_types: list[str
             repository.EVENT_ORDER.read(after)
         except InvalidCursorError:
             data.error("after", N_("audit.events.error.cursor"))
-    actor_ids: tuple[str, ...] | None = None if actor_id is None else (actor_id,)
-    if actor is not None and data.ok:
-        named = await actor_ids_named(session, actor)
-        if named is None:
-            # Said plainly: an empty list would read as "this person did nothing".
-            data.error("actor", N_("audit.events.error.no_such_user"))
-            return None
-        actor_ids = named if actor_ids is None else tuple(set(named) & set(actor_ids))
     if not data.ok:
+        return None
+    try:
+        actor_ids = await searched_actors(session, actor_id, actor)
+    except UnknownUserNameError:
+        data.error("actor", N_("audit.events.error.no_such_user"))
         return None
     return EventQuery(
         actor_ids=actor_ids,

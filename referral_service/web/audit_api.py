@@ -46,10 +46,11 @@ from referral_service.listing import (
 )
 from referral_service.web.audit_search import (
     EXPORT_FILE_NAME,
-    actor_ids_named,
+    UnknownUserNameError,
     csv_text,
     is_known_action,
     names_for,
+    searched_actors,
 )
 from referral_service.web.i18n import translator_for
 
@@ -115,13 +116,10 @@ async def _filters(
         zone = dt.UTC
         if since.replace(tzinfo=since.tzinfo or zone) > until.replace(tzinfo=until.tzinfo or zone):
             raise InvalidRangeError()
-    actor_ids: tuple[str, ...] | None = None if actor_id is None else (actor_id,)
-    if actor is not None:
-        named = await actor_ids_named(session, actor)
-        if named is None:
-            raise _invalid("actor", "no user has this user name")
-        # Both given: the events of that user only if the id is theirs, else none.
-        actor_ids = named if actor_ids is None else tuple(set(named) & set(actor_ids))
+    try:
+        actor_ids = await searched_actors(session, actor_id, actor)
+    except UnknownUserNameError:
+        raise _invalid("actor", "no user has this user name") from None
     return EventQuery(
         actor_ids=actor_ids,
         action=action,

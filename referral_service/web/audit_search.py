@@ -49,11 +49,24 @@ def action_groups(t: Translator) -> list[tuple[str, list[tuple[str, str]]]]:
     ]
 
 
-async def actor_ids_named(session: AsyncSession, username: str) -> tuple[str, ...] | None:
-    """The actor id of the user with this user name (case does not matter); None when there is none,
-    so that the caller can say so instead of showing an empty result."""
+class UnknownUserNameError(Exception):
+    """A search by a user name nobody has: said plainly, since an empty list would read as "this
+    person did nothing"."""
+
+
+async def searched_actors(
+    session: AsyncSession, actor_id: str | None, username: str | None
+) -> tuple[str, ...] | None:
+    """The actor ids a search asks for (None: any). By user name (case does not matter), by id, or both:
+    then the events of that user only if the id is theirs, else none."""
+    actor_ids = None if actor_id is None else (actor_id,)
+    if username is None:
+        return actor_ids
     user = await identity.get_user_by_username(session, normalise_username(username))
-    return None if user is None else (str(user.id),)
+    if user is None:
+        raise UnknownUserNameError()
+    named = (str(user.id),)
+    return named if actor_ids is None else tuple(set(named) & set(actor_ids))
 
 
 def _uuids(values: Sequence[str | None]) -> set[uuid.UUID]:
@@ -126,11 +139,12 @@ def csv_text(t: Translator, events: Sequence[AuditEventOut], names: Names) -> st
 __all__ = [
     "EXPORT_FILE_NAME",
     "Names",
+    "UnknownUserNameError",
     "action_groups",
     "action_label",
-    "actor_ids_named",
     "csv_text",
     "is_known_action",
     "names_for",
     "role_text",
+    "searched_actors",
 ]

@@ -1,9 +1,10 @@
 """Rendering a page: the template plus what every page needs (language, user, areas, CSRF token).
 
 Page controllers return `page(request, "x.html", ...)`. The base layout reads `t` (translations),
-`principal` (or None), `areas` (the areas the user may open), `work` (the counts of waiting work for
-the areas' badges, or None: see `referral_service.web.work`), `csrf_token` (the session's, or the
-public form token) and `notice` (a confirmation after a redirect, from `?meldung=<code>`).
+`principal` (or None), `areas` (the areas the user may open), `current_area` (the area the page
+belongs to, or None), `work` (the counts of waiting work for the areas' badges, or None: see
+`referral_service.web.work`), `csrf_token` (the session's, or the public form token) and `notice` (a
+confirmation after a redirect, from `?meldung=<code>`).
 """
 
 from __future__ import annotations
@@ -55,6 +56,18 @@ def areas_for(request: Request[Any, Any, Any], principal: Principal | None) -> l
     return [area for area in areas_of(request) if area.open_to(principal)]
 
 
+def area_of(path: str, areas: Iterable[Area]) -> Area | None:
+    """The area a page belongs to: the one whose path is the longest prefix of the page's path, at a
+    segment boundary ("/polizei" holds "/polizei/suche", not "/polizeiX"). Among all areas, not only
+    the caller's: "/weisser-ring/landesbuero/..." belongs to the state office, never to "/weisser-ring"."""
+    within = [
+        area
+        for area in areas
+        if area.path != "/" and (path == area.path or path.startswith(area.path.rstrip("/") + "/"))
+    ]
+    return max(within, key=lambda area: len(area.path), default=None)
+
+
 def principal_of(request: Request[Any, Any, Any]) -> Principal | None:
     user = request.scope.get("user")
     return user if isinstance(user, Principal) else None
@@ -101,6 +114,8 @@ def page(
         "counted": lambda key, count: counted(t, key, count),
         "csrf_token": csrf,
         "current_path": request.url.path,
+        # The navigation marks this area: the page itself ("page") or a page within it ("true").
+        "current_area": area_of(request.url.path, areas_of(request)),
         "notice": _notice(request, t),
         "fmt_datetime": lambda value: formatting.format_datetime(value, t),
         "fmt_date": lambda value: formatting.format_date(value, t),
