@@ -106,9 +106,7 @@ ROUTES = [
     Route("complaints queue, lead, next page", "complaints.lead", "/beschwerdestelle", follow_next=True),
     Route("complaints queue, lead, overdue", "complaints.lead", "/beschwerdestelle?frist=overdue"),
     Route("complaints queue, handler", "complaints.handler", "/beschwerdestelle"),
-    Route(
-        "complaints queue, handler, unassigned", "complaints.handler", "/beschwerdestelle?zustaendig=none"
-    ),
+    Route("complaints queue, handler, unassigned", "complaints.handler", "/beschwerdestelle?zustaendig=none"),
     Route(
         "API complaints, category + channel",
         "complaints.lead",

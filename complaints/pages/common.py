@@ -98,7 +98,9 @@ def unit_options(units: Sequence[PoliceUnit]) -> list[tuple[str, str]]:
     return [(unit.id, ("\N{NO-BREAK SPACE}" * 4 if unit.is_station else "") + unit.name) for unit in units]
 
 
-def read_states(data: FormInput, enum: type[E], groups: Mapping[str, frozenset[E]], default: str) -> frozenset[E]:
+def read_states(
+    data: FormInput, enum: type[E], groups: Mapping[str, frozenset[E]], default: str
+) -> frozenset[E]:
     """A list's `status` filter: state codes (repeatable) or the name of a group of states; none is the
     `default` group. One chosen value is shown in the form again; a wrong one is an error next to it."""
     chosen = [value for value in data.form.getall(STATUS, []) if isinstance(value, str) and value]

@@ -28,14 +28,14 @@ def test_a_handler_takes_a_free_complaint_and_the_lead_sees_the_workload(
     reference = submitted.json()["reference"]
 
     sign_in(page, server, "complaints.handler")
-    page.goto(server.url("/beschwerdestelle?zustaendig=niemand"))
+    page.goto(server.url("/beschwerdestelle?zustaendig=none"))
     walk = AtBothWidths(page, "complaint-lists-handler")
     take = page.get_by_role("button", name=f"Übernehmen {reference}")
     expect(take).to_be_visible()
     walk.check("free-complaints")
     take.click()
     expect(page.get_by_text("Sie haben die Beschwerde übernommen.")).to_be_visible()
-    page.goto(server.url("/beschwerdestelle?zustaendig=ich&frist=bald"))
+    page.goto(server.url("/beschwerdestelle?zustaendig=me&frist=due_soon"))
     walk.check("mine-due-soon")
     sign_out(page)
 
@@ -43,6 +43,12 @@ def test_a_handler_takes_a_free_complaint_and_the_lead_sees_the_workload(
     lead = AtBothWidths(page, "complaint-lists-lead")
     expect(page.get_by_role("heading", name="Arbeitsstand der Beschwerdestelle")).to_be_visible()
     lead.check("queue-with-workload")
+    # The nine filters stand side by side on a desktop (the lists' grid), not as one long column.
+    status, assignee = (page.locator(f"#f-{name}").bounding_box() for name in ("status", "zustaendig"))
+    assert status
+    assert assignee
+    assert status["y"] == assignee["y"]
+    assert status["x"] < assignee["x"]
     page.get_by_role("link", name="Demo Sachbearbeitung Beschwerden").click()
     expect(page.get_by_role("link", name=reference)).to_be_visible()
     lead.check("queue-of-one-handler")

@@ -296,6 +296,49 @@ async def test_each_count_links_to_its_list_with_the_matching_filter(
     assert links["work.referral.escalated"] == "/weisser-ring/landesbuero?frist=overdue"
 
 
+# Each complaint count's link, by role: the list's filter by its page name, the value a code.
+_COMPLAINT_LINKS = {
+    "complaints.handler": {
+        "work.complaint.unassigned": "/beschwerdestelle?zustaendig=none",
+        "work.complaint.replies": "/beschwerdestelle?zustaendig=me",
+        "work.complaint.overdue": "/beschwerdestelle?frist=overdue",
+        "work.complaint.mine": "/beschwerdestelle?zustaendig=me",
+    },
+    "complaints.lead": {
+        "work.complaint.unassigned": "/beschwerdestelle?zustaendig=none",
+        "work.complaint.overdue": "/beschwerdestelle?frist=overdue",
+        "work.complaint.drafts": "/beschwerdestelle",
+    },
+    "supervisor.dresden": {
+        "work.complaint.statements_open": "/stellungnahmen",
+        "work.complaint.statements_overdue": "/stellungnahmen?frist=overdue",
+    },
+}
+
+
+@pytest.mark.parametrize("who", sorted(_COMPLAINT_LINKS))
+async def test_each_complaint_count_opens_its_list_with_the_filter_chosen(
+    https_client: Client,
+    engine: AsyncEngine,
+    demo_directory: DemoDirectory,
+    identity_clock: FakeClock,
+    who: str,
+) -> None:
+    async with AsyncSession(engine) as session:
+        items = await complaint_work(
+            session, principal(demo_directory, who), complaints_test_config(FakeClock(NOW))
+        )
+    links = {item.label_key: item.link for item in items}
+    assert links == _COMPLAINT_LINKS[who]
+    # The list understands the link: it shows the filter chosen in its form, not an error.
+    await sign_in(https_client, demo_directory, who, identity_clock)
+    for link in set(links.values()):
+        shown = await get_page(https_client, link)
+        assert_html(shown)
+        for value in re.findall(r"=([a-z_]+)", link):
+            assert f'<option value="{value}" selected>' in shown.text, link
+
+
 async def test_overdue_counts_move_with_the_clock(engine: AsyncEngine, demo_directory: DemoDirectory) -> None:
     clock = FakeClock(NOW)
     policy = ReferralPolicy(clock=clock.now)
