@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, and_, exists, func, not_, select
 from sqlalchemy.orm import aliased
@@ -25,7 +24,6 @@ from complaints.config import ComplaintsConfig
 from complaints.domain import (
     DEADLINE_STATES,
     OPEN_STATES,
-    AssigneeKeyword,
     AuthorKind,
     DeadlineFilter,
     MessageVisibility,
@@ -33,9 +31,10 @@ from complaints.domain import (
 from complaints.models import Complaint, ComplaintMessage, StatementRequest
 from complaints.pages.common import ASSIGNEE, DEADLINE, OFFICE_AREA, STATEMENTS_AREA
 from complaints.repository import complaint_scope, queue_scope, statement_request_scope, takeable
-from referral_service.domains import WorkItem
+from referral_service.domains import WorkItem, work_items
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role
+from referral_service.listing import AssigneeKeyword
 
 # The pages' filters (complaints/pages/common.py); without a status both lists show the open ones.
 _UNASSIGNED = [(ASSIGNEE, AssigneeKeyword.NONE.value)]
@@ -151,14 +150,4 @@ async def complaint_work(
     if not counts:
         return []
     row = (await session.execute(select(*(count.counted for count in counts)))).one()
-    return [
-        WorkItem(
-            area=count.area,
-            link=f"{count.area}?{urlencode(count.query)}" if count.query else count.area,
-            label_key=count.label_key,
-            count=int(number),
-            urgent=count.urgent,
-            badge=count.badge,
-        )
-        for count, number in zip(counts, row, strict=True)
-    ]
+    return work_items(counts, row)

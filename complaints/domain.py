@@ -204,13 +204,6 @@ class DeadlineFilter(StrEnum):
     PAUSED = "paused"  # a statement is outstanding: the clock stands still
 
 
-class AssigneeKeyword(StrEnum):
-    """The queue's assignee filter besides a user id."""
-
-    ME = "me"
-    NONE = "none"
-
-
 class StatementRequestState(StrEnum):
     OPEN = "open"
     ANSWERED = "answered"

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from urllib.parse import urlencode
 
 import click
 from litestar.types import ControllerRouterHandler
@@ -96,6 +97,37 @@ class WorkItem:
     # Part of the area's badge in the navigation, which adds up these items: a domain marks items that
     # never count the same case twice.
     badge: bool = False
+
+
+class CountedWork(Protocol):
+    """How a domain describes one of its counts: the list (an area's path with the pages' filter
+    names and values) that shows the counted cases, its label, and how it shows."""
+
+    @property
+    def area(self) -> str: ...
+    @property
+    def label_key(self) -> str: ...
+    @property
+    def query(self) -> Sequence[tuple[str, str]]: ...
+    @property
+    def urgent(self) -> bool: ...
+    @property
+    def badge(self) -> bool: ...
+
+
+def work_items(counts: Sequence[CountedWork], numbers: Sequence[int]) -> list[WorkItem]:
+    """The items for a domain's counts and the numbers its one query gave, in the same order."""
+    return [
+        WorkItem(
+            area=count.area,
+            link=f"{count.area}?{urlencode(count.query)}" if count.query else count.area,
+            label_key=count.label_key,
+            count=int(number),
+            urgent=count.urgent,
+            badge=count.badge,
+        )
+        for count, number in zip(counts, numbers, strict=True)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

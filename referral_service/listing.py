@@ -21,6 +21,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlencode
 
@@ -42,6 +43,24 @@ EXPORT_LIMIT = 10_000
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
 SortValue = dt.datetime | dt.date | uuid.UUID | int | str
+
+
+class AssigneeKeyword(StrEnum):
+    """A list's assignee filter besides a user id: the caller's own cases, or nobody's yet."""
+
+    ME = "me"
+    NONE = "none"
+
+
+def read_assignee(raw: str | None) -> tuple[AssigneeKeyword | None, uuid.UUID | None]:
+    """`me`, `none` or a user id, as typed into a list's filter, as (keyword, id); (None, None) for
+    nothing. ValueError for anything else: each list says so in its own words."""
+    text = (raw or "").strip()
+    if not text:
+        return None, None
+    if text in AssigneeKeyword.__members__.values():
+        return AssigneeKeyword(text), None
+    return None, uuid.UUID(text)
 
 
 class InvalidCursorError(DomainError):

@@ -15,12 +15,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from complaints.domain import AssigneeKeyword
 from complaints.service import queue
 from complaints.service.common import ComplaintContext
 from referral_service.identity import service as identity_service
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role, UnitKind
+from referral_service.listing import AssigneeKeyword
 from referral_service.problems import DomainError
 from referral_service.validation import RequestValidationError
 from referral_service.web.forms import FormInput, refusal_message

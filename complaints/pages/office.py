@@ -18,7 +18,6 @@ from complaints.attachments import AttachmentType
 from complaints.domain import (
     OPEN_STATES,
     TERMINAL_STATES,
-    AssigneeKeyword,
     Category,
     Channel,
     ComplaintStatus,
@@ -57,7 +56,14 @@ from complaints.service.queue import QueueFilter
 from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
-from referral_service.listing import PAGE_SIZE, InvalidCursorError, InvalidRangeError, csv_response, url_with
+from referral_service.listing import (
+    PAGE_SIZE,
+    AssigneeKeyword,
+    InvalidCursorError,
+    InvalidRangeError,
+    csv_response,
+    url_with,
+)
 from referral_service.validation import FieldError, RequestValidationError
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
 from referral_service.web.forms import FormInput, refusable

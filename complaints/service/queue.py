@@ -17,13 +17,14 @@ from dataclasses import dataclass, fields
 from complaints import repository, schemas
 from complaints.audit_actions import ComplaintAuditAction
 from complaints.deadlines import due_soon_until
-from complaints.domain import AssigneeKeyword, Category, Channel, ComplaintStatus, DeadlineFilter
+from complaints.domain import Category, Channel, ComplaintStatus, DeadlineFilter
 from complaints.errors import LeadOnlyError
 from complaints.models import Complaint
 from complaints.references import normalise_reference
 from complaints.service.common import ComplaintContext, audit
 from complaints.service.views import summary
 from referral_service import listing
+from referral_service.listing import AssigneeKeyword
 from referral_service.validation import FieldError, RequestValidationError
 
 
@@ -57,13 +58,8 @@ def read_assignee(
     raw: str | None, field: str = "assignee"
 ) -> tuple[AssigneeKeyword | None, uuid.UUID | None]:
     """`me`, `none` or a user id, as (keyword, id)."""
-    text = (raw or "").strip()
-    if not text:
-        return None, None
-    if text in AssigneeKeyword.__members__.values():
-        return AssigneeKeyword(text), None
     try:
-        return None, uuid.UUID(text)
+        return listing.read_assignee(raw)
     except ValueError:
         raise invalid(field, "Expected 'me', 'none' or a user id") from None
 

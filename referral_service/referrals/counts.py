@@ -14,13 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from referral_service.domains import WorkItem
+from referral_service.domains import WorkItem, work_items
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role
 from referral_service.referrals.domain import OPEN_STATES, DeadlineState, EscalationLevel, ReferralStatus
@@ -176,14 +175,4 @@ async def referral_work(
         .where(visible_to(principal), relevant)
     )
     row = (await session.execute(query)).one()
-    return [
-        WorkItem(
-            area=count.area,
-            link=f"{count.area}?{urlencode(count.query)}" if count.query else count.area,
-            label_key=count.label_key,
-            count=int(number),
-            urgent=count.urgent,
-            badge=count.badge,
-        )
-        for count, number in zip(counts, row, strict=True)
-    ]
+    return work_items(counts, row)

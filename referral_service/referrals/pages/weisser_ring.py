@@ -16,7 +16,7 @@ from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role, UnitKind
-from referral_service.listing import PAGE_SIZE, Page
+from referral_service.listing import PAGE_SIZE, AssigneeKeyword, Page
 from referral_service.referrals import schemas
 from referral_service.referrals.controllers import detail, provide_referral_context
 from referral_service.referrals.domain import (
@@ -54,7 +54,6 @@ from referral_service.referrals.pages.common import (
 )
 from referral_service.referrals.service import views, workflow
 from referral_service.referrals.service.common import ReferralContext
-from referral_service.referrals.service.views import ASSIGNEE_ME, ASSIGNEE_NONE
 from referral_service.web.confirmation import Confirmation
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
 from referral_service.web.forms import FormInput
@@ -338,8 +337,8 @@ class WeisserRingPages(Controller):
                 ctx, views.build_filters(ctx, deadline=DeadlineState.OVERDUE), after=None, limit=PAGE_SIZE
             )
         assignees = [
-            (ASSIGNEE_ME, N_("referral.list.assignee_me")),
-            (ASSIGNEE_NONE, N_("referral.list.assignee_none")),
+            (AssigneeKeyword.ME.value, N_("referral.list.assignee_me")),
+            (AssigneeKeyword.NONE.value, N_("referral.list.assignee_none")),
         ]
         if ctx.principal.has_role(Role.WR_BRANCH_LEAD):
             users = await identity_service.list_users(

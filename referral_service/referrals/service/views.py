@@ -12,7 +12,14 @@ from referral_service.audit.recorder import record_event
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role
 from referral_service.keys.fields import encrypted_columns, open_fields
-from referral_service.listing import Page, check_range, day_start, next_day_start
+from referral_service.listing import (
+    AssigneeKeyword,
+    Page,
+    check_range,
+    day_start,
+    next_day_start,
+    read_assignee,
+)
 from referral_service.references import normalise
 from referral_service.referrals import repository
 from referral_service.referrals.audit_actions import ReferralAuditAction
@@ -205,23 +212,17 @@ def build_filters(
     )
 
 
-ASSIGNEE_ME = "me"
-ASSIGNEE_NONE = "none"
-
-
 def _assignee(principal: Principal, raw: str | None) -> tuple[uuid.UUID | None, bool]:
-    if raw is None or raw == "":
-        return None, False
-    if raw == ASSIGNEE_ME:
-        return principal.user_id, False
-    if raw == ASSIGNEE_NONE:
-        return None, True
+    """The assignee filter as (user id, unassigned only)."""
     try:
-        return uuid.UUID(raw), False
+        keyword, user_id = read_assignee(raw)
     except ValueError:
         raise InvalidFilterError(
             "assignee must be 'me', 'none' or a user id.", extra={"field": "assignee"}
         ) from None
+    if keyword is AssigneeKeyword.ME:
+        return principal.user_id, False
+    return user_id, keyword is AssigneeKeyword.NONE
 
 
 def _reference(raw: str | None) -> str | None:
