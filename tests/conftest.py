@@ -143,14 +143,23 @@ class Applications:
         settings: Settings,
         identity_config: IdentityConfig | None = None,
         domain_overrides: Mapping[str, object] | None = None,
+        extra_handlers: tuple[Any, ...] = (),
     ) -> Litestar:
         """`identity_config` and the overrides must be kept objects (`kept`): they are told apart by
-        identity, and the entry holds them so that no other object can take their id."""
+        identity, and the entry holds them so that no other object can take their id. `extra_handlers`
+        (module-level route handlers a test adds) make an application of their own."""
         overrides = dict(sorted((domain_overrides or {}).items()))
         held = (identity_config, *overrides.values())
-        key = (settings, *((name, id(value)) for name, value in overrides.items()), id(identity_config))
+        key = (
+            settings,
+            *((name, id(value)) for name, value in overrides.items()),
+            id(identity_config),
+            extra_handlers,
+        )
         if key not in self._built:
             app = create_app(settings, identity_config=identity_config, domain_overrides=overrides)
+            for handler in extra_handlers:
+                app.register(handler)
             self._built[key] = (app, dict(app.state), held)
         app, state, _ = self._built[key]
         app.state.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
@@ -21,6 +22,7 @@ from referral_service.app import create_app
 from referral_service.keys.models import DataKeyRecord
 from referral_service.problems import DomainError, ErrorKind
 from referral_service.settings import Settings
+from tests.conftest import Applications
 from tests.media_types import NOT_DECLARED_JSON
 
 PROBLEM = "application/problem+json"
@@ -72,11 +74,10 @@ async def write(outcome: FromPath[str], db_session: NamedDependency[AsyncSession
 
 
 @pytest.fixture
-def app(settings: Settings) -> Litestar:
-    application = create_app(settings)
-    for handler in (probe, api_probe, crash, erased, write):
-        application.register(handler)
-    return application
+async def app(settings: Settings, applications: Applications) -> AsyncIterator[Litestar]:
+    built = applications.get(settings, extra_handlers=(probe, api_probe, crash, erased, write))
+    yield built
+    await applications.release(built)
 
 
 def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
