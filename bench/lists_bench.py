@@ -16,25 +16,22 @@ import datetime as dt
 import logging
 import re
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 from litestar import Litestar
 
 from bench._report import write_section
-from bench.pg_scratch import scratch_database
+from bench.pg_scratch import demo_database
 from bench.public_bench import Lifespan
 from bench.volume import Volume, seed_volume
 from referral_service.app import create_app
-from referral_service.db import create_database_engine, create_session_factory
+from referral_service.db import create_database_engine
 from referral_service.identity import totp
-from referral_service.identity.config import IdentityConfig, PasswordHashing
-from referral_service.identity.demo import demo_logins, seed_demo
+from referral_service.identity.demo import demo_logins
 from referral_service.keys.service import CaseKeys, load_key_provider
-from referral_service.settings import Settings, load_settings
+from referral_service.settings import Settings
 
 TARGET_MS = 100.0
 HTML = {"accept": "text/html"}
@@ -235,51 +232,37 @@ async def measure(client: httpx.AsyncClient, route: Route, requests: int) -> Res
 
 
 async def main(requests: int, volume: Volume) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        async with scratch_database("lists") as (url, _dsn):
-            settings = load_settings(
-                {
-                    "REFERRAL_DATABASE_URL": url,
-                    "REFERRAL_VAR_DIR": str(Path(tmp) / "var"),
-                    "REFERRAL_LOG_LEVEL": "WARNING",
-                    "REFERRAL_BACKGROUND_JOBS": "false",
-                }
+    async with demo_database("lists") as settings:
+        engine = create_database_engine(settings.database_url)
+        try:
+            started = time.perf_counter()
+            seeded = await seed_volume(
+                engine,
+                CaseKeys(lambda: load_key_provider(settings)),
+                referrals=volume.referrals,
+                complaints=volume.complaints,
+                audit_events=volume.audit_events,
             )
-            engine = create_database_engine(url)
-            try:
-                cheap = IdentityConfig(
-                    password_hashing=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-                )
-                async with create_session_factory(engine)() as session, session.begin():
-                    await seed_demo(session, config=cheap, secret=settings.secret_key)
-                started = time.perf_counter()
-                seeded = await seed_volume(
-                    engine,
-                    CaseKeys(lambda: load_key_provider(settings)),
-                    referrals=volume.referrals,
-                    complaints=volume.complaints,
-                    audit_events=volume.audit_events,
-                )
-                async with engine.connect() as connection:
-                    await connection.exec_driver_sql("ANALYZE")
-                seconds = time.perf_counter() - started
-            finally:
-                await engine.dispose()
-            print(f"seeded {seeded} in {seconds:.0f} s", flush=True)
-            app = create_app(settings)
-            results: list[Result] = []
-            async with Lifespan(app):
-                clients: dict[tuple[str, bool], httpx.AsyncClient] = {}
-                for route in ROUTES:
-                    key = (route.user, route.api)
-                    if key not in clients:
-                        make = bearer if route.api else signed_in
-                        clients[key] = await make(app, settings, route.user)
-                    result = await measure(clients[key], route, requests)
-                    print(f"{route.name}: {result.status} p95 {result.p95:.1f} ms", flush=True)
-                    results.append(result)
-                for client in clients.values():
-                    await client.aclose()
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("ANALYZE")
+            seconds = time.perf_counter() - started
+        finally:
+            await engine.dispose()
+        print(f"seeded {seeded} in {seconds:.0f} s", flush=True)
+        app = create_app(settings)
+        results: list[Result] = []
+        async with Lifespan(app):
+            clients: dict[tuple[str, bool], httpx.AsyncClient] = {}
+            for route in ROUTES:
+                key = (route.user, route.api)
+                if key not in clients:
+                    make = bearer if route.api else signed_in
+                    clients[key] = await make(app, settings, route.user)
+                result = await measure(clients[key], route, requests)
+                print(f"{route.name}: {result.status} p95 {result.p95:.1f} ms", flush=True)
+                results.append(result)
+            for client in clients.values():
+                await client.aclose()
 
     rows = "\n".join(
         f"| {r.route.name} | `{r.route.path}`{' (page 2)' if r.route.follow_next else ''} | {r.status} | {r.p50:.1f} | {r.p95:.1f} | {r.worst:.1f} |"

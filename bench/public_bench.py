@@ -21,22 +21,19 @@ import dataclasses
 import ipaddress
 import itertools
 import json
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
 
 from bench._report import write_section
-from bench.pg_scratch import scratch_database
+from bench.pg_scratch import demo_database
 from complaints.config import ComplaintsConfig
 from referral_service.app import create_app
-from referral_service.db import create_database_engine, create_session_factory
-from referral_service.identity.config import IdentityConfig, PasswordHashing
-from referral_service.identity.demo import demo_logins, seed_demo
-from referral_service.settings import Settings, load_settings
+from referral_service.identity.config import IdentityConfig
+from referral_service.identity.demo import demo_logins
+from referral_service.settings import Settings
 from tests.complaints.support import anonymous_payload
 
 TARGET_MS = 5.0
@@ -274,34 +271,15 @@ async def routes(app: Litestar, settings: Settings, requests: int) -> list[Route
 
 
 async def main(requests: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        async with scratch_database("public") as (url, _dsn):
-            settings = load_settings(
-                {
-                    "REFERRAL_DATABASE_URL": url,
-                    "REFERRAL_VAR_DIR": str(Path(tmp) / "var"),
-                    "REFERRAL_LOG_LEVEL": "WARNING",
-                    "REFERRAL_BACKGROUND_JOBS": "false",
-                }
-            )
-            engine = create_database_engine(url)
-            try:
-                # Cheap hashes for the seed; the first sign-in (a warm-up) re-hashes at production cost.
-                cheap = IdentityConfig(
-                    password_hashing=PasswordHashing(time_cost=1, memory_cost_kib=1024, parallelism=1)
-                )
-                async with create_session_factory(engine)() as session, session.begin():
-                    await seed_demo(session, config=cheap, secret=settings.secret_key)
-            finally:
-                await engine.dispose()
-            unlimited = dataclasses.replace(
-                ComplaintsConfig(),
-                intake_rate_limit=("second", 1_000_000),
-                access_rate_limit=("second", 1_000_000),
-            )
-            app = create_app(settings, domain_overrides={"complaints": unlimited})
-            async with Lifespan(app):
-                results = [await measure(route) for route in await routes(app, settings, requests)]
+    async with demo_database("public") as settings:
+        unlimited = dataclasses.replace(
+            ComplaintsConfig(),
+            intake_rate_limit=("second", 1_000_000),
+            access_rate_limit=("second", 1_000_000),
+        )
+        app = create_app(settings, domain_overrides={"complaints": unlimited})
+        async with Lifespan(app):
+            results = [await measure(route) for route in await routes(app, settings, requests)]
 
     rows = "\n".join(
         f"| {r['name']} | {r['count']} | {r['cpu_ms']:.2f} | {r['wall_ms']:.2f} |" for r in results
