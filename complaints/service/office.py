@@ -70,6 +70,14 @@ async def assign(
     _require_open(complaint, "assign")
     if not await repository.is_active_office_user(ctx.session, assignee_id):
         raise InvalidAssigneeError()
+    await _hand_to(ctx, complaint, assignee_id)
+    return complaint
+
+
+async def _hand_to(
+    ctx: ComplaintContext, complaint: Complaint, assignee_id: uuid.UUID, **details: object
+) -> None:
+    """Make `assignee_id` the complaint's handler, audited as an assignment (assigned or taken)."""
     previous = complaint.assignee_id
     complaint.assignee_id = assignee_id
     complaint.updated_at = ctx.config.now()
@@ -82,9 +90,9 @@ async def assign(
         details={
             "assignee_id": str(assignee_id),
             "previous_assignee_id": str(previous) if previous else None,
+            **details,
         },
     )
-    return complaint
 
 
 async def take(ctx: ComplaintContext, complaint_id: uuid.UUID) -> Complaint:
@@ -99,16 +107,7 @@ async def take(ctx: ComplaintContext, complaint_id: uuid.UUID) -> Complaint:
     if complaint.assignee_id is not None:
         raise AlreadyAssignedError()
     _require_open(complaint, "take")
-    complaint.assignee_id = ctx.staff.user_id
-    complaint.updated_at = ctx.config.now()
-    ctx.session.add(complaint)
-    await audit(
-        ctx,
-        action=ComplaintAuditAction.COMPLAINT_ASSIGN,
-        actor=ctx.staff.actor,
-        target_id=complaint.id,
-        details={"assignee_id": str(ctx.staff.user_id), "previous_assignee_id": None, "taken": True},
-    )
+    await _hand_to(ctx, complaint, ctx.staff.user_id, taken=True)
     return complaint
 
 
