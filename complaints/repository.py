@@ -108,13 +108,6 @@ async def office_members(session: AsyncSession) -> Sequence[tuple[uuid.UUID, str
     return [(user_id, name, active) for user_id, name, active in (await session.exec(stmt)).all()]
 
 
-async def unit_names(session: AsyncSession, unit_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    if not unit_ids:
-        return {}
-    stmt = select(col(OrgUnit.id), col(OrgUnit.name)).where(col(OrgUnit.id).in_(unit_ids))
-    return dict((await session.exec(stmt)).all())
-
-
 async def is_active_office_user(session: AsyncSession, user_id: uuid.UUID) -> bool:
     stmt = (
         select(User.id)

@@ -24,6 +24,7 @@ from complaints.references import normalise_reference
 from complaints.service.common import ComplaintContext, audit
 from complaints.service.views import summary
 from referral_service import listing
+from referral_service.identity import repository as identity
 from referral_service.listing import AssigneeKeyword
 from referral_service.validation import FieldError, RequestValidationError
 
@@ -114,9 +115,10 @@ async def export_csv(ctx: ComplaintContext, wanted: QueueFilter, label: Label) -
     query = repository.queue_query(ctx.staff, resolve(ctx, wanted))
     rows = await listing.fetch_export(ctx.session, query, repository.QUEUE_ORDER)
     names = {user_id: name for user_id, name, _ in await repository.office_members(ctx.session)}
-    units = await repository.unit_names(
+    concerned = await identity.units_by_ids(
         ctx.session, {row.police_unit_id for row in rows if row.police_unit_id}
     )
+    units = {unit_id: unit.name for unit_id, unit in concerned.items()}
     columns: list[tuple[str, Callable[[Complaint], object]]] = [
         (label("complaint.reference"), lambda row: row.reference),
         (label("office.queue.received"), lambda row: row.received_at),

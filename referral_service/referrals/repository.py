@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -215,24 +215,6 @@ async def list_export(
     session: AsyncSession, principal: Principal, filters: ReferralFilters, windows: DeadlineWindows
 ) -> Sequence[Referral]:
     return await fetch_export(session, filtered(principal, filters, windows), LIST_ORDER)
-
-
-async def user_names(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Display names of the given users, in one query (list rows name their assignee)."""
-    wanted = set(user_ids)
-    if not wanted:
-        return {}
-    query = select(col(User.id), col(User.display_name)).where(col(User.id).in_(wanted))
-    return {user_id: name for user_id, name in (await session.execute(query)).all()}
-
-
-async def unit_names(session: AsyncSession, unit_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Names of the given units, in one query."""
-    wanted = set(unit_ids)
-    if not wanted:
-        return {}
-    query = select(col(OrgUnit.id), col(OrgUnit.name)).where(col(OrgUnit.id).in_(wanted))
-    return {unit_id: name for unit_id, name in (await session.execute(query)).all()}
 
 
 async def newest_by(session: AsyncSession, principal: Principal) -> Referral | None:

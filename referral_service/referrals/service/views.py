@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from crypto import KeyDestroyedError
 from referral_service.audit.recorder import record_event
+from referral_service.identity import repository as identity
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role
 from referral_service.keys.fields import encrypted_columns, open_fields
@@ -289,8 +290,13 @@ async def list_names(ctx: ReferralContext, referrals: Sequence[Referral]) -> Lis
     }
     users = {r.assignee_id for r in referrals if r.assignee_id}
     return ListNames(
-        branches=await repository.unit_names(ctx.session, units),
-        users=await repository.user_names(ctx.session, users),
+        branches={
+            unit_id: unit.name for unit_id, unit in (await identity.units_by_ids(ctx.session, units)).items()
+        },
+        users={
+            user_id: user.display_name
+            for user_id, user in (await identity.users_by_ids(ctx.session, users)).items()
+        },
     )
 
 
