@@ -70,6 +70,9 @@ class ComplaintsConfig:
     statement_deadline_working_days: int = 10
     # "Due soon" in the queue and the lead's workload: the deadline falls within this many working days.
     due_soon_working_days: int = 5
+    # Whoever must act is reminded once when the answer deadline or a statement request's deadline falls
+    # within this many working days (a notification; the deadline job runs hourly).
+    remind_working_days: int = 3
 
     session_lifetime: dt.timedelta = dt.timedelta(minutes=30)
     # Failed access attempts per client address (in the database, so every instance counts them): 20
@@ -109,6 +112,9 @@ class ComplaintsConfig:
             ),
             statement_deadline_working_days=int_variable(
                 environ, "COMPLAINT_STATEMENT_DEADLINE_WORKING_DAYS", 10, minimum=1, maximum=250
+            ),
+            remind_working_days=int_variable(
+                environ, "COMPLAINT_DEADLINE_REMIND_WORKING_DAYS", 3, minimum=1, maximum=250
             ),
             intake_rate_limit=(
                 "hour",

@@ -36,3 +36,8 @@ def is_overdue(status: str, deadline: dt.date | None, today: dt.date) -> bool:
 def due_soon_until(config: ComplaintsConfig, today: dt.date) -> dt.date:
     """The last day a deadline may fall on to count as "due soon" (today included)."""
     return config.calendar.add_working_days(today, config.due_soon_working_days)
+
+
+def remind_until(config: ComplaintsConfig, today: dt.date) -> dt.date:
+    """The last day a deadline may fall on for whoever must act to be reminded of it (today included)."""
+    return config.calendar.add_working_days(today, config.remind_working_days)

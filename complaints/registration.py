@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from complaints import reports
+from complaints import notifications, reports
+from complaints.cli import complaints
 from complaints.config import ComplaintsConfig
 from complaints.controllers import complaint_routers
 from complaints.counts import complaint_work
 from complaints.pages import AREAS, complaint_page_routers
+from complaints.reminders import INTERVAL_SECONDS, JOB, remind_deadlines
 from complaints.retention import ComplaintRetention
 from referral_service.domains import AppContext, Domain, DomainParts, PlainLanguagePage
+from referral_service.jobs import PeriodicJob
 
 _HERE = Path(__file__).resolve().parent
 
@@ -20,6 +23,7 @@ def _build(context: AppContext, config: ComplaintsConfig) -> DomainParts:
         route_handlers=complaint_routers(config),
         page_handlers=complaint_page_routers(config),
         areas=AREAS,
+        jobs=[PeriodicJob(JOB, INTERVAL_SECONDS, lambda: remind_deadlines(context.engine, config))],
     )
 
 
@@ -30,6 +34,7 @@ DOMAIN: Domain[ComplaintsConfig] = Domain(
     build=_build,
     retention=lambda config: [ComplaintRetention(config.retention_period)],
     reports=lambda _: [reports.ANNUAL_REPORT],
+    cli=complaints,
     templates=_HERE / "templates",
     locales=_HERE / "locales",
     plain_language=PlainLanguagePage(
@@ -39,4 +44,6 @@ DOMAIN: Domain[ComplaintsConfig] = Domain(
         summary="Sie sind mit der Polizei nicht zufrieden? Hier steht: So beschweren Sie sich.",
     ),
     work=complaint_work,
+    notifications=notifications.KINDS,
+    contact_address=notifications.contact_address,
 )

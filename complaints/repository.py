@@ -108,6 +108,12 @@ async def office_members(session: AsyncSession) -> Sequence[tuple[uuid.UUID, str
     return [(user_id, name, active) for user_id, name, active in (await session.exec(stmt)).all()]
 
 
+async def office_unit_ids(session: AsyncSession) -> list[uuid.UUID]:
+    """The complaints offices, where the leads (who see every complaint) hold their role."""
+    stmt = select(OrgUnit.id).where(OrgUnit.kind == UnitKind.COMPLAINTS_OFFICE.value)
+    return list((await session.exec(stmt)).all())
+
+
 async def is_active_office_user(session: AsyncSession, user_id: uuid.UUID) -> bool:
     stmt = (
         select(User.id)
@@ -268,6 +274,13 @@ async def complaints_by_id(
     return {complaint.id: complaint for complaint in (await session.exec(stmt)).all()}
 
 
+async def answer_deadlines_between(
+    session: AsyncSession, first: dt.date, last: dt.date
+) -> Sequence[Complaint]:
+    """Complaints whose answer deadline runs and falls on a day from `first` to `last` (the reminders)."""
+    return (await session.exec(select(Complaint).where(_due_between(first, last)))).all()
+
+
 # Messages
 
 
@@ -327,6 +340,24 @@ async def unit_statement_request(
         stmt = stmt.with_for_update()
     row = (await session.exec(stmt)).first()
     return None if row is None else (row[0], row[1])
+
+
+async def statement_deadlines_between(
+    session: AsyncSession, first: dt.date, last: dt.date
+) -> list[tuple[StatementRequest, str]]:
+    """Unanswered requests, with their complaint's reference, whose deadline falls on a day from `first`
+    to `last`; only while the complaint still waits for statements (after forwarding or withdrawal an
+    answer is refused, so nobody is to be reminded of one)."""
+    stmt = (
+        select(StatementRequest, col(Complaint.reference))
+        .join(Complaint, col(Complaint.id) == col(StatementRequest.complaint_id))
+        .where(
+            col(StatementRequest.answered_at).is_(None),
+            col(StatementRequest.deadline_on).between(first, last),
+            col(Complaint.status) == ComplaintStatus.STATEMENT_REQUESTED.value,
+        )
+    )
+    return [(request, reference) for request, reference in (await session.exec(stmt)).all()]
 
 
 # A unit's statement requests: the nearest deadline first.

@@ -6,6 +6,7 @@ import complaints.models  # noqa: F401
 import referral_service.audit.models
 import referral_service.identity.models
 import referral_service.keys.models
+import referral_service.notifications.models
 import referral_service.referrals.models
 import referral_service.referrals.reports  # the statistics index on referrals
 import referral_service.reporting.models  # noqa: F401

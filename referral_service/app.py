@@ -35,6 +35,10 @@ from referral_service.identity.throttle import purge_stale
 from referral_service.jobs import JobRunner, PeriodicJob
 from referral_service.keys.service import CaseKeys, load_key_provider
 from referral_service.logging import configure_logging, get_logger
+from referral_service.notifications.config import NotificationConfig
+from referral_service.notifications.controllers import NotificationAdminController
+from referral_service.notifications.delivery import SEND_INTERVAL_SECONDS, Delivery, send_due
+from referral_service.notifications.smtp import mailer_for
 from referral_service.openapi import ContractRenderPlugin, repair_allow_headers
 from referral_service.problems import EXCEPTION_HANDLERS
 from referral_service.reporting.controllers import ActivityController
@@ -55,6 +59,9 @@ from referral_service.web import (
 )
 from referral_service.web.audit_api import AuditController
 from referral_service.web.errors import NOT_FOUND_HANDLERS
+from referral_service.web.i18n import catalogue
+from referral_service.web.notifications import KINDS_STATE, installed_notification_kinds
+from referral_service.web.notifications_api import NotificationController
 from referral_service.web.work import load_work
 
 log = get_logger(__name__)
@@ -99,6 +106,34 @@ def retention_job(
     )
 
 
+def notification_delivery(settings: Settings, engine: AsyncEngine, case_keys: CaseKeys) -> Delivery:
+    """The e-mail sender of this application (or command): its SMTP server, or in development the
+    maildir (logged), every installed domain's kinds, and the catalogues for the texts. Raises
+    `SettingsError` for a bad REFERRAL_SMTP_* / REFERRAL_NOTIFY_* variable or, in production, none."""
+    config = NotificationConfig.from_settings(settings)
+    domains = installed_domains()
+    return Delivery(
+        engine=engine,
+        case_keys=case_keys,
+        config=config,
+        mailer=mailer_for(config),
+        catalogue=catalogue,
+        kinds=installed_notification_kinds(),
+        complainant_addresses={
+            kind.code: domain.contact_address
+            for domain in domains
+            if domain.contact_address is not None
+            for kind in domain.notifications
+            if kind.to_complainant
+        },
+    )
+
+
+def notification_job(delivery: Delivery) -> PeriodicJob:
+    """Every few seconds in every instance; leadership per claim keeps two from sending one e-mail."""
+    return PeriodicJob("notifications-send", SEND_INTERVAL_SECONDS, lambda: send_due(delivery, now=utcnow()))
+
+
 async def before_handler(request: Request[Any, Any, Any]) -> None:
     """Before every handler: the request body's checks, then the counts of work a signed-in user's page
     shows in its navigation (referral_service/web/work.py)."""
@@ -122,6 +157,7 @@ def create_app(
     audit_keys = load_audit_keys(settings)
     case_keys = CaseKeys(lambda: load_key_provider(settings))
     identity_config = identity_config or IdentityConfig()
+    delivery = notification_delivery(settings, engine, case_keys)
     context = AppContext(settings=settings, engine=engine)
     parts = [domain.build(context, configured[domain.name]) for domain in domains]
     runner = JobRunner(
@@ -129,6 +165,7 @@ def create_app(
             *kernel_jobs(settings, engine, audit_keys, identity_config),
             *(job for part in parts for job in part.jobs),
             retention_job(engine, case_keys, retention_providers(settings, configured)),
+            notification_job(delivery),
         ]
         if settings.background_jobs
         else []
@@ -145,6 +182,9 @@ def create_app(
             "identity": identity_config,
             "web_areas": web_areas,
             "domain_settings": configured,
+            # Every installed domain's kinds of notification (the user's list and settings).
+            KINDS_STATE: installed_notification_kinds(),
+            "notification_delivery": delivery,
             **{name: value for part in parts for name, value in part.state.items()},
         }
     )
@@ -161,6 +201,8 @@ def create_app(
         route_handlers=[
             HealthController,
             AuditController,
+            NotificationController,
+            NotificationAdminController,
             *IDENTITY_CONTROLLERS,
             *(handler for part in parts for handler in part.route_handlers),
             *(report_handler(report) for report in domain_reports(settings, configured)),

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 import click
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from referral_service import schema
 from referral_service.audit.cli import audit
@@ -19,6 +20,9 @@ from referral_service.domains import domain_reports, domain_settings, installed_
 from referral_service.identity.cli import demo as identity_demo
 from referral_service.identity.cli import seed_and_describe, users
 from referral_service.keys.cli import keys
+from referral_service.keys.service import CaseKeys
+from referral_service.notifications.cli import notifications_group
+from referral_service.notifications.delivery import Delivery
 from referral_service.reporting.cli import report_group
 from referral_service.retention.cli import retention_group
 from referral_service.settings import Settings, SettingsError
@@ -147,6 +151,12 @@ def demo(context: click.Context) -> None:
     seed_domain_demos(_settings(), only_if_empty=False)
 
 
+def _notification_delivery(settings: Settings, engine: AsyncEngine, case_keys: CaseKeys) -> Delivery:
+    from referral_service.app import notification_delivery
+
+    return notification_delivery(settings, engine, case_keys)
+
+
 def _add_commands(group: click.Group) -> None:
     for command in (audit, keys, users):
         group.add_command(command)
@@ -161,6 +171,7 @@ def _add_commands(group: click.Group) -> None:
     # A provider's case kind does not depend on the configuration, so the defaults name them all.
     case_kinds = [provider.case_kind for provider in retention_providers(Settings())]
     group.add_command(retention_group(retention_providers, case_kinds), "retention")
+    group.add_command(notifications_group(_notification_delivery), "notifications")
 
 
 _add_commands(main)

@@ -8,6 +8,7 @@ module names a domain, so adding one touches only its own package and pyproject.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -23,6 +24,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referral_service.identity.principal import Principal
 from referral_service.jobs import PeriodicJob
+from referral_service.keys.service import CaseKeys
+from referral_service.notifications.kinds import NotificationKind
 from referral_service.reporting.service import DomainReport
 from referral_service.retention.providers import RetentionProvider
 from referral_service.settings import Settings
@@ -158,6 +161,11 @@ class Domain(Generic[S]):
     # The work waiting for the principal in the domain's areas, every count of the domain in ONE query
     # and scoped like its lists; nothing, without a query, for a principal without the domain's roles.
     work: Callable[[AsyncSession, Principal, S], Awaitable[Sequence[WorkItem]]] | None = None
+    # The kinds of notification the domain sends (`referral_service.notifications`).
+    notifications: Sequence[NotificationKind] = ()
+    # For kinds sent to a complainant: the address of the case `subject_id` (decrypted under its key),
+    # or None when there is none any more (withdrawn, erased). Called only by the e-mail sender.
+    contact_address: Callable[[AsyncSession, CaseKeys, uuid.UUID], Awaitable[str | None]] | None = None
 
 
 @cache

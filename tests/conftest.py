@@ -6,14 +6,17 @@ unreachable its tests skip, unless REFERRAL_TEST_REQUIRE_POSTGRES=1 (set by CI),
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import pytest
+from anyio.from_thread import start_blocking_portal
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from litestar.testing.client.base import BaseTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from referral_service.app import create_app
@@ -34,6 +37,25 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterat
     line = closing_line(terminalreporter.stats.get("skipped", []))
     if line is not None:
         terminalreporter.write_line(line, yellow=True, bold=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_application_thread() -> Iterator[None]:
+    """Every test client runs its application on one event loop in one thread for the whole test
+    process, instead of starting (and ending) a thread of its own per client.
+
+    Why: greenlet frees the state of a thread that has ended later, in the main thread; under
+    coverage's greenlet tracking that cleanup can enter a weak-reference callback (the ended thread's
+    `Thread` object leaving `concurrent.futures`' registry) that spins forever. With a thread per
+    client, a CI run with coverage hung in most runs; with one thread per process, it ends once, at
+    the end of the run (docs/development.md)."""
+    with start_blocking_portal(backend="asyncio") as portal:
+        original = BaseTestClient.portal
+        BaseTestClient.portal = lambda self: contextlib.nullcontext(portal)  # type: ignore[method-assign,assignment,return-value]
+        try:
+            yield
+        finally:
+            BaseTestClient.portal = original  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")

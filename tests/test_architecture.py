@@ -85,7 +85,7 @@ KERNEL_LAYERS: tuple[tuple[str, ...], ...] = (
     ("audit",),
     ("keys",),
     ("identity",),
-    ("reporting", "retention", "health", "workflow", "openapi"),
+    ("notifications", "reporting", "retention", "health", "workflow", "openapi"),
     # A domain's declaration names the web areas it brings; the translations read its catalogues.
     ("web", "domains"),
 )

@@ -21,7 +21,7 @@ from typing import Any
 from litestar import Request, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from complaints import schemas
+from complaints import paths, schemas
 from complaints.config import OFFICE_TIMEZONE
 from complaints.domain import (
     OPEN_STATES,
@@ -36,7 +36,6 @@ from complaints.domain import (
     steps_on,
 )
 from complaints.pages.common import (
-    OFFICE_AREA,
     OFFICE_ROLES,
     error_key,
     options,
@@ -55,9 +54,7 @@ from referral_service.web.forms import FormInput, form_input, refusable
 from referral_service.web.i18n import N_, Translator, language_of, translator_for
 from referral_service.web.render import page, see_other
 
-
-def case_path(complaint_id: uuid.UUID) -> str:
-    return f"{OFFICE_AREA.path}/beschwerden/{complaint_id}"
+case_path = paths.case_page
 
 
 @dataclass(frozen=True, slots=True)

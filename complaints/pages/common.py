@@ -15,6 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from complaints import paths
 from complaints.service import queue
 from complaints.service.common import ComplaintContext
 from referral_service.identity import service as identity_service
@@ -28,8 +29,8 @@ from referral_service.web.i18n import N_
 from referral_service.web.render import Area
 
 OFFICE_ROLES = frozenset({Role.COMPLAINTS_HANDLER, Role.COMPLAINTS_LEAD})
-OFFICE_AREA = Area("/beschwerdestelle", N_("area.complaints_office"), OFFICE_ROLES)
-STATEMENTS_AREA = Area("/stellungnahmen", N_("area.statement_requests"), frozenset({Role.POLICE_SUPERVISOR}))
+OFFICE_AREA = Area(paths.OFFICE, N_("area.complaints_office"), OFFICE_ROLES)
+STATEMENTS_AREA = Area(paths.STATEMENTS, N_("area.statement_requests"), frozenset({Role.POLICE_SUPERVISOR}))
 REPORT_AREA = Area(
     "/berichte/beschwerden",
     N_("area.report_complaints"),

@@ -12,7 +12,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 
-from complaints import schemas
+from complaints import paths, schemas
 from complaints.domain import PublicStatus
 from complaints.errors import AccessDeniedError, AccessThrottledError, ComplainantSessionError
 from complaints.pages.common import Context, Session, error_key
@@ -28,7 +28,7 @@ from referral_service.web.render import page, see_other
 from referral_service.web.security import check_public_form_token
 
 COMPLAINANT_COOKIE = "__Host-rs_complainant"
-STATUS_PATH = "/beschwerde/status"
+STATUS_PATH = paths.COMPLAINANT_ACCESS
 MY_COMPLAINT_PATH = "/beschwerde/meine"
 # The complainant can still write (and add files) until the complaint is finished.
 _WRITABLE = {PublicStatus.RECEIVED, PublicStatus.IN_PROGRESS, PublicStatus.DECIDED}
@@ -196,14 +196,11 @@ class ComplainantAttachmentPages(Controller):
         else:
             # One transaction: a refused file also undoes the ones before it.
             async with refusable(db_session) as refused:
-                for item in files:
-                    await access.add_attachment(
-                        complaint_context,
-                        complainant,
-                        content=item.content,
-                        declared_type=item.content_type,
-                        filename=item.filename,
-                    )
+                await access.add_attachments(
+                    complaint_context,
+                    complainant,
+                    [access.Upload(item.content, item.content_type, item.filename) for item in files],
+                )
             if refused.error is None:
                 notice = "anhang_gespeichert" if len(files) == 1 else "anhaenge_gespeichert"
                 return see_other(MY_COMPLAINT_PATH, notice=notice)

@@ -13,7 +13,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 
-from complaints import repository
+from complaints import paths, repository
 from complaints.attachments import AttachmentType
 from complaints.domain import (
     OPEN_STATES,
@@ -238,9 +238,7 @@ class OfficePages(Controller):
         async with refusable(db_session) as refused:
             await office.take(complaint_context, complaint_id)
         if refused.error is None:
-            return see_other(
-                f"{OFFICE_AREA.path}/beschwerden/{complaint_id}", notice="beschwerde_uebernommen"
-            )
+            return see_other(paths.case_page(complaint_id), notice="beschwerde_uebernommen")
         return see_other(OFFICE_AREA.path, notice="beschwerde_nicht_frei")
 
     @get(_ONE, opt=requires(P.COMPLAINT_COMPLAINT_READ))

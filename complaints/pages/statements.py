@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 
-from complaints import schemas
+from complaints import paths, schemas
 from complaints.domain import DeadlineFilter, StatementRequestState
 from complaints.pages.common import (
     ALL,
@@ -144,7 +144,7 @@ class StatementRequestPages(Controller):
             async with refusable(db_session) as refused:
                 await statements.answer(complaint_context, request_id, text)
             if refused.error is None:
-                return see_other(f"{STATEMENTS_AREA.path}/{request_id}", notice="stellungnahme_gesendet")
+                return see_other(paths.statement_request_page(request_id), notice="stellungnahme_gesendet")
             data.error("answer", error_key(request, refused.error))
             status_code = refused.error.kind.value
         return await _request_page(

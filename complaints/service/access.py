@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from complaints import access_codes, repository, schemas
+from complaints import access_codes, notifications, repository, schemas
 from complaints.attachments import check_attachment, clean_filename, seal_attachment
 from complaints.audit_actions import ComplaintAuditAction
 from complaints.domain import TERMINAL_STATES, AuthorKind, ComplaintStatus, MessageVisibility
@@ -182,7 +183,40 @@ async def post_message(ctx: ComplaintContext, access: ComplainantAccess, body: s
         target_id=complaint.id,
         details={"message_id": str(message.id), "visibility": message.visibility},
     )
+    await notifications.complainant_wrote(ctx.session, complaint, now=message.created_at)
     return public_message(message, key)
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file as the complainant sent it: its bytes, and the type and name their client declared."""
+
+    content: bytes
+    declared_type: str | None
+    filename: str | None
+
+
+async def add_attachments(
+    ctx: ComplaintContext, access: ComplainantAccess, uploads: Sequence[Upload]
+) -> list[schemas.AttachmentInfo]:
+    """Files sent together (the page's form takes several). Each is checked before it is stored, and a
+    refused one fails the whole call: the caller's transaction undoes the ones before it. The office
+    is told once for all of them."""
+    complaint = await own_complaint(ctx, access, for_update=True)
+    attached = [
+        await _attach(
+            ctx,
+            complaint,
+            content=upload.content,
+            declared_type=upload.declared_type,
+            filename=upload.filename,
+        )
+        for upload in uploads
+    ]
+    # Not for the files sent with the form (`attach_on_submission`): those arrive with the complaint.
+    if attached:
+        await notifications.complainant_wrote(ctx.session, complaint, now=ctx.config.now())
+    return attached
 
 
 async def add_attachment(
@@ -193,9 +227,9 @@ async def add_attachment(
     declared_type: str | None,
     filename: str | None,
 ) -> schemas.AttachmentInfo:
-    """Check everything first; a refused file leaves nothing behind."""
-    complaint = await own_complaint(ctx, access, for_update=True)
-    return await _attach(ctx, complaint, content=content, declared_type=declared_type, filename=filename)
+    """One file (the API's upload); a refused file leaves nothing behind."""
+    [attached] = await add_attachments(ctx, access, [Upload(content, declared_type, filename)])
+    return attached
 
 
 async def attach_on_submission(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from complaints import repository, schemas
+from complaints import notifications, repository, schemas
 from complaints.attachments import open_attachment
 from complaints.audit_actions import ComplaintAuditAction
 from complaints.domain import (
@@ -77,11 +77,16 @@ async def assign(
 async def _hand_to(
     ctx: ComplaintContext, complaint: Complaint, assignee_id: uuid.UUID, **details: object
 ) -> None:
-    """Make `assignee_id` the complaint's handler, audited as an assignment (assigned or taken)."""
+    """Make `assignee_id` the complaint's handler, audited as an assignment (assigned or taken), and
+    tell them (unless they took it themselves, or already held it)."""
     previous = complaint.assignee_id
     complaint.assignee_id = assignee_id
     complaint.updated_at = ctx.config.now()
     ctx.session.add(complaint)
+    if assignee_id != previous:
+        await notifications.assigned(
+            ctx.session, complaint, now=complaint.updated_at, actor_id=ctx.staff.user_id
+        )
     await audit(
         ctx,
         action=ComplaintAuditAction.COMPLAINT_ASSIGN,
@@ -228,6 +233,8 @@ async def decide(
     ctx.session.add(complaint)
     if data.reply is not None:
         await _add_message(ctx, complaint, data.reply, MessageVisibility.COMPLAINANT)
+    # The outcome shows on the complainant's page, with or without a reply: one piece of news.
+    await notifications.news_for_complainant(ctx.session, complaint, now=now)
     return complaint
 
 
@@ -249,6 +256,8 @@ async def forward(
     complaint.forward_reason = data.reason.value
     complaint.closed_at = ctx.config.now()
     ctx.session.add(complaint)
+    # The complainant's page now says that another authority has the complaint.
+    await notifications.news_for_complainant(ctx.session, complaint, now=complaint.closed_at)
     return complaint
 
 
@@ -299,6 +308,8 @@ async def post_message(
 ) -> schemas.OfficeMessage:
     complaint = await load(ctx, complaint_id)
     message = await _add_message(ctx, complaint, data.body, data.visibility)
+    if data.visibility is MessageVisibility.COMPLAINANT:
+        await notifications.news_for_complainant(ctx.session, complaint, now=message.created_at)
     return office_message(message, await ctx.key_of(complaint))
 
 

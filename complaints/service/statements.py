@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from complaints import repository, schemas
+from complaints import notifications, repository, schemas
 from complaints.audit_actions import ComplaintAuditAction
 from complaints.deadlines import statement_deadline
 from complaints.domain import ComplaintAction, ComplaintStatus, StatementRequestState
@@ -89,6 +89,9 @@ async def request_statement(
             "deadline": request.deadline_on.isoformat(),
             "fields": ["question", "released_facts"] if data.released_facts else ["question"],
         },
+    )
+    await notifications.statement_requested(
+        ctx.session, request, complaint.reference, now=request.requested_at, actor_id=ctx.staff.user_id
     )
     return request
 
@@ -188,4 +191,5 @@ async def answer(
             details={"statement_request_id": str(request.id)},
         )
     await refresh_deadline(ctx, complaint)
+    await notifications.statement_received(ctx.session, complaint, now=now, actor_id=ctx.staff.user_id)
     return unit_request_summary(request, complaint, ctx)

@@ -37,6 +37,9 @@ class Permission(StrEnum):
     COMPLAINT_STATEMENT_REQUEST_READ = "complaint:statement_request:read"
     IDENTITY_ACCOUNT_MANAGE_OWN = "identity:account:manage_own"
     IDENTITY_KEY_ROTATE = "identity:key:rotate"
+    IDENTITY_NOTIFICATION_MANAGE_OWN = "identity:notification:manage_own"
+    IDENTITY_NOTIFICATION_EMAIL_READ = "identity:notification_email:read"
+    IDENTITY_NOTIFICATION_EMAIL_RELEASE = "identity:notification_email:release"
     IDENTITY_SESSION_MANAGE_OWN = "identity:session:manage_own"
     IDENTITY_SESSION_READ_OWN = "identity:session:read_own"
     IDENTITY_UNIT_MANAGE = "identity:unit:manage"
@@ -69,10 +72,15 @@ class Permission(StrEnum):
 
 P = Permission
 
-# Every signed-in user may see who they are, end their own session or token, and manage their own
-# password and second factor.
+# Every signed-in user may see who they are, end their own session or token, manage their own
+# password and second factor, and read and set up their own notifications.
 _OWN_ACCOUNT = frozenset(
-    {P.IDENTITY_SESSION_READ_OWN, P.IDENTITY_SESSION_MANAGE_OWN, P.IDENTITY_ACCOUNT_MANAGE_OWN}
+    {
+        P.IDENTITY_SESSION_READ_OWN,
+        P.IDENTITY_SESSION_MANAGE_OWN,
+        P.IDENTITY_ACCOUNT_MANAGE_OWN,
+        P.IDENTITY_NOTIFICATION_MANAGE_OWN,
+    }
 )
 
 _POLICE_REFERRAL = frozenset(
@@ -160,7 +168,7 @@ ROLE_GRANTS: Mapping[Role, frozenset[Permission]] = {
     },
     # Never case content: the audit log, aggregated reports, and the directory to interpret the log.
     Role.AUDITOR: _OWN_ACCOUNT | _AUDIT | _REPORT_READS | {P.IDENTITY_USER_READ, P.IDENTITY_UNIT_READ},
-    # Never case content: organisations, users and keys.
+    # Never case content: organisations, users and keys, and the state of the notification e-mails.
     Role.ADMIN: _IDENTITY_ADMINISTRATION,
 }
 

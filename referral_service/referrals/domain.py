@@ -167,6 +167,13 @@ class DeadlineState(StrEnum):
     NONE = "none"  # no deadline runs (first contact made, closed, declined, withdrawn)
 
 
+class Deadline(StrEnum):
+    """The deadlines a referral runs against, counted from its submission (`policy.deadlines`)."""
+
+    ACCEPT = "accept"  # a branch accepts it
+    FIRST_CONTACT = "first_contact"  # someone of the branch reaches the victim
+
+
 class QueueReason(StrEnum):
     """Why a case is in the state office's queue."""
 

@@ -12,6 +12,7 @@ from referral_service.identity.principal import Principal
 from referral_service.identity.roles import Role
 from referral_service.referrals.domain import (
     CONTACT_DEADLINE_STATES,
+    Deadline,
     DeadlineState,
     EscalationLevel,
     ReferralStatus,
@@ -29,6 +30,9 @@ class ReferralPolicy:
     contact_within: dt.timedelta = dt.timedelta(hours=72)
     # A deadline this close is "due soon" in the lists.
     due_soon_within: dt.timedelta = dt.timedelta(hours=12)
+    # Whoever must act is reminded this long before a deadline passes; by default when the lists
+    # start to show it as due soon.
+    remind_within: dt.timedelta = dt.timedelta(hours=12)
     # Consent is documented at the time of the referral; older than this, the officer must confirm it anew.
     consent_max_age: dt.timedelta = dt.timedelta(days=30)
     # Personal data of a closed or withdrawn referral is erased this long after it ended.
@@ -46,14 +50,18 @@ class ReferralPolicy:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ReferralPolicy:
-        """What operators configure: REFERRAL_ACCEPT_DEADLINE_HOURS, REFERRAL_CONTACT_DEADLINE_HOURS and
-        REFERRAL_RETENTION_REFERRAL_DAYS; the referral domain's settings (`Domain.load_settings`)."""
+        """What operators configure: REFERRAL_ACCEPT_DEADLINE_HOURS, REFERRAL_CONTACT_DEADLINE_HOURS,
+        REFERRAL_DEADLINE_REMIND_HOURS and REFERRAL_RETENTION_REFERRAL_DAYS; the referral domain's
+        settings (`Domain.load_settings`)."""
         return cls(
             accept_within=dt.timedelta(
                 hours=int_variable(environ, "ACCEPT_DEADLINE_HOURS", 24, minimum=1, maximum=720)
             ),
             contact_within=dt.timedelta(
                 hours=int_variable(environ, "CONTACT_DEADLINE_HOURS", 72, minimum=1, maximum=2160)
+            ),
+            remind_within=dt.timedelta(
+                hours=int_variable(environ, "DEADLINE_REMIND_HOURS", 12, minimum=1, maximum=720)
             ),
             retention_period=retention_period(environ, "RETENTION_REFERRAL_DAYS", 365),
         )
@@ -138,6 +146,21 @@ def deadline_state(referral: Referral, policy: ReferralPolicy, now: dt.datetime)
     if now > first - policy.due_soon_within:
         return DeadlineState.DUE_SOON
     return DeadlineState.RUNNING
+
+
+def approaching_deadlines(
+    referral: Referral, policy: ReferralPolicy, now: dt.datetime
+) -> list[tuple[Deadline, dt.datetime]]:
+    """The open deadlines that pass after `now` and within the policy's `remind_within`, each with the
+    time it passes; `repository.due_for_reminder` asks the same in SQL."""
+    status = ReferralStatus(referral.status)
+    due = deadlines(referral, policy, now)
+    open_deadlines: list[tuple[Deadline, dt.datetime]] = []
+    if status is ReferralStatus.SUBMITTED:
+        open_deadlines.append((Deadline.ACCEPT, due.accept_by))
+    if status in CONTACT_DEADLINE_STATES and referral.first_contact_at is None:
+        open_deadlines.append((Deadline.FIRST_CONTACT, due.first_contact_by))
+    return [(name, at) for name, at in open_deadlines if now < at <= now + policy.remind_within]
 
 
 def contacted_within_deadline(referral: Referral, policy: ReferralPolicy, now: dt.datetime) -> bool | None:

@@ -13,6 +13,7 @@ from referral_service.referrals.cli import referrals
 from referral_service.referrals.controllers import ReferralController
 from referral_service.referrals.counts import referral_work
 from referral_service.referrals.deadlines import escalate_overdue
+from referral_service.referrals.notifications import KINDS
 from referral_service.referrals.pages import AREAS, referral_page_handlers
 from referral_service.referrals.policy import ReferralPolicy
 from referral_service.referrals.repository import count_postcode_routes
@@ -61,4 +62,5 @@ DOMAIN: Domain[ReferralPolicy] = Domain(
         ),
     ),
     work=referral_work,
+    notifications=KINDS,
 )

@@ -361,6 +361,34 @@ async def due_for_escalation(
     return (await session.execute(query.with_for_update())).scalars().all()
 
 
+async def due_for_reminder(
+    session: AsyncSession,
+    *,
+    now: dt.datetime,
+    accept_within: dt.timedelta,
+    contact_within: dt.timedelta,
+    remind_within: dt.timedelta,
+) -> Sequence[Referral]:
+    """Referrals with an open deadline that passes after `now` and within `remind_within` of it
+    (`policy.approaching_deadlines` tells which one)."""
+
+    def passes_soon(within: dt.timedelta) -> ColumnElement[bool]:
+        # submitted + within in (now, now + remind]
+        return and_(
+            col(Referral.submitted_at) > now - within,
+            col(Referral.submitted_at) <= now - within + remind_within,
+        )
+
+    accept_soon = and_(col(Referral.status) == ReferralStatus.SUBMITTED, passes_soon(accept_within))
+    contact_soon = and_(
+        col(Referral.status).in_([status.value for status in CONTACT_DEADLINE_STATES]),
+        col(Referral.first_contact_at).is_(None),
+        passes_soon(contact_within),
+    )
+    query = select(Referral).where(or_(accept_soon, contact_soon)).order_by(col(Referral.submitted_at))
+    return (await session.execute(query)).scalars().all()
+
+
 async def replace_postcode_routes(
     session: AsyncSession, routes: Sequence[tuple[str, str, uuid.UUID]]
 ) -> None:
@@ -377,3 +405,8 @@ async def count_postcode_routes(session: AsyncSession) -> int:
 async def unit_ids_by_code(session: AsyncSession, codes: Sequence[str]) -> dict[str, uuid.UUID]:
     query = select(col(OrgUnit.code), col(OrgUnit.id)).where(col(OrgUnit.code).in_(list(codes)))
     return {code: unit_id for code, unit_id in (await session.execute(query)).all()}
+
+
+async def unit_ids_of_kind(session: AsyncSession, kind: UnitKind) -> list[uuid.UUID]:
+    query = select(col(OrgUnit.id)).where(col(OrgUnit.kind) == kind).order_by(col(OrgUnit.id))
+    return list((await session.execute(query)).scalars().all())

@@ -23,6 +23,8 @@ from referral_service.web.account import AccountPages
 from referral_service.web.admin import ADMIN_AREA, AdminPages
 from referral_service.web.audit import AUDIT_AREA, AuditPages
 from referral_service.web.auth import WebAuthController
+from referral_service.web.notifications import NotificationPages
+from referral_service.web.notifications_admin import NotificationAdminPages
 from referral_service.web.public import PublicInformationController
 from referral_service.web.render import Area
 from referral_service.web.security import security_headers_middleware
@@ -59,14 +61,16 @@ def static_files_router() -> Router:
 
 def web_route_handlers() -> list[ControllerRouterHandler]:
     """The domain-free pages: start, sign-in/out, language switch, information, auditor and administrator
-    pages, own-account pages, static files."""
+    pages, own-account and own-notification pages, static files."""
     return [
         static_files_router(),
         WebAuthController,
         PublicInformationController,
         AuditPages,
         AdminPages,
+        NotificationAdminPages,
         AccountPages,
+        NotificationPages,
     ]
 
 

@@ -1,16 +1,17 @@
-"""Where work waits: the counts of the start page and the badges of the area navigation.
+"""Where work waits: the counts of the start page and the badges of the area navigation, and the user's
+unread notifications in the page header.
 
-Each domain counts its own work (`Domain.work`, one query per domain the user has roles in). The counts
-are taken once per page: before the handler of a signed-in user's page runs (`load_work`), in a short
-transaction of their own, so that on SQLite they never wait for the write lock the handler's transaction
-takes; the public start page takes them itself once it knows the user. API calls, HTMX fragments and
-public pages get none.
+Each domain counts its own work (`Domain.work`, one query per domain the user has roles in); the unread
+notifications are one more query. The counts are taken once per page: before the handler of a
+signed-in user's page runs (`load_work`), in a short transaction of their own, so that on SQLite they
+never wait for the write lock the handler's transaction takes; the public start page takes them itself
+once it knows the user. API calls, HTMX fragments and public pages get none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from litestar import Request
@@ -19,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from referral_service.db import SessionFactory
 from referral_service.domains import WorkItem, installed_domains
 from referral_service.identity.principal import Principal
+from referral_service.notifications import inbox
 from referral_service.web.i18n import Translator
 
 _STATE_KEY = "work"
@@ -30,6 +32,8 @@ class Work:
 
     items: Sequence[WorkItem]
     badges: Mapping[str, int]
+    # The user's unread notifications (the header's "Benachrichtigungen (3)").
+    unread_notifications: int = 0
 
     def of_area(self, path: str) -> list[WorkItem]:
         return [item for item in self.items if item.area == path]
@@ -53,6 +57,7 @@ async def take_work(request: Request[Any, Any, Any], principal: Principal) -> Wo
     factory: SessionFactory = request.app.state.session_factory
     async with factory() as session, session.begin():
         work = await count_work(session, principal, request.app.state.domain_settings)
+        work = replace(work, unread_notifications=await inbox.unread_count(session, principal))
     request.state[_STATE_KEY] = work
     return work
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.complaints.support import QUESTION
+from tests.notifications.outbox_rows import dead_email
+from tests.notifications.support import foreign_notification, own_notification
 from tests.security.scope_world import Params, World
 
 Build = Callable[[World], Awaitable[Params]]
@@ -303,10 +305,25 @@ _DIRECTORY: dict[tuple[str, str], ObjectRoute] = {
     ),
 }
 
+# A user's own notifications: every role may use these routes, so there is nobody to be refused (403);
+# another user's notification is outside the caller's scope (404).
+_NOTIFICATIONS: dict[tuple[str, str], ObjectRoute] = {
+    ("POST", "/api/v1/notifications/{notification_id:uuid}/read"): ObjectRoute(
+        "volunteer.dresden", own_notification, foreign_notification
+    ),
+    ("POST", "/benachrichtigungen/{notification_id:uuid}/gelesen"): ObjectRoute(
+        "volunteer.dresden", own_notification, foreign_notification
+    ),
+    ("POST", "/verwaltung/benachrichtigungen/{notification_id:uuid}/erneut-senden"): ObjectRoute(
+        _A, dead_email, None, fixed(confirmed="1"), "only administrators hold it, for every e-mail"
+    ),
+}
+
 OBJECT_ROUTES: dict[tuple[str, str], ObjectRoute] = {
     **_REFERRAL_API,
     **_REFERRAL_PAGES,
     **_COMPLAINT_API,
     **_COMPLAINT_PAGES,
     **_DIRECTORY,
+    **_NOTIFICATIONS,
 }

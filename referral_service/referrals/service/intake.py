@@ -18,7 +18,7 @@ from crypto import KeyDestroyedError, normalise_email, normalise_phone
 from referral_service import references
 from referral_service.keys.fields import open_fields, seal
 from referral_service.keys.service import CaseKeys
-from referral_service.referrals import repository
+from referral_service.referrals import notifications, repository
 from referral_service.referrals.audit_actions import ReferralAuditAction
 from referral_service.referrals.domain import ContactChannel, ReferralStatus
 from referral_service.referrals.errors import (
@@ -193,6 +193,7 @@ async def create_referral(ctx: ReferralContext, data: ReferralCreate) -> Referra
         routed_to="branch" if branch_id else "state_office",
         repeat_hint=referral.repeat_of_id is not None,
     )
+    await notifications.arrived(ctx.session, referral, now=now, actor_id=ctx.principal.user_id)
     return referral
 
 
@@ -264,11 +265,16 @@ async def update_referral(
         if value is not None:
             setattr(referral, name, value)
             changed.append(name)
+    moved = False
     if victim.postcode is not None:
         # A corrected postcode may belong to another branch; nobody has accepted the case yet.
-        referral.branch_id = await repository.branch_for_postcode(ctx.session, victim.postcode)
+        branch_id = await repository.branch_for_postcode(ctx.session, victim.postcode)
+        moved = branch_id != referral.branch_id
+        referral.branch_id = branch_id
     referral.updated_at = now
     await audit(ctx, ReferralAuditAction.REFERRAL_UPDATE, referral, fields=sorted(set(changed)))
+    if moved:
+        await notifications.arrived(ctx.session, referral, now=now, actor_id=ctx.principal.user_id)
     return referral
 
 

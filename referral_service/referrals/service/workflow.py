@@ -7,7 +7,7 @@ import uuid
 
 from referral_service.identity.roles import UnitKind
 from referral_service.keys.fields import erase_fields
-from referral_service.referrals import repository
+from referral_service.referrals import notifications, repository
 from referral_service.referrals.domain import CLOSE_FROM, CloseOutcome, ReferralAction, ReferralStatus
 from referral_service.referrals.errors import (
     InvalidAssigneeError,
@@ -45,6 +45,7 @@ async def assign(ctx: ReferralContext, referral_id: uuid.UUID, assignee_id: uuid
     if referral.status == ReferralStatus.SUBMITTED:
         referral.accepted_at = now
     await move(ctx, referral, ReferralAction.ASSIGN, now, assignee=str(assignee_id))
+    await notifications.assigned(ctx.session, referral, now=now, actor_id=ctx.principal.user_id)
     return referral
 
 
@@ -60,6 +61,7 @@ async def decline(ctx: ReferralContext, referral_id: uuid.UUID, reason: str) -> 
     referral.decline_reason = reason
     referral.declined_at = now
     await move(ctx, referral, ReferralAction.DECLINE, now, reason=reason)
+    await notifications.arrived(ctx.session, referral, now=now, actor_id=ctx.principal.user_id)
     return referral
 
 
@@ -76,6 +78,7 @@ async def route(ctx: ReferralContext, referral_id: uuid.UUID, branch_id: uuid.UU
     referral.routed_by_unit_id = ctx.principal.unit_id
     referral.routed_at = now
     await move(ctx, referral, ReferralAction.ROUTE, now, branch=str(branch_id))
+    await notifications.arrived(ctx.session, referral, now=now, actor_id=ctx.principal.user_id)
     return referral
 
 
