@@ -63,6 +63,14 @@ CATEGORY_LABELS: Mapping[Category, str] = {
 }
 
 
+class ComplainantLanguage(StrEnum):
+    """The language of the service's messages to the complainant (the "there is news" e-mail): one the
+    service has texts for (`referral_service.web.i18n.LANGUAGES`), German unless asked otherwise."""
+
+    DE = "de"
+    EN = "en"
+
+
 class ComplaintStatus(StrEnum):
     """Declared in the order of the main path (received ... closed), then the side exits' end states:
     `steps_on` reads "further along" from this order."""

@@ -57,6 +57,10 @@ class Complaint(EncryptedRecord, table=True):
     follow_up_reference: str | None = Field(default=None, max_length=16)
     # Complainant identity for the lead only (police employees always; others on request).
     identity_confidential: bool = False
+    # The language of the e-mails to the complainant (`domain.ComplainantLanguage`): the public form's,
+    # or as given on the API; the office's own entries are German unless it says otherwise. Complaints
+    # from before the column existed are German, as their e-mails always were.
+    language: str = Field(default="de", max_length=8, sa_column_kwargs={"server_default": "de"})
 
     # Personal data: ciphertext under the case's data key.
     name: bytes | None = encrypted_field()

@@ -90,10 +90,6 @@ KINDS = (
     NEWS_FOR_COMPLAINANT,
 )
 
-# The complaint stores no language of its complainant (the form's language is not kept): German, the
-# office's language, until it does.
-COMPLAINANT_LANGUAGE = "de"
-
 
 async def assigned(
     session: AsyncSession, complaint: Complaint, *, now: dt.datetime, actor_id: uuid.UUID
@@ -146,8 +142,8 @@ async def statement_deadline_soon(
 
 async def news_for_complainant(session: AsyncSession, complaint: Complaint, *, now: dt.datetime) -> None:
     """The office wrote something for the complainant to read: an e-mail saying only that there is
-    news, for a named complainant who left an address (whether there is one is known without
-    decrypting it: the column is empty without an address)."""
+    news, in the complaint's language, for a named complainant who left an address (whether there is
+    one is known without decrypting it: the column is empty without an address)."""
     if (
         complaint.complainant_kind == ComplainantKind.ANONYMOUS.value
         or complaint.email is None
@@ -160,7 +156,7 @@ async def news_for_complainant(session: AsyncSession, complaint: Complaint, *, n
         reference=complaint.reference,
         link=paths.COMPLAINANT_ACCESS,
     )
-    await notify_complainant(session, occurrence, language=COMPLAINANT_LANGUAGE, now=now)
+    await notify_complainant(session, occurrence, language=complaint.language, now=now)
 
 
 async def contact_address(session: AsyncSession, keys: CaseKeys, complaint_id: uuid.UUID) -> str | None:

@@ -17,6 +17,7 @@ from complaints.domain import (
     Category,
     Channel,
     ComplainantKind,
+    ComplainantLanguage,
     ComplaintStatus,
     ComplaintType,
     ForwardReason,
@@ -63,6 +64,9 @@ class ComplaintCreate(_Request, kw_only=True):
     incident_date: dt.date | None = None
     place: Place | None = None
     police_unit_id: uuid.UUID | None = None
+    # The language of the e-mails telling the complainant that there is news (the public form sends
+    # the page's); any other code is refused rather than silently written to in German.
+    language: ComplainantLanguage = ComplainantLanguage.DE
 
 
 class StaffComplaintCreate(ComplaintCreate, kw_only=True):

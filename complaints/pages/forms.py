@@ -114,11 +114,12 @@ def _convert(data: FormInput, fields: dict[str, Any], kind: type[schemas.Complai
         return None
 
 
-def read_complaint(data: FormInput, today: dt.date) -> schemas.ComplaintCreate | None:
-    """The public form (channel web)."""
-    created: schemas.ComplaintCreate | None = _convert(
-        data, _complaint_fields(data, today, PUBLIC_INTAKE_ERRORS), schemas.ComplaintCreate
-    )
+def read_complaint(data: FormInput, today: dt.date, *, language: str) -> schemas.ComplaintCreate | None:
+    """The public form (channel web), sent from a page in `language`: the complainant's e-mails will be
+    in the language they read the form in."""
+    fields = _complaint_fields(data, today, PUBLIC_INTAKE_ERRORS)
+    fields["language"] = language
+    created: schemas.ComplaintCreate | None = _convert(data, fields, schemas.ComplaintCreate)
     return created
 
 

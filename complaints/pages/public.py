@@ -39,6 +39,7 @@ from referral_service.identity.http import PUBLIC
 from referral_service.validation import RequestValidationError
 from referral_service.web.errors import PAGE_EXCEPTION_HANDLERS
 from referral_service.web.forms import FormInput, refusable
+from referral_service.web.i18n import language_of
 from referral_service.web.render import page
 from referral_service.web.security import check_public_form_token
 
@@ -106,7 +107,7 @@ class PublicComplaintPages(Controller):
         posted = await read_posted_form(request)
         await check_public_form_token(request, posted.fields)
         data = FormInput(posted.fields)
-        create = forms.read_complaint(data, complaint_context.config.today())
+        create = forms.read_complaint(data, complaint_context.config.today(), language=language_of(request))
         files = posted.files_of(ATTACHMENTS)
         files_ok = check_files(request, data, ATTACHMENTS, files, complaint_context.config)
         if create is not None and files_ok:

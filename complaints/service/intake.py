@@ -166,6 +166,7 @@ async def submit(ctx: ComplaintContext, data: ComplaintCreate, *, channel: Chann
         follow_up_reference=follow_up_reference,
         identity_confidential=data.identity_confidential
         or data.complainant_kind is ComplainantKind.POLICE_EMPLOYEE,
+        language=data.language.value,
         received_at=now,
         received_on=received_on,
         deadline_on=answer_deadline(ctx.config, received_on, []),

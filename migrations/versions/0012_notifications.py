@@ -1,4 +1,5 @@
-"""notifications: the outbox (one row per recipient and event), preferences, staff addresses
+"""notifications: the outbox (one row per recipient and event), preferences, staff addresses, the
+language of the e-mails to a complainant
 
 No personal data in `notifications`: kind, case reference, deadline, page path and the e-mail state.
 A staff member's address is encrypted under a data key of its own (`staff_contacts`).
@@ -82,9 +83,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_contacts")),
         sa.UniqueConstraint("user_id", name=op.f("uq_staff_contacts_user_id")),
     )
+    # Existing complaints get German, the language their e-mails would have had.
+    with op.batch_alter_table("complaints", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("language", sa.String(length=8), server_default="de", nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("complaints", schema=None) as batch_op:
+        batch_op.drop_column("language")
     op.drop_table("staff_contacts")
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_index("ix_notifications_recipient_time")

@@ -40,7 +40,7 @@ from referral_service.keys.fields import open_fields
 from referral_service.keys.service import CaseKeys
 from referral_service.leadership import take_leadership
 from referral_service.logging import exception_fields, get_logger
-from referral_service.notifications import outbox, repository
+from referral_service.notifications import repository
 from referral_service.notifications.audit_actions import NotificationAuditAction
 from referral_service.notifications.config import NotificationConfig
 from referral_service.notifications.kinds import NotificationKind
@@ -158,8 +158,8 @@ async def send_due(
 
 
 async def delivery_summary(session: AsyncSession, now: dt.datetime) -> DeliverySummary:
-    counts = await outbox.count_by_state(session)
-    oldest = await outbox.oldest_pending(session)
+    counts = await repository.count_by_state(session)
+    oldest = await repository.oldest_pending(session)
     return DeliverySummary(
         pending=counts.get(EmailState.PENDING, 0),
         digest=counts.get(EmailState.DIGEST, 0),
@@ -214,12 +214,12 @@ async def _claim(
     async with create_session_factory(delivery.engine)() as session, session.begin():
         if not await take_leadership(session, JOB):
             return None
-        run.uncertain += await outbox.abandon(
+        run.uncertain += await repository.abandon(
             session, claimed_before=now - SENDING_LIMIT, error=FailureCode.INTERRUPTED
         )
-        pending = await outbox.due_pending(session, now, batch_size)
+        pending = await repository.due_pending(session, now, batch_size)
         cutoff = digest_cutoff(now, delivery.config.digest_hour)
-        digests = await outbox.due_digests(session, created_before=cutoff, now=now, recipients=batch_size)
+        digests = await repository.due_digests(session, created_before=cutoff, now=now, recipients=batch_size)
         groups: list[list[Notification]] = [[row] for row in pending]
         for row in digests:
             if groups[len(pending) :] and groups[-1][0].recipient_user_id == row.recipient_user_id:
@@ -390,7 +390,7 @@ async def _record(
 ) -> None:
     async with create_session_factory(delivery.engine)() as session, session.begin():
         if failure is None:
-            run.sent += await outbox.finish(
+            run.sent += await repository.finish(
                 session,
                 [row.id for row in message.rows],
                 claimed_at=message.claimed_at,
@@ -402,7 +402,7 @@ async def _record(
         for row in message.rows:
             attempts = row.attempts + 1
             dead = failure.permanent or attempts >= delivery.config.max_attempts
-            changed = await outbox.finish(
+            changed = await repository.finish(
                 session,
                 [row.id],
                 claimed_at=message.claimed_at,
@@ -419,7 +419,7 @@ async def _record(
 
 async def _record_uncertain(delivery: Delivery, message: _Outgoing, run: SendRun) -> None:
     async with create_session_factory(delivery.engine)() as session, session.begin():
-        run.uncertain += await outbox.finish(
+        run.uncertain += await repository.finish(
             session,
             [row.id for row in message.rows],
             claimed_at=message.claimed_at,
@@ -433,6 +433,6 @@ async def _hand_back(delivery: Delivery, outgoing: Sequence[_Outgoing]) -> None:
     async with create_session_factory(delivery.engine)() as session, session.begin():
         for message in outgoing:
             for row in message.rows:
-                await outbox.finish(
+                await repository.finish(
                     session, [row.id], claimed_at=message.claimed_at, email_state=row.waiting_state
                 )

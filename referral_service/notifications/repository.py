@@ -7,13 +7,18 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, delete, func, update
+from sqlalchemy import ColumnElement, Select, delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referral_service.identity.models import RoleAssignment, User
 from referral_service.listing import Keyset, SortKey
-from referral_service.notifications.models import Notification, NotificationPreference, StaffContact
+from referral_service.notifications.models import (
+    EmailState,
+    Notification,
+    NotificationPreference,
+    StaffContact,
+)
 
 
 async def users_holding(
@@ -147,3 +152,99 @@ async def delete_preferences(
 async def contact_of(session: AsyncSession, user_id: uuid.UUID) -> StaffContact | None:
     stmt = select(StaffContact).where(col(StaffContact.user_id) == user_id)
     return (await session.exec(stmt)).first()
+
+
+# The e-mail outbox (delivery.py): every change of a row's e-mail state after its claim is conditional on
+# the state and claim time the sender saw, so a slow sender can never overwrite what another sender or
+# an administrator decided since.
+
+
+async def abandon(session: AsyncSession, *, claimed_before: dt.datetime, error: str) -> int:
+    """Rows claimed before `claimed_before` and never reported back become `uncertain`."""
+    result = await session.exec(
+        update(Notification)
+        .where(
+            col(Notification.email_state) == EmailState.SENDING,
+            col(Notification.email_claimed_at) < claimed_before,
+        )
+        .values(email_state=EmailState.UNCERTAIN, email_error=error)
+    )
+    return int(result.rowcount or 0)
+
+
+async def due_pending(session: AsyncSession, now: dt.datetime, limit: int) -> list[Notification]:
+    stmt = (
+        select(Notification)
+        .where(col(Notification.email_state) == EmailState.PENDING, col(Notification.email_next_at) <= now)
+        .order_by(col(Notification.email_next_at), col(Notification.id))
+        .limit(limit)
+    )
+    return list((await session.exec(stmt)).all())
+
+
+async def due_digests(
+    session: AsyncSession, *, created_before: dt.datetime, now: dt.datetime, recipients: int
+) -> list[Notification]:
+    """Every due digest row of up to `recipients` users, by user and then oldest first."""
+    due = (
+        col(Notification.email_state) == EmailState.DIGEST,
+        col(Notification.created_at) < created_before,
+        # A digest that failed waits for its retry like any other e-mail.
+        or_(col(Notification.email_next_at).is_(None), col(Notification.email_next_at) <= now),
+    )
+    users = (
+        select(Notification.recipient_user_id)
+        .where(*due)
+        .distinct()
+        .order_by(col(Notification.recipient_user_id))
+        .limit(recipients)
+    )
+    chosen = [user for user in (await session.exec(users)).all() if user is not None]
+    if not chosen:
+        return []
+    stmt = (
+        select(Notification)
+        .where(*due, col(Notification.recipient_user_id).in_(chosen))
+        .order_by(col(Notification.recipient_user_id), col(Notification.created_at), col(Notification.id))
+    )
+    return list((await session.exec(stmt)).all())
+
+
+async def finish(
+    session: AsyncSession,
+    ids: Sequence[uuid.UUID],
+    *,
+    claimed_at: dt.datetime,
+    **values: Any,
+) -> int:
+    """Set `values` on the rows still held by the claim made at `claimed_at` (also when they were
+    declared uncertain meanwhile: the sender knows better). Returns the number of rows changed."""
+    result = await session.exec(
+        update(Notification)
+        .where(
+            col(Notification.id).in_(list(ids)),
+            col(Notification.email_state).in_([EmailState.SENDING, EmailState.UNCERTAIN]),
+            col(Notification.email_claimed_at) == claimed_at,
+        )
+        .values(**values)
+    )
+    return int(result.rowcount or 0)
+
+
+async def count_by_state(session: AsyncSession) -> dict[str, int]:
+    stmt = select(Notification.email_state, func.count()).group_by(col(Notification.email_state))
+    return {state: int(count) for state, count in (await session.exec(stmt)).all()}
+
+
+async def oldest_pending(session: AsyncSession) -> dt.datetime | None:
+    stmt = select(func.min(Notification.created_at)).where(
+        col(Notification.email_state) == EmailState.PENDING
+    )
+    return (await session.exec(stmt)).one()
+
+
+async def delete_for_subject(session: AsyncSession, subject_id: uuid.UUID) -> int:
+    """Remove every notification about one case (its erasure): a reference of an erased case has no
+    reason to stay in anyone's list, and an e-mail not yet sent about it has nothing left to say."""
+    result = await session.exec(delete(Notification).where(col(Notification.subject_id) == subject_id))
+    return int(result.rowcount or 0)

@@ -22,6 +22,7 @@ from referral_service.db import create_session_factory
 from referral_service.keys.service import CaseKeys
 from referral_service.leadership import take_leadership
 from referral_service.logging import get_logger
+from referral_service.notifications import repository as notification_repository
 from referral_service.retention.providers import Erasure, RetentionProvider
 
 log = get_logger(__name__)
@@ -71,7 +72,7 @@ async def run_retention(
                 for case_id in due:
                     erasure = await provider.erase(session, keys, case_id, closed_before=cutoff)
                     if erasure is not None:
-                        await audit_erasure(
+                        await complete_erasure(
                             session,
                             provider,
                             erasure,
@@ -104,7 +105,7 @@ async def erase_on_request(
     """
     async with create_session_factory(engine)() as session, session.begin():
         erasure = await provider.erase(session, keys, case_id, closed_before=None)
-        await audit_erasure(
+        await complete_erasure(
             session,
             provider,
             erasure or Erasure(case_id=case_id, key_destroyed=False, fields=()),
@@ -114,7 +115,7 @@ async def erase_on_request(
     return erasure
 
 
-async def audit_erasure(
+async def complete_erasure(
     session: AsyncSession,
     provider: RetentionProvider,
     erasure: Erasure,
@@ -123,8 +124,13 @@ async def audit_erasure(
     period_days: int | None = None,
     actor: Actor = SYSTEM,
 ) -> None:
+    """What every erasure ends with, in its transaction: the case's notifications go too (they hold no
+    personal data, but a reference of an erased case has no reason to stay in anyone's list), and the
+    audit event."""
+    notifications = await notification_repository.delete_for_subject(session, erasure.case_id)
     details: dict[str, object] = {
         "reason": reason,
+        "notifications_removed": notifications,
         "key_destroyed": erasure.key_destroyed,
         "fields": list(erasure.fields),
         "related_rows": erasure.related_rows,

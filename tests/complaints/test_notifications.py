@@ -1,5 +1,6 @@
 """The complaint domain's notifications: exactly the users whose work an event is, who can open its
-link; the complainant's "there is news" e-mail (named complainants with an address only); reminders
+link; the complainant's "there is news" e-mail (named complainants with an address only, in the
+language of the form they used); reminders
 once per deadline, counted in working days; the complainant's address for the sender; and never a word
 of the complaint in a notification. On both engines."""
 
@@ -14,6 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from complaints.config import ComplaintsConfig
+from complaints.domain import ComplainantLanguage
 from complaints.models import Complaint
 from complaints.notifications import contact_address
 from complaints.pages.uploads import ATTACHMENTS
@@ -24,10 +26,12 @@ from referral_service.identity.models import RoleAssignment, User
 from referral_service.notifications.models import Notification
 from referral_service.retention.runner import erase_on_request
 from referral_service.settings import SettingsError
+from referral_service.web.i18n import LANGUAGES
 from tests.complaints.support import (
     ANSWER,
     EMAIL,
     FACTS,
+    NAME,
     OFFICE,
     PUBLIC,
     QUESTION,
@@ -40,16 +44,18 @@ from tests.complaints.support import (
     complainant_headers,
     complaint_id,
     named_payload,
+    problem,
     submit,
 )
 from tests.identity.support import AuthHeaders, DemoDirectory, FakeClock, mint_token
-from tests.web.support import HTML, csrf_of, get_page, post_form
+from tests.web.complaint_support import anonymous_form, receipt_data
+from tests.web.support import HTML, assert_html, csrf_of, get_page, post_form
 
 MESSAGE = "Ich habe noch ein Video vom Einsatz am Albertplatz"
 ASK = "Können Sie uns die Namen der Zeugen nennen?"
 NOTE = "Intern: Dienstplan vom 20.11. anfordern"
 PERSONAL = (*SECRET_VALUES, QUESTION, FACTS, ANSWER, REPLY, MESSAGE, ASK, NOTE)
-COMPLAINANT = "complainant"
+COMPLAINANT, COMPLAINANT_EN = "complainant/de", "complainant/en"
 BROWSER = "https://testserver.local"
 
 Seen = list[tuple[str, str, str]]
@@ -57,7 +63,7 @@ Seen = list[tuple[str, str, str]]
 
 class Outbox:
     """The notification rows written since the last look, as sorted (kind, recipient, reference): the
-    recipient's username, or "complainant" for the e-mail to the complainant's address."""
+    recipient's username, or "complainant/<language>" for the e-mail to the complainant's address."""
 
     def __init__(self, engine: AsyncEngine, config: IdentityConfig, directory: DemoDirectory) -> None:
         self.engine = engine
@@ -78,8 +84,8 @@ class Outbox:
             self.seen.add(row.id)
             if row.recipient_user_id is None:
                 # E-mail only, to the address in the complaint; the link is the public sign-in page.
-                assert (row.in_app, row.email_state, row.language) == (False, "pending", "de")
-                name, headers = COMPLAINANT, {}
+                assert (row.in_app, row.email_state) == (False, "pending")
+                name, headers = f"complainant/{row.language}", {}
             else:
                 name = self.names[row.recipient_user_id]
                 token = await mint_token(self.engine, row.recipient_user_id, self.config)
@@ -215,14 +221,28 @@ async def test_each_event_reaches_exactly_whoever_must_act_and_the_complainant_h
     assert moved.status_code == 200, moved.text
     assert await outbox.new(client) == [("complaints.assigned", "complaints.handler2", anonymous)]
     # Anonymous complainants, named ones without an address and those who withdrew get no e-mail;
-    # handing the complaint to another authority is news.
+    # handing the complaint to another authority is news. The e-mails are in the language the complaint
+    # was sent in: as asked on the API (German unless asked; a language the service has no texts in is
+    # refused), or the one the public form was read in.
+    unknown = await client.post(PUBLIC, json=named_payload(language="fr"))
+    assert problem(unknown) == (422, "request.validation")
+    assert [error["field"] for error in unknown.json()["errors"]] == ["language"]
     refs = [
         (await submit(client, payload))["reference"]
-        for payload in (named_payload(email=None), named_payload(), named_payload())
+        for payload in (named_payload(email=None), named_payload(), named_payload(language="en"))
     ]
-    no_address, withdrawn, forwarded = [await complaint_id(client, auth_headers, found) for found in refs]
+    client.cookies.set("rs_lang", "en")
+    form = await get_page(client, f"{BROWSER}/beschwerde")
+    named_form = anonymous_form(complainant_kind="citizen", name=NAME, email=EMAIL)
+    receipt = await post_form(client, f"{BROWSER}/beschwerde", {"_csrf": csrf_of(form.text), **named_form})
+    assert_html(receipt, 201)
+    client.cookies.delete("rs_lang")
+    english, _ = receipt_data(receipt.text)
+    no_address, withdrawn, forwarded, from_page = [
+        await complaint_id(client, auth_headers, found) for found in (*refs, english)
+    ]
     assert (await client.post(f"{OFFICE}/{withdrawn}/withdraw", headers=lead)).status_code == 200
-    for target in (other, no_address, withdrawn):
+    for target in (other, no_address, withdrawn, from_page):
         asked = await client.post(
             f"{OFFICE}/{target}/messages", json={"body": ASK, "visibility": "complainant"}, headers=lead
         )
@@ -231,7 +251,12 @@ async def test_each_event_reaches_exactly_whoever_must_act_and_the_complainant_h
         f"{OFFICE}/{forwarded}/forward", json={"reason": "not_competent"}, headers=lead
     )
     assert handed_on.status_code == 200, handed_on.text
-    assert await outbox.new(client) == [("complaints.news_for_complainant", COMPLAINANT, refs[2])]
+    assert await outbox.new(client) == sorted(
+        [
+            ("complaints.news_for_complainant", COMPLAINANT_EN, refs[2]),
+            ("complaints.news_for_complainant", COMPLAINANT_EN, english),
+        ]
+    )
     await outbox.assert_no_case_content()
 
     # The sender's look-up: the address while there is one to write to.
@@ -332,3 +357,7 @@ def test_the_reminder_lead_time_is_configurable_in_working_days() -> None:
     assert ComplaintsConfig.from_environ({variable: "5"}).remind_working_days == 5
     with pytest.raises(SettingsError, match=variable):
         ComplaintsConfig.from_environ({variable: "0"})
+
+
+def test_complainants_can_be_written_to_in_every_language_the_service_has_texts_in() -> None:
+    assert {language.value for language in ComplainantLanguage} == set(LANGUAGES)

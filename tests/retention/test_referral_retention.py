@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crypto import KeyDestroyedError
@@ -21,6 +22,7 @@ from referral_service.audit.models import AuditEvent
 from referral_service.domains import retention_providers
 from referral_service.keys.service import CaseKeys
 from referral_service.leadership import lock_key
+from referral_service.notifications.models import Notification
 from referral_service.referrals.models import Referral
 from referral_service.referrals.retention import ReferralRetention
 from referral_service.retention.providers import CaseNotFoundError, CaseStillOpenError
@@ -225,6 +227,16 @@ async def test_withdrawn_referrals_are_erased_already_and_not_again(
     assert await erase_events(engine) == []
 
 
+async def notifications_about(engine: AsyncEngine, case_id: str) -> int:
+    async with engine.connect() as connection:
+        found = await connection.execute(
+            select(func.count())
+            .select_from(Notification)
+            .where(col(Notification.subject_id) == uuid.UUID(case_id))
+        )
+        return int(found.scalar_one())
+
+
 async def test_an_erasure_request_is_handled_at_once_for_a_finished_case(
     client: Client,
     auth_headers: AuthHeaders,
@@ -238,10 +250,16 @@ async def test_an_erasure_request_is_handled_at_once_for_a_finished_case(
     closed = await refer(client, auth_headers, payload(clock, ERASED))
     await close_supported(client, auth_headers, closed)
     still_open = await refer(client, auth_headers, payload(clock))
+    # Both arrived in a branch's inbox, so its people were notified.
+    assert await notifications_about(engine, closed) > 0
+    assert await notifications_about(engine, still_open) > 0
 
     erasure = await erase_on_request(engine, keys, provider, uuid.UUID(closed))
     assert erasure is not None
     assert erasure.key_destroyed
+    # The erased case's notifications went with it; the open case's stay.
+    assert await notifications_about(engine, closed) == 0
+    assert await notifications_about(engine, still_open) > 0
     assert (await referral_row(engine, closed)).victim_name is None
     await assert_nowhere_stored(engine, *ERASED.values())
 
@@ -254,6 +272,7 @@ async def test_an_erasure_request_is_handled_at_once_for_a_finished_case(
     events = await erase_events(engine)
     assert [json.loads(e.details)["reason"] for e in events] == ["erasure_request", "erasure_request"]
     assert json.loads(events[1].details)["key_destroyed"] is False
+    assert json.loads(events[0].details)["notifications_removed"] > 0
     assert (await referral_row(engine, still_open)).victim_name is not None
 
 
