@@ -2,8 +2,8 @@
 # They need PostgreSQL at 127.0.0.1:5432 (REFERRAL_BENCH_POSTGRES_URL); bench-referral uses wrk if installed.
 PY := .venv/bin/python
 
-.PHONY: bench bench-crypto bench-audit bench-referral bench-reports bench-public bench-lists
-bench: bench-crypto bench-audit bench-referral bench-reports bench-public bench-lists
+.PHONY: bench bench-crypto bench-audit bench-referral bench-reports bench-public bench-lists bench-import
+bench: bench-crypto bench-audit bench-referral bench-reports bench-public bench-lists bench-import
 
 bench-crypto:
 	$(PY) -m bench.crypto_bench
@@ -22,3 +22,6 @@ bench-public:
 
 bench-lists:
 	$(PY) -m bench.lists_bench
+
+bench-import:
+	$(PY) -m bench.import_bench

@@ -73,7 +73,11 @@ ROUTES = [
     ),
     Route("police list (station)", "officer.dresden", "/polizei"),
     Route("police list, next page", "officer.dresden", "/polizei", follow_next=True),
-    Route("police list, supervisor, sexual offences", "supervisor.dresden", "/polizei?delikt=sexual_offence"),
+    Route(
+        "police list, supervisor, rape and sexual assault",
+        "supervisor.dresden",
+        "/polizei?delikt=rape_sexual_assault",
+    ),
     Route(
         "police search by case number",
         "officer.dresden",

@@ -29,7 +29,7 @@ from referral_service.identity.roles import Role, UnitKind
 from referral_service.keys.fields import seal
 from referral_service.keys.models import DataKeyRecord
 from referral_service.keys.service import CaseKeys
-from referral_service.referrals.domain import DeclineReason, OffenceCategory, ReferralStatus, Urgency
+from referral_service.referrals.domain import SELECTABLE_OFFENCES, DeclineReason, ReferralStatus, Urgency
 from referral_service.referrals.models import Referral, ReferralReferenceCounter
 from referral_service.settings import LOCAL_TIMEZONE
 
@@ -126,7 +126,7 @@ async def seed_volume(
                 declined_by_branch_id=declined_by,
                 decline_reason=DeclineReason.NO_CAPACITY if declined_by else None,
                 assignee_id=rng.choice(volunteers[branch]) if accepted and branch in volunteers else None,
-                offence_category=rng.choice(list(OffenceCategory)),
+                offence_category=rng.choice(SELECTABLE_OFFENCES),
                 incident_month=submitted.strftime("%Y-%m"),
                 urgency=Urgency.HIGH if rng.random() < 0.1 else Urgency.NORMAL,
                 language="de" if rng.random() < 0.85 else rng.choice(["en", "ar", "uk", "tr"]),

@@ -20,6 +20,7 @@ class ComplaintAuditAction(AuditAction):
     COMPLAINT_DECIDE = "complaint:complaint:decide"
     COMPLAINT_EXPORT = "complaint:complaint:export"
     COMPLAINT_FORWARD = "complaint:complaint:forward"
+    COMPLAINT_IMPORT = "complaint:complaint:import"
     COMPLAINT_READ = "complaint:complaint:read"
     COMPLAINT_RECEIVE_STATEMENT = "complaint:complaint:receive_statement"
     COMPLAINT_REQUEST_STATEMENT = "complaint:complaint:request_statement"

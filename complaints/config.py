@@ -100,6 +100,11 @@ class ComplaintsConfig:
     # The office's contact, shown to complainants with their access code.
     office: OfficeContact = DEMO_OFFICE
 
+    # The earliest date a complaint can have been received (the Saxon office opened on 5 January 2016):
+    # back-dated entry and the bulk import of past years refuse anything earlier, a typed year (1017)
+    # would otherwise land in a report nobody asked for.
+    office_opened_on: dt.date = dt.date(2016, 1, 5)
+
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ComplaintsConfig:
         """What operators configure through REFERRAL_COMPLAINT_* variables and
@@ -126,6 +131,7 @@ class ComplaintsConfig:
             ),
             retention_period=retention_period(environ, "RETENTION_COMPLAINT_DAYS", 1095),
             office=_office(environ),
+            office_opened_on=_date_variable(environ, "COMPLAINT_OFFICE_OPENED_ON", dt.date(2016, 1, 5)),
         )
 
     def now(self) -> dt.datetime:
@@ -152,6 +158,17 @@ def _office(environ: Mapping[str, str]) -> OfficeContact:
         email=email_variable(environ, "COMPLAINT_OFFICE_EMAIL") or DEMO_OFFICE.email,
         phone=phone.strip() if phone else (None if is_production(environ) else DEMO_OFFICE.phone),
     )
+
+
+def _date_variable(environ: Mapping[str, str], name: str, default: dt.date) -> dt.date:
+    """REFERRAL_<name> as an ISO date (2016-01-05); `SettingsError` names the variable, never the value."""
+    value = variable(environ, name)
+    if value is None:
+        return default
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}{name} must be an ISO date such as 2016-01-05") from None
 
 
 def _holiday_state(code: str) -> State:

@@ -31,11 +31,12 @@ class Channel(StrEnum):
     WEB = "web"  # Online-Formular / API
     LETTER = "letter"  # Brief
     EMAIL = "email"  # E-Mail
+    FAX = "fax"  # Faxschreiben
     PHONE = "phone"  # Telefon
     IN_PERSON = "in_person"  # persönliche Vorsprache
 
 
-STAFF_CHANNELS = frozenset({Channel.LETTER, Channel.EMAIL, Channel.PHONE, Channel.IN_PERSON})
+STAFF_CHANNELS = frozenset({Channel.LETTER, Channel.EMAIL, Channel.FAX, Channel.PHONE, Channel.IN_PERSON})
 
 
 class Category(StrEnum):

@@ -46,6 +46,8 @@ class Complaint(EncryptedRecord, table=True):
     complainant_kind: str = Field(max_length=24)
     from_police_staff: bool = False
     channel: str = Field(max_length=16)
+    # The primary content category: the one the lists show and filter by. Every category the complaint
+    # concerns, this one included, is a `ComplaintCategory` row (the annual report counts those).
     category: str = Field(max_length=32)
     status: str = Field(max_length=24)
     incident_date: dt.date | None = None
@@ -98,6 +100,19 @@ class Complaint(EncryptedRecord, table=True):
     def queue_deadline(self) -> dt.date:
         """The queue's first sort key (`repository.QUEUE_ORDER`), as the database computes it."""
         return self.deadline_on or NO_DEADLINE
+
+
+class ComplaintCategory(SQLModel, table=True):
+    """A content area a complaint concerns ("Beschwerdeinhalt"). The office counts mentions: a complaint
+    about an arrest and the officers' rudeness counts for criminal prosecution and for conduct on duty,
+    so the published category sums exceed the number of complaints. Exactly one mention per complaint
+    is primary, and `Complaint.category` holds a copy of it (`service.categories` keeps both in step)."""
+
+    __tablename__ = "complaint_categories"
+
+    complaint_id: uuid.UUID = Field(foreign_key="complaints.id", primary_key=True)
+    category: str = Field(max_length=32, primary_key=True)
+    is_primary: bool = False
 
 
 class ComplaintTransition(SQLModel, table=True):
@@ -192,3 +207,15 @@ class ComplaintReferenceCounter(SQLModel, table=True):
 
     year: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     last_value: int = 0
+
+
+class ComplaintImport(SQLModel, table=True):
+    """A file of earlier years' complaints loaded by `referral-service import complaints`. Its id (the
+    SHA-256 of the file, or one the operator gives) makes a re-run a no-op; the row is written in the
+    import's own transaction, so a second import of the same file waits for the first and then finds it."""
+
+    __tablename__ = "complaint_imports"
+
+    id: str = Field(max_length=64, primary_key=True)
+    imported_at: dt.datetime = Field(sa_type=UTCDateTime)
+    complaints: int

@@ -32,3 +32,8 @@ async def allocate(session: AsyncSession, year: int) -> tuple[int, str]:
     """The next (sequence, reference) of `year`, taken inside the caller's transaction."""
     sequence = await references.allocate_next(session, ComplaintReferenceCounter, year)
     return sequence, format_reference(year, sequence)
+
+
+async def allocate_block(session: AsyncSession, year: int, count: int, *, after: int = 0) -> int:
+    """The first of `count` consecutive sequence numbers of `year` (a bulk import), above `after`."""
+    return await references.allocate_block(session, ComplaintReferenceCounter, year, count, after=after)

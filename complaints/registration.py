@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from complaints import notifications, reports
-from complaints.cli import complaints
+from complaints.cli import complaints, import_complaints
 from complaints.config import ComplaintsConfig
 from complaints.controllers import complaint_routers
 from complaints.counts import complaint_work
@@ -35,6 +35,7 @@ DOMAIN: Domain[ComplaintsConfig] = Domain(
     retention=lambda config: [ComplaintRetention(config.retention_period)],
     reports=lambda _: [reports.ANNUAL_REPORT],
     cli=complaints,
+    importer=import_complaints,
     templates=_HERE / "templates",
     locales=_HERE / "locales",
     plain_language=PlainLanguagePage(

@@ -28,6 +28,7 @@ from complaints.models import (
     ComplainantSession,
     Complaint,
     ComplaintAttachment,
+    ComplaintCategory,
     ComplaintMessage,
     ComplaintTransition,
     StatementRequest,
@@ -282,6 +283,35 @@ async def answer_deadlines_between(
 
 
 # Messages
+
+
+async def further_categories_of(session: AsyncSession, complaint_id: uuid.UUID) -> list[str]:
+    """The complaint's mentions besides the primary one, in code order."""
+    stmt = (
+        select(ComplaintCategory.category)
+        .where(
+            col(ComplaintCategory.complaint_id) == complaint_id, col(ComplaintCategory.is_primary).is_(False)
+        )
+        .order_by(col(ComplaintCategory.category))
+    )
+    return list((await session.exec(stmt)).all())
+
+
+async def replace_categories(
+    session: AsyncSession, complaint_id: uuid.UUID, primary: str, further: Sequence[str]
+) -> None:
+    """The complaint's mentions become `primary` and `further` (which must not repeat `primary`)."""
+    await session.exec(delete(ComplaintCategory).where(col(ComplaintCategory.complaint_id) == complaint_id))
+    session.add_all(
+        [
+            ComplaintCategory(complaint_id=complaint_id, category=primary, is_primary=True),
+            *(
+                ComplaintCategory(complaint_id=complaint_id, category=code, is_primary=False)
+                for code in further
+            ),
+        ]
+    )
+    await session.flush()
 
 
 async def messages_of(

@@ -37,6 +37,11 @@ LongText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT)]
 OptionalLongText = Annotated[str, msgspec.Meta(max_length=MAX_TEXT)]
 ReferenceText = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 AccessCodeText = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+# Further content categories besides the primary `category` (repeats and the primary are ignored).
+FurtherCategories = Annotated[list[Category], msgspec.Meta(max_length=len(Category))]
+# A past moment with its UTC offset ("2017-03-01T09:30:00+01:00"), for entering earlier years: only
+# holders of complaint:complaint:backdate; never in the future or before the office opened.
+PastMoment = Annotated[dt.datetime, msgspec.Meta(tz=True)]
 
 
 class _Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -70,9 +75,14 @@ class ComplaintCreate(_Request, kw_only=True):
 
 
 class StaffComplaintCreate(ComplaintCreate, kw_only=True):
-    """A complaint received by letter, e-mail, phone or in person, entered by the office."""
+    """A complaint received by letter, e-mail, fax, phone or in person, entered by the office."""
 
     channel: Channel
+    # The office counts every area a complaint concerns (`category` is the primary one); the public
+    # form leaves this to the office's triage.
+    further_categories: FurtherCategories = msgspec.field(default_factory=list)
+    # Historical entry: when the office received it (None: now).
+    received_at: PastMoment | None = None
 
 
 class SubmissionReceipt(msgspec.Struct, kw_only=True):
@@ -200,6 +210,8 @@ class OfficeStatementRequest(msgspec.Struct, kw_only=True):
 
 
 class ComplaintDetail(ComplaintSummary, kw_only=True):
+    # Besides the primary `category`, in code order.
+    further_categories: list[Category]
     # None when the caller may not see who complained (identity_withheld) or nobody was named.
     complainant: Complainant | None
     identity_withheld: bool
@@ -226,7 +238,10 @@ class AssignmentCreate(_Request):
 
 
 class TriageUpdate(_Request, kw_only=True):
+    # The primary category; a new one replaces the old primary (which is not kept as a further one).
     category: Category | None = None
+    # None: unchanged; a list (also empty) replaces the further categories.
+    further_categories: FurtherCategories | None = None
     police_unit_id: uuid.UUID | None = None
     identity_confidential: bool | None = None
     # False: only start the triage (received -> triage); True: also finish it (-> in_progress).
@@ -251,6 +266,13 @@ class DecisionCreate(_Request, kw_only=True):
     reply: LongText | None = None
     # False: save as a draft (handlers and leads); True: decide (leads only).
     final: bool = False
+    # Historical entry, with `final` only: when the decision was taken (None: now).
+    decided_at: PastMoment | None = None
+
+
+class CloseCreate(_Request, kw_only=True):
+    # Historical entry: when the complaint was closed (None: now).
+    closed_at: PastMoment | None = None
 
 
 class ForwardCreate(_Request):

@@ -43,6 +43,7 @@ from referral_service.openapi import ContractRenderPlugin, repair_allow_headers
 from referral_service.problems import EXCEPTION_HANDLERS
 from referral_service.reporting.controllers import ActivityController
 from referral_service.reporting.http import report_handler
+from referral_service.reporting.service import report_threshold
 from referral_service.request_context import request_context_middleware
 from referral_service.retention.policy import RETENTION_INTERVAL_SECONDS
 from referral_service.retention.providers import RetentionProvider
@@ -153,6 +154,10 @@ def create_app(
     configure_logging(settings)
     domains = installed_domains()
     configured = domain_settings(settings, domain_overrides)
+    reports = domain_reports(settings, configured)
+    # A bad small-cell threshold refuses the start, not the first report made.
+    for report in reports:
+        report_threshold(settings.environ, report.kind)
     engine = create_engine(settings)
     audit_keys = load_audit_keys(settings)
     case_keys = CaseKeys(lambda: load_key_provider(settings))
@@ -205,7 +210,7 @@ def create_app(
             NotificationAdminController,
             *IDENTITY_CONTROLLERS,
             *(handler for part in parts for handler in part.route_handlers),
-            *(report_handler(report) for report in domain_reports(settings, configured)),
+            *(report_handler(report) for report in reports),
             ActivityController,
             *web_route_handlers(),
             *(handler for part in parts for handler in part.page_handlers),

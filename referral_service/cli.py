@@ -172,6 +172,14 @@ def _add_commands(group: click.Group) -> None:
     case_kinds = [provider.case_kind for provider in retention_providers(Settings())]
     group.add_command(retention_group(retention_providers, case_kinds), "retention")
     group.add_command(notifications_group(_notification_delivery), "notifications")
+    # One `import` group, whose subcommands the domains bring (the kernel names none of them).
+    loaders = click.Group(
+        "import", help="Load cases of earlier years from a file (CSV or XLSX), all or nothing."
+    )
+    for domain in domains:
+        if domain.importer is not None:
+            loaders.add_command(domain.importer, domain.name)
+    group.add_command(loaders)
 
 
 _add_commands(main)

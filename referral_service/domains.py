@@ -149,6 +149,8 @@ class Domain(Generic[S]):
     # permissions must not depend on the settings, since the command line is built from the defaults.
     reports: Callable[[S], Sequence[DomainReport]] = _no_reports
     cli: click.Group | None = None
+    # `referral-service import <name> FILE`: loads cases of earlier years from a file, if the domain can.
+    importer: click.Command | None = None
     # Demo data beside the demo organisation (development start and `referral-service demo`); with
     # `only_if_empty`, nothing happens where the domain already has such data.
     seed_demo: Callable[[AsyncSession, bool], Awaitable[None]] | None = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Table
+from sqlalchemy import Table, case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -47,3 +47,21 @@ async def allocate_next(session: AsyncSession, counter_model: type[SQLModel], ye
         .returning(table.c.last_value)
     )
     return int((await session.execute(stmt)).scalar_one())
+
+
+async def allocate_block(
+    session: AsyncSession, counter_model: type[SQLModel], year: int, count: int, *, after: int = 0
+) -> int:
+    """The first of `count` consecutive sequence numbers of `year`, all taken in one statement (bulk
+    imports). The block starts above the counter and above `after` (the highest number an import keeps
+    from its file), so that no later allocation can hand out a number kept there."""
+    table: Table = counter_model.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    above = case((table.c.last_value > after, table.c.last_value), else_=after)
+    stmt = (
+        insert(table)
+        .values(year=year, last_value=after + count)
+        .on_conflict_do_update(index_elements=["year"], set_={"last_value": above + count})
+        .returning(table.c.last_value)
+    )
+    return int((await session.execute(stmt)).scalar_one()) - count + 1

@@ -78,6 +78,13 @@ def test_a_bad_domain_variable_stops_the_service_from_starting() -> None:
         create_app(settings)
 
 
+@pytest.mark.parametrize("variable", ["REFERRAL_REPORT_THRESHOLD", "REFERRAL_REPORT_THRESHOLD_COOPERATION"])
+def test_a_small_cell_threshold_below_the_floor_stops_the_service_from_starting(variable: str) -> None:
+    settings = load_settings({variable: "2", "REFERRAL_BACKGROUND_JOBS": "false"})
+    with pytest.raises(SettingsError, match=variable):
+        create_app(settings)
+
+
 async def test_the_running_service_applies_the_configured_limit(database_url: str, tmp_path: Path) -> None:
     settings = load_settings(
         {

@@ -9,9 +9,11 @@ handler is declared with `complaint:complaint:assign`: it is what the one who di
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -28,9 +30,11 @@ from referral_service import listing
 from referral_service.identity.http import requires
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
+from referral_service.validation import RequestValidationError, UnsupportedMediaTypeError, field_errors
 from referral_service.web.i18n import translator_for
 
 P = Permission
+_JSON = re.compile(r"^application/(?:[a-z0-9!#$&^_.-]+\+)?json$")
 _ONE = "/{complaint_id:uuid}"
 _EXTENSION = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
 
@@ -130,7 +134,7 @@ class ComplaintOfficeController(Controller):
     @post(
         "",
         opt=requires(P.COMPLAINT_COMPLAINT_CREATE_STAFF),
-        summary="Enter a complaint received by letter, e-mail, phone or in person",
+        summary="Enter a complaint received by letter, e-mail, fax, phone or in person",
     )
     async def create(
         self,
@@ -217,9 +221,20 @@ class ComplaintOfficeController(Controller):
         complaint = await office.decide(complaint_context, complaint_id, data)
         return summary(complaint, complaint_context)
 
-    @post(_ONE + "/close", opt=requires(P.COMPLAINT_COMPLAINT_CLOSE), status_code=200)
-    async def close(self, complaint_context: Context, complaint_id: ComplaintId) -> schemas.ComplaintSummary:
-        complaint = await office.close(complaint_context, complaint_id)
+    @post(
+        _ONE + "/close",
+        opt=requires(P.COMPLAINT_COMPLAINT_CLOSE),
+        status_code=200,
+        summary="Close a decided complaint (optional body: a past closed_at, historical entry)",
+    )
+    async def close(
+        self,
+        complaint_context: Context,
+        complaint_id: ComplaintId,
+        request: Request[Any, Any, Any],
+    ) -> schemas.ComplaintSummary:
+        data = await _optional_body(request, schemas.CloseCreate)
+        complaint = await office.close(complaint_context, complaint_id, data)
         return summary(complaint, complaint_context)
 
     @post(_ONE + "/forward", opt=requires(P.COMPLAINT_COMPLAINT_TRIAGE), status_code=200)
@@ -307,3 +322,22 @@ class ComplaintOfficeController(Controller):
                 "X-Content-Type-Options": "nosniff",
             },
         )
+
+
+Body = TypeVar("Body", bound=msgspec.Struct)
+
+
+async def _optional_body(request: Request[Any, Any, Any], struct: type[Body]) -> Body | None:
+    """The body of a step that is usually sent without one (`close`): none, or JSON refused the way the
+    kernel refuses a declared body (415 when not declared JSON, 422 with every field error). Declaring it
+    as `data` would make the kernel demand a JSON content type of the bodiless posts too."""
+    if not (await request.body()).strip():
+        return None
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if not _JSON.match(media_type):
+        raise UnsupportedMediaTypeError("Send the body as JSON, with Content-Type: application/json.")
+    raw = await request.json()
+    try:
+        return msgspec.convert(raw, struct, strict=False, str_keys=True)
+    except msgspec.ValidationError:
+        raise RequestValidationError(field_errors(raw, struct)) from None

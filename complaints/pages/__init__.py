@@ -3,7 +3,7 @@
 - `public`: the complaint form without an account (with attachments) and its receipt;
 - `complainant`: reference + access code -> status, replies, messages and further files;
 - `office`, `case`, `entry`: the complaints office's queue, case page and steps, attachment downloads,
-  and the entry of complaints received by letter, e-mail, phone or in person;
+  and the entry of complaints received by letter, e-mail, fax, phone or in person;
 - `statements`: the statement requests of police units; `report`: the annual report;
 - `forms` and `uploads`: reading forms (and files, in memory) into the service's request types.
 

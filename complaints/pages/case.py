@@ -210,6 +210,7 @@ def _form_values(detail: schemas.ComplaintDetail) -> dict[str, Any]:
     """The action forms prefilled from the complaint (and its decision draft)."""
     values: dict[str, Any] = {
         "category": detail.category.value,
+        "further_categories": [category.value for category in detail.further_categories],
         "police_unit_id": str(detail.police_unit_id) if detail.police_unit_id else "",
         "identity_confidential": detail.identity_confidential,
         "complete": True,

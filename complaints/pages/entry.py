@@ -43,7 +43,10 @@ async def _entry_form(
         request,
         "complaints/office_entry.html",
         status_code=status_code,
-        context=forms.intake_form_context(units, data, staff=True),
+        context={
+            **forms.intake_form_context(units, data, staff=True),
+            "may_backdate": principal.has(Permission.COMPLAINT_COMPLAINT_BACKDATE),
+        },
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from complaints import schemas
+from complaints.config import OFFICE_TIMEZONE
 from complaints.domain import (
     STAFF_CHANNELS,
     Category,
@@ -30,7 +31,7 @@ from complaints.domain import (
 )
 from complaints.errors import UnknownPoliceUnitError, UnknownReferenceError
 from complaints.pages.common import options
-from complaints.service import intake, statements
+from complaints.service import backdating, intake, statements
 from referral_service.problems import DomainError
 from referral_service.validation import FieldError, RequestValidationError
 from referral_service.values import EMAIL, PHONE
@@ -43,10 +44,10 @@ CHANNEL_ORDER = [channel for channel in Channel if channel in STAFF_CHANNELS]
 # The fields of the public form and of the office's entry form, in page order (templates
 # `public_form.html` and `office_entry.html`).
 _CONCERN = ("complaint_type", "follow_up_of")
-_WHAT = ("category", "description", "incident_date", "place", "police_unit_id")
+_WHAT = ("category", "further_categories", "description", "incident_date", "place", "police_unit_id")
 _WHO = ("complainant_kind", "name", "email", "phone", "address", "identity_confidential")
 PUBLIC_FORM_ORDER = (*_CONCERN, *_WHAT, "attachments", *_WHO)
-STAFF_FORM_ORDER = ("channel", *_CONCERN, *_WHAT, *_WHO)
+STAFF_FORM_ORDER = ("received_at", "channel", *_CONCERN, *_WHAT, *_WHO)
 
 # The intake service's rules by their code, worded for the public form ...
 PUBLIC_INTAKE_ERRORS: Mapping[str, str] = {
@@ -62,6 +63,8 @@ PUBLIC_INTAKE_ERRORS: Mapping[str, str] = {
 STAFF_INTAKE_ERRORS: Mapping[str, str] = {
     **PUBLIC_INTAKE_ERRORS,
     intake.NAME_REQUIRED: N_("office.entry.error.name"),
+    backdating.DATE_IN_FUTURE: N_("office.entry.error.received_at_future"),
+    backdating.BEFORE_OFFICE_OPENED: N_("office.entry.error.received_at_before_opening"),
 }
 
 
@@ -130,6 +133,12 @@ def read_staff_complaint(data: FormInput, today: dt.date) -> schemas.StaffCompla
         data.error("channel", N_("form.error.choose"))
     fields = _complaint_fields(data, today, STAFF_INTAKE_ERRORS)
     fields["channel"] = channel
+    fields["further_categories"] = data.choices("further_categories", Category)
+    # Historical entry (offered to the lead only): a day stands for its start in the office's calendar,
+    # so that today's date is never "in the future". The service checks the permission and the date.
+    received_on = data.date("received_at")
+    if received_on is not None:
+        fields["received_at"] = dt.datetime.combine(received_on, dt.time(), tzinfo=OFFICE_TIMEZONE)
     created: schemas.StaffComplaintCreate | None = _convert(data, fields, schemas.StaffComplaintCreate)
     return created
 
@@ -169,6 +178,8 @@ def intake_form_context(
 def read_triage(data: FormInput) -> schemas.TriageUpdate:
     return schemas.TriageUpdate(
         category=data.choice("category", Category, required=False),
+        # The form shows the current further categories ticked: what comes back replaces them.
+        further_categories=data.choices("further_categories", Category),
         police_unit_id=data.uuid_choice("police_unit_id", required=False),
         identity_confidential=data.flag("identity_confidential"),
         complete=data.flag("complete"),

@@ -14,7 +14,7 @@ from complaints import repository
 from complaints.audit_actions import TRANSITION_ACTIONS
 from complaints.config import ComplaintsConfig
 from complaints.deadlines import answer_deadline
-from complaints.domain import ComplaintAction, next_status
+from complaints.domain import Category, ComplaintAction, next_status
 from complaints.models import Complaint, ComplaintTransition
 from crypto import DataKey
 from referral_service.audit.actions import AuditAction
@@ -139,3 +139,14 @@ async def refresh_deadline(ctx: ComplaintContext, complaint: Complaint) -> None:
     pauses = await repository.pauses_of(ctx.session, complaint.id)
     complaint.deadline_on = answer_deadline(ctx.config, complaint.received_on, pauses)
     ctx.session.add(complaint)
+
+
+async def set_categories(
+    session: AsyncSession, complaint: Complaint, primary: Category, further: Sequence[Category]
+) -> list[str]:
+    """The complaint's content categories: exactly one primary (also copied to `complaint.category`,
+    which the lists show and filter by) and the further ones, each once. Returns the further codes."""
+    codes = sorted({category.value for category in further} - {primary.value})
+    complaint.category = primary.value
+    await repository.replace_categories(session, complaint.id, primary.value, codes)
+    return codes

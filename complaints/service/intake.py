@@ -31,8 +31,9 @@ from complaints.deadlines import answer_deadline
 from complaints.domain import STAFF_CHANNELS, Channel, ComplainantKind, ComplaintStatus, ComplaintType
 from complaints.errors import UnknownPoliceUnitError, UnknownReferenceError
 from complaints.models import Complaint
-from complaints.schemas import ComplaintCreate
-from complaints.service.common import CASE_KIND, ComplaintContext, audit
+from complaints.schemas import ComplaintCreate, StaffComplaintCreate
+from complaints.service import backdating
+from complaints.service.common import CASE_KIND, ComplaintContext, audit, set_categories
 from referral_service.audit.recorder import ANONYMOUS
 from referral_service.keys.fields import seal
 from referral_service.validation import FieldError, RequestValidationError
@@ -113,9 +114,14 @@ def _check(data: ComplaintCreate, ctx: ComplaintContext, channel: Channel) -> st
     if ctx.principal is not None and channel not in STAFF_CHANNELS:
         errors.append(
             FieldError(
-                "channel", STAFF_CHANNEL, "The office records letters, e-mails, phone calls and visits."
+                "channel",
+                STAFF_CHANNEL,
+                "The office records letters, e-mails, faxes, phone calls and visits.",
             )
         )
+    received_at = _received_at(data)
+    if received_at is not None:
+        errors += backdating.date_errors(ctx.config, "received_at", received_at)
     if errors:
         raise RequestValidationError(errors)
     if data.complaint_type is ComplaintType.FOLLOW_UP and data.follow_up_of is not None:
@@ -123,9 +129,18 @@ def _check(data: ComplaintCreate, ctx: ComplaintContext, channel: Channel) -> st
     return None
 
 
+def _received_at(data: ComplaintCreate) -> dt.datetime | None:
+    """The past receipt the office gives when entering an earlier year (None: received now)."""
+    return data.received_at if isinstance(data, StaffComplaintCreate) else None
+
+
 async def submit(ctx: ComplaintContext, data: ComplaintCreate, *, channel: Channel) -> Submitted:
-    """Store a new complaint, entered by the office or, without a principal, sent with the public form."""
+    """Store a new complaint, entered by the office or, without a principal, sent with the public form.
+    The office may give a past receipt (historical entry, `complaints.service.backdating`): the
+    reference, the year and the answer deadline then follow that date."""
     principal = ctx.principal
+    backdated = ["received_at"] if _received_at(data) is not None else []
+    backdating.require_permission(ctx, backdated)
     follow_up_reference = _check(data, ctx, channel)
     # The lock-free work first: the submission then holds the reference counter only briefly.
     access_code = access_codes.new_access_code()
@@ -146,7 +161,9 @@ async def submit(ctx: ComplaintContext, data: ComplaintCreate, *, channel: Chann
         follow_up_of_id = earlier.id if earlier is not None else None
 
     now = ctx.config.now()
-    received_on = ctx.config.local_date(now)
+    given = _received_at(data)
+    received_at = given.astimezone(dt.UTC) if given is not None else now
+    received_on = ctx.config.local_date(received_at)
     complaint = Complaint(
         reference="",
         year=received_on.year,
@@ -167,7 +184,7 @@ async def submit(ctx: ComplaintContext, data: ComplaintCreate, *, channel: Chann
         identity_confidential=data.identity_confidential
         or data.complainant_kind is ComplainantKind.POLICE_EMPLOYEE,
         language=data.language.value,
-        received_at=now,
+        received_at=received_at,
         received_on=received_on,
         deadline_on=answer_deadline(ctx.config, received_on, []),
         updated_at=now,
@@ -185,6 +202,12 @@ async def submit(ctx: ComplaintContext, data: ComplaintCreate, *, channel: Chann
     )
     complaint.sequence, complaint.reference = await references.allocate(ctx.session, received_on.year)
     await repository.add(ctx.session, complaint)
+    further = await set_categories(
+        ctx.session,
+        complaint,
+        data.category,
+        data.further_categories if isinstance(data, StaffComplaintCreate) else [],
+    )
     await audit(
         ctx,
         action=ComplaintAuditAction.COMPLAINT_SUBMIT
@@ -197,11 +220,13 @@ async def submit(ctx: ComplaintContext, data: ComplaintCreate, *, channel: Chann
             "complaint_type": data.complaint_type,
             "complainant_kind": data.complainant_kind,
             "category": data.category,
+            "further_categories": further,
             "police_unit_id": str(data.police_unit_id) if data.police_unit_id else None,
             "follow_up_linked": follow_up_of_id is not None,
             "fields": sorted(
                 name for name in (*IDENTITY_FIELDS, "description", "place") if getattr(data, name) is not None
             ),
+            **backdating.audit_details(backdated),
         },
     )
     return Submitted(complaint=complaint, access_code=access_code)

@@ -15,6 +15,7 @@ from complaints.audit_actions import ComplaintAuditAction
 from complaints.domain import (
     OPEN_STATES,
     AuthorKind,
+    Category,
     ComplaintAction,
     ComplaintStatus,
     MessageVisibility,
@@ -32,10 +33,12 @@ from complaints.errors import (
     UnknownPoliceUnitError,
 )
 from complaints.models import Complaint, ComplaintAttachment, ComplaintMessage
-from complaints.service.common import ComplaintContext, audit, audit_read, transition
+from complaints.service import backdating
+from complaints.service.common import ComplaintContext, audit, audit_read, set_categories, transition
 from complaints.service.views import office_detail, office_message
 from referral_service.identity.permissions import Permission
 from referral_service.keys.fields import seal
+from referral_service.validation import FieldError, RequestValidationError
 
 DRAFTABLE = frozenset(
     {ComplaintStatus.IN_PROGRESS, ComplaintStatus.STATEMENT_REQUESTED, ComplaintStatus.STATEMENT_RECEIVED}
@@ -127,9 +130,21 @@ async def triage(
     elif complaint.status != ComplaintStatus.TRIAGE.value:
         next_status(complaint.status, ComplaintAction.START_TRIAGE)  # raises the stable 409
     changed: list[str] = []
-    if data.category is not None and data.category.value != complaint.category:
-        complaint.category = data.category.value
-        changed.append("category")
+    further = await repository.further_categories_of(ctx.session, complaint.id)
+    if data.category is not None or data.further_categories is not None:
+        primary = data.category or Category(complaint.category)
+        wanted = data.further_categories
+        if primary.value != complaint.category:
+            changed.append("category")
+        further_before = further
+        further = await set_categories(
+            ctx.session,
+            complaint,
+            primary,
+            [Category(code) for code in further] if wanted is None else wanted,
+        )
+        if further != further_before:
+            changed.append("further_categories")
     if data.police_unit_id is not None and data.police_unit_id != complaint.police_unit_id:
         if await repository.police_unit(ctx.session, data.police_unit_id) is None:
             raise UnknownPoliceUnitError()
@@ -149,7 +164,7 @@ async def triage(
         action=ComplaintAuditAction.COMPLAINT_TRIAGE,
         actor=ctx.staff.actor,
         target_id=complaint.id,
-        details={"changed": changed, "category": complaint.category},
+        details={"changed": changed, "category": complaint.category, "further_categories": further},
     )
     if data.complete:
         await transition(ctx, complaint, ComplaintAction.COMPLETE_TRIAGE)
@@ -172,6 +187,10 @@ def check_decision(data: schemas.DecisionCreate) -> None:
         raise InvalidComplaintError(
             "A reason belongs to 'no_decision' only.",
             extra={"errors": [_reason_error("value.invalid", "only for no_decision")]},
+        )
+    if data.decided_at is not None and not data.final:
+        raise RequestValidationError(
+            [FieldError("decided_at", "value.invalid", "A decision date belongs to the final decision only.")]
         )
 
 
@@ -219,12 +238,18 @@ async def decide(
         )
         return complaint
 
-    await transition(ctx, complaint, ComplaintAction.DECIDE, details=flags)
+    backdated = ["decided_at"] if data.decided_at is not None else []
+    decided_at = backdating.checked(
+        ctx, "decided_at", data.decided_at, not_before=("received_at", complaint.received_at)
+    )
+    await transition(
+        ctx, complaint, ComplaintAction.DECIDE, details={**flags, **backdating.audit_details(backdated)}
+    )
     complaint.outcome = data.outcome.value
     complaint.no_decision_reason = data.no_decision_reason.value if data.no_decision_reason else None
     complaint.criminal_investigation = data.criminal_investigation
     complaint.disciplinary_proceedings = data.disciplinary_proceedings
-    complaint.decided_at = now
+    complaint.decided_at = decided_at
     complaint.decided_by_id = ctx.staff.user_id
     complaint.draft_outcome = complaint.draft_no_decision_reason = None
     complaint.draft_criminal_investigation = complaint.draft_disciplinary_proceedings = False
@@ -233,15 +258,25 @@ async def decide(
     ctx.session.add(complaint)
     if data.reply is not None:
         await _add_message(ctx, complaint, data.reply, MessageVisibility.COMPLAINANT)
-    # The outcome shows on the complainant's page, with or without a reply: one piece of news.
-    await notifications.news_for_complainant(ctx.session, complaint, now=now)
+    # The outcome shows on the complainant's page, with or without a reply: one piece of news. Not for
+    # a decision of an earlier year: the complainant was answered back then, by letter.
+    if not backdated:
+        await notifications.news_for_complainant(ctx.session, complaint, now=now)
     return complaint
 
 
-async def close(ctx: ComplaintContext, complaint_id: uuid.UUID) -> Complaint:
+async def close(
+    ctx: ComplaintContext, complaint_id: uuid.UUID, data: schemas.CloseCreate | None = None
+) -> Complaint:
+    """Close a decided complaint, now or (historical entry) at a past `closed_at`, not before the decision."""
     complaint = await load(ctx, complaint_id, for_update=True)
-    await transition(ctx, complaint, ComplaintAction.CLOSE)
-    complaint.closed_at = ctx.config.now()
+    given = data.closed_at if data is not None else None
+    backdated = ["closed_at"] if given is not None else []
+    closed_at = backdating.checked(
+        ctx, "closed_at", given, not_before=("decided_at", complaint.decided_at or complaint.received_at)
+    )
+    await transition(ctx, complaint, ComplaintAction.CLOSE, details=backdating.audit_details(backdated))
+    complaint.closed_at = closed_at
     ctx.session.add(complaint)
     return complaint
 

@@ -174,6 +174,7 @@ async def office_detail(ctx: ComplaintContext, complaint: Complaint) -> schemas.
     key = await ctx.key_of(complaint)
     requests = await repository.statement_requests_of(ctx.session, complaint.id)
     attachments = await repository.attachments_of(ctx.session, complaint.id)
+    further = await repository.further_categories_of(ctx.session, complaint.id)
     show_identity = identity_visible_to(ctx.staff, complaint)
     values = open_fields(complaint, key, ["description", "place"])
     fields = ["complaint.description"] + (["complaint.place"] if complaint.place is not None else [])
@@ -197,6 +198,7 @@ async def office_detail(ctx: ComplaintContext, complaint: Complaint) -> schemas.
     )
     return schemas.ComplaintDetail(
         **msgspec.structs.asdict(summary(complaint, ctx)),
+        further_categories=[Category(code) for code in further],
         complainant=_complainant(complaint, key) if show_identity else None,
         identity_withheld=not show_identity and complaint.complainant_kind != ComplainantKind.ANONYMOUS.value,
         identity_confidential=complaint.identity_confidential,

@@ -23,6 +23,7 @@ class Permission(StrEnum):
     AUDIT_PROOF_READ = "audit:proof:read"
     COMPLAINT_COMPLAINT_APPROVE_DISCLOSURE = "complaint:complaint:approve_disclosure"
     COMPLAINT_COMPLAINT_ASSIGN = "complaint:complaint:assign"
+    COMPLAINT_COMPLAINT_BACKDATE = "complaint:complaint:backdate"
     COMPLAINT_COMPLAINT_CLOSE = "complaint:complaint:close"
     COMPLAINT_COMPLAINT_CREATE_STAFF = "complaint:complaint:create_staff"
     COMPLAINT_COMPLAINT_DECIDE = "complaint:complaint:decide"
@@ -160,6 +161,9 @@ ROLE_GRANTS: Mapping[Role, frozenset[Permission]] = {
     | _COMPLAINT_CASEWORK
     | {
         P.COMPLAINT_COMPLAINT_ASSIGN,
+        # Entering past years (received, decided, closed dates in the past) changes what the published
+        # reports of those years say, so only the lead, who answers for them, may.
+        P.COMPLAINT_COMPLAINT_BACKDATE,
         P.COMPLAINT_COMPLAINT_DECIDE,
         P.COMPLAINT_COMPLAINT_CLOSE,
         P.COMPLAINT_COMPLAINT_APPROVE_DISCLOSURE,

@@ -7,6 +7,8 @@ status, offence category, timestamps, unit ids, close outcome and support codes.
 Tables and the relations that bind them (each protected as in `referral_service.reporting.suppression`):
 
 - by unit x offence category, with row, column and grand totals (a two-way table);
+- by offence category: the column totals of that table with their share of all referrals (the way the
+  WEISSER RING publishes its offence mix), so no cell of its own and nothing further to protect;
 - processing: submitted = accepted + (not accepted); accepted = first contact + (no contact);
   first contact = within the contact deadline + (later); declined by a branch and consent withdrawn,
   each with its remainder; the remainders are never shown but protected like shown cells;
@@ -78,14 +80,17 @@ STATISTICS_INDEX = Index(
 TITLE = "Kooperationsbericht Polizei und WEISSER RING"
 
 OFFENCE_LABELS: Mapping[OffenceCategory, str] = {
-    OffenceCategory.BODILY_HARM: "Körperverletzung",
-    OffenceCategory.SEXUAL_OFFENCE: "Sexualdelikt",
+    OffenceCategory.CHILD_SEXUAL_ABUSE: "sexueller Missbrauch von Kindern",
+    OffenceCategory.RAPE_SEXUAL_ASSAULT: "Vergewaltigung, sexuelle Nötigung, sexueller Übergriff",
+    OffenceCategory.OTHER_SEXUAL_OFFENCE: "sonstige Sexualdelikte",
+    OffenceCategory.SEXUAL_OFFENCE_UNSPECIFIED: "Sexualdelikt, nicht näher bestimmt",
     OffenceCategory.DOMESTIC_VIOLENCE: "häusliche Gewalt",
+    OffenceCategory.BODILY_HARM: "Körperverletzung (ohne häusliche Gewalt)",
     OffenceCategory.STALKING: "Nachstellung",
+    OffenceCategory.THREAT: "Bedrohung",
     OffenceCategory.ROBBERY: "Raub",
     OffenceCategory.BURGLARY: "Wohnungseinbruch",
     OffenceCategory.FRAUD: "Betrug",
-    OffenceCategory.THREAT: "Bedrohung",
     OffenceCategory.HOMICIDE_RELATIVES: "Angehörige von Tötungsopfern",
     OffenceCategory.OTHER: "Sonstiges",
 }
@@ -227,6 +232,7 @@ async def cooperation_report(
         generated_at=now,
         tables=(
             _by_unit_table(protection, scope, categories),
+            _by_offence_table(protection, categories),
             _processing_table(protection, deadline_hours),
             _durations_table(protection, durations),
             _support_table(protection),
@@ -297,6 +303,7 @@ def _by_unit_table(protection: Protection, scope: ReportScope, categories: Seque
     return Table(
         key="referrals_by_unit",
         title=f"Übermittelte Fälle nach {unit_label} und Deliktsbereich",
+        note="Anteile der Deliktsbereiche: Tabelle „Übermittelte Fälle nach Deliktsbereich“.",
         columns=(
             *(Column(c, OFFENCE_LABELS[OffenceCategory(c)]) for c in categories),
             Column("total", "insgesamt"),
@@ -304,6 +311,27 @@ def _by_unit_table(protection: Protection, scope: ReportScope, categories: Seque
         rows=(
             *(Row(row.key, row.label, values(row.key)) for row in scope.rows),
             Row("total", "Insgesamt", values("total"), total=True),
+        ),
+    )
+
+
+def _by_offence_table(protection: Protection, categories: Sequence[str]) -> Table:
+    table = CrossTable(UNITS, "submitted")
+    labels = {c: OFFENCE_LABELS[OffenceCategory(c)] for c in categories}
+    return Table(
+        key="referrals_by_offence",
+        title="Übermittelte Fälle nach Deliktsbereich",
+        columns=tuple(COUNT_AND_SHARE),
+        rows=(
+            *(
+                count_row(protection, c, labels[c], table.column_total(c), table.grand_total)
+                for c in categories
+            ),
+            count_row(protection, "total", "Insgesamt", table.grand_total, table.grand_total, total=True),
+        ),
+        note=(
+            "Anteil: an allen im Zeitraum übermittelten Fällen. „Sexualdelikt, nicht näher bestimmt“: "
+            "vor der Aufteilung der Sexualdelikte erfasste Fälle."
         ),
     )
 

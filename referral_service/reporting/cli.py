@@ -16,8 +16,14 @@ from referral_service.cli_support import load_cli_settings, run_async
 from referral_service.db import create_engine, create_session_factory, utcnow
 from referral_service.problems import DomainError
 from referral_service.reporting.periods import FIRST_YEAR, LAST_YEAR
-from referral_service.reporting.service import DomainReport, ReportFormat, produce_report, render
-from referral_service.settings import Settings
+from referral_service.reporting.service import (
+    DomainReport,
+    ReportFormat,
+    produce_report,
+    render,
+    report_threshold,
+)
+from referral_service.settings import Settings, SettingsError
 
 ReportFactory = Callable[[Settings], Sequence[DomainReport]]
 
@@ -28,7 +34,8 @@ def report_group(reports_for: ReportFactory, names: Sequence[str]) -> click.Grou
 
     @click.group()
     def report() -> None:
-        """Cooperation-agreement and complaints reports (small counts withheld), as JSON or CSV."""
+        """Cooperation-agreement and complaints reports (small counts withheld), as JSON, CSV, CSV for
+        German spreadsheets (csv-de) or XLSX."""
 
     for name in names:
         report.add_command(_report_command(reports_for, name))
@@ -59,8 +66,12 @@ def _report_command(reports_for: ReportFactory, name: str) -> click.Command:
         settings = load_cli_settings()
         chosen = ReportFormat(report_format)
         declared = next(found for found in reports_for(settings) if found.name == name)
+        try:
+            threshold = report_threshold(settings.environ, declared.kind)
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
 
-        async def main() -> str | bytes:
+        async def main() -> bytes:
             engine = create_engine(settings)
             try:
                 async with create_session_factory(engine)() as session, session.begin():
@@ -74,6 +85,7 @@ def _report_command(reports_for: ReportFactory, name: str) -> click.Command:
                         actor=SYSTEM,
                         audit={},
                         now=utcnow(),
+                        threshold=threshold,
                     )
                     return render(produced, chosen)
             finally:
@@ -83,7 +95,8 @@ def _report_command(reports_for: ReportFactory, name: str) -> click.Command:
             body = run_async(main)
         except DomainError as exc:
             raise click.ClickException(exc.detail) from None
-        output.write(body.encode() if isinstance(body, str) else body + b"\n")
+        # JSON ends with a line break like any text on a terminal; files are written as they are.
+        output.write(body + b"\n" if chosen is ReportFormat.JSON else body)
 
     command.help = (
         f"The {name.replace('-', ' ')} report for a year or quarter, for the state or one directorate."

@@ -1,7 +1,8 @@
 """The report routes of every domain: a domain declares a `DomainReport`, `report_handler` serves it.
 
-`GET /api/v1/reports/<name>` takes the year, an optional quarter and directorate, and answers JSON or
-CSV; every report fetched is audited. The same declaration gives `referral-service report <name>`.
+`GET /api/v1/reports/<name>` takes the year, an optional quarter and directorate, and answers JSON,
+CSV, CSV for German spreadsheets or XLSX; every report fetched is audited. The same declaration gives
+`referral-service report <name>`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ from referral_service.reporting.service import (
     negotiate_format,
     produce_report,
     report_response,
+    report_threshold,
 )
+from referral_service.reporting.xlsx import XLSX_MEDIA_TYPE
+from referral_service.settings import Settings
 
 Year = Annotated[int, QueryParameter(ge=FIRST_YEAR, le=LAST_YEAR, description="Calendar year")]
 Quarter = Annotated[int | None, QueryParameter(ge=1, le=4, description="Quarter 1-4 (default: whole year)")]
@@ -37,13 +41,18 @@ Directorate = Annotated[
 ]
 Format = Annotated[
     ReportFormat | None,
-    QueryParameter(name="format", description="json or csv (default: from Accept, else json)"),
+    QueryParameter(
+        name="format",
+        description="json, csv, csv-de (German spreadsheets: semicolons, decimal comma, BOM) or xlsx "
+        "(default: from Accept, else json)",
+    ),
 ]
 
 REPORT_RESPONSES = {
     200: ResponseSpec(
         data_container=ReportOut,
-        description="The report as JSON; as CSV (text/csv) with ?format=csv or Accept: text/csv",
+        description="The report as JSON; as CSV (text/csv) with ?format=csv or Accept: text/csv, as CSV "
+        "for German spreadsheets with ?format=csv-de, as XLSX with ?format=xlsx or its Accept type",
     )
 }
 
@@ -70,8 +79,15 @@ async def serve_report(
         actor=principal.actor,
         audit=audit_fields(request),
         now=utcnow(),
+        threshold=configured_threshold(request, declared),
     )
     return report_response(report, report_format)
+
+
+def configured_threshold(request: Request[Any, Any, Any], declared: DomainReport) -> int:
+    """The small-cell threshold configured for this report (`report_threshold`)."""
+    settings: Settings = request.app.state.settings
+    return report_threshold(settings.environ, declared.kind)
 
 
 def report_handler(report: DomainReport) -> HTTPRouteHandler:
@@ -101,7 +117,7 @@ def report_handler(report: DomainReport) -> HTTPRouteHandler:
     handler.__name__ = handler.__qualname__ = report.name.replace("-", "_")
     return get(
         f"/api/v1/reports/{report.name}",
-        opt={**requires(report.permission), ALSO_SERVED_AS: ("text/csv",)},
+        opt={**requires(report.permission), ALSO_SERVED_AS: ("text/csv", XLSX_MEDIA_TYPE)},
         summary=report.summary,
         responses=REPORT_RESPONSES,
         tags=["reports"],

@@ -1,10 +1,10 @@
 """Small-cell suppression with complementary suppression.
 
 A report publishes counts bound by additive relations: a row total is the sum of its cells, a column
-total the sum of its column, the grand total the sum of either. A count from 1 to 4 is *sensitive* and
-must not be published (primary suppression). Withholding it is not enough: with the totals published,
-a lone withheld cell in a row is the row total minus the rest. Complementary suppression withholds
-further cells until no withheld value can be computed from what is published.
+total the sum of its column, the grand total the sum of either. A count from 1 to threshold - 1 is
+*sensitive* and must not be published (primary suppression). Withholding it is not enough: with the
+totals published, a lone withheld cell in a row is the row total minus the rest. Complementary
+suppression withholds further cells until no withheld value can be computed from what is published.
 
 The criterion is exact for the structures reports use (see `docs/reporting.md` for the proof):
 
@@ -27,16 +27,50 @@ cells must form a forest; then nothing can be computed from the union either (th
 structures off one at a time). Both conditions are checked here.
 
 Cells may be *hidden*: never shown (the remainder of an "of which" count), but protected like any other
-when sensitive, because they could be derived. Zero is published: it is not a small number of people.
+when sensitive, because they could be derived. Zero is published: it is not a small number of people,
+except in a *line* (a row or column of a two-way table) that holds a withheld cell: there the zeros
+would locate the withheld cases (a station's row of zeros with one "." says which offence its few
+cases concern), so they are withheld and protected like sensitive cells. A zero in a line whose total
+is zero stays published: that total already tells the reader it is zero.
+
+The threshold (counts from 1 to threshold - 1 are sensitive) is the one of the report being produced:
+`produce_report` sets it from the configuration (`using_threshold`), and `SuppressionProblem`, shares
+and medians take it as their default, so a domain's builder needs no parameter for it.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 THRESHOLD = 5
+# Below this no configuration is accepted: with a threshold of 2 only single cases would be withheld,
+# and a published 2 lets each of two people infer the other's case.
+MINIMUM_THRESHOLD = 3
+
+_threshold: ContextVar[int] = ContextVar("report_threshold", default=THRESHOLD)
+
+
+def current_threshold() -> int:
+    """The small-cell threshold of the report being produced (default `THRESHOLD`)."""
+    return _threshold.get()
+
+
+@contextmanager
+def using_threshold(threshold: int) -> Iterator[None]:
+    """Produce a report under `threshold` (refused below `MINIMUM_THRESHOLD`, a programming error
+    here: the configuration is checked when it is read)."""
+    if threshold < MINIMUM_THRESHOLD:
+        raise ValueError(f"threshold below {MINIMUM_THRESHOLD}")
+    token = _threshold.set(threshold)
+    try:
+        yield
+    finally:
+        _threshold.reset(token)
+
 
 # Costs of withholding a cell as a complement: prefer small interior counts, then zeros, then totals,
 # and cells shared between tables last (withholding one spreads to every table that shows it).
@@ -79,11 +113,16 @@ class Protection:
 class SuppressionProblem:
     """Cells, and the structures (groups of relations) that bind them."""
 
-    threshold: int = THRESHOLD
+    threshold: int = field(default_factory=current_threshold)
     values: dict[str, int] = field(default_factory=dict)
     hidden: set[str] = field(default_factory=set)
     margins: set[str] = field(default_factory=set)
     structures: list[list[Relation]] = field(default_factory=list)
+    # Rows and columns of two-way tables, (total, cells): a zero in a line with a withheld cell is
+    # withheld too, unless one of its lines totals zero.
+    lines: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    # Zeros withheld because of such a line; protected like sensitive cells.
+    locating_zeros: set[str] = field(default_factory=set)
 
     def cell(self, name: str, value: int, *, margin: bool = False, hidden: bool = False) -> str:
         """Declare a count. Declaring the same name again must give the same value (a shared cell)."""
@@ -109,9 +148,25 @@ class SuppressionProblem:
         self.structures.append(list(relations))
 
     def sensitive(self, name: str) -> bool:
-        return 0 < self.values[name] < self.threshold
+        return 0 < self.values[name] < self.threshold or name in self.locating_zeros
 
     def solve(self) -> Protection:
+        """Withhold, protect, and repeat while withheld cells make zeros in their lines locating."""
+        known_zero = {name for total, line in self.lines if self.values[total] == 0 for name in line}
+        while True:
+            protection = self._solve_once()
+            locating = {
+                name
+                for _, line in self.lines
+                if any(cell in protection.suppressed for cell in line)
+                for name in line
+                if self.values[name] == 0 and name not in known_zero
+            }
+            if locating <= self.locating_zeros:
+                return protection
+            self.locating_zeros |= locating
+
+    def _solve_once(self) -> Protection:
         shared = _shared_cells(self.structures)
         _check_forest(self.structures, shared)
         graphs = [_Graph.build(relations) for relations in self.structures]
@@ -177,6 +232,8 @@ def add_cross_table(
         Relation(table.grand_total, tuple(table.column_total(c) for c in columns)),
         Relation(table.grand_total, tuple(table.row_total(r) for r in rows)),
     )
+    problem.lines.extend((table.row_total(r), tuple(table.cell(r, c) for c in columns)) for r in rows)
+    problem.lines.extend((table.column_total(c), tuple(table.cell(r, c) for r in rows)) for c in columns)
     return table
 
 

@@ -1,7 +1,10 @@
 """The report model every report renders to: tables of rows and columns, values already protected.
 
-A value is an int (count), a float (share or hours) or None: withheld, because it rests on fewer than
-five cases or protects another withheld value. Reports are built from statistical columns only.
+A value is an int (count), a float (share or hours), None: *withheld*, because it rests on fewer cases
+than the report's threshold or protects another withheld value, or `NOT_APPLICABLE`: there is nothing
+to state (a share of no cases, the median of no durations). The two are kept apart everywhere: a
+withheld value hides something, a value that is not applicable hides nothing. Reports are built from
+statistical columns only.
 """
 
 from __future__ import annotations
@@ -9,14 +12,27 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import Enum, StrEnum
 from fractions import Fraction
+from typing import Final, Literal
 
 from referral_service.reporting.periods import Period
 from referral_service.reporting.scope import ReportScope
-from referral_service.reporting.suppression import THRESHOLD, Protection
+from referral_service.reporting.suppression import Protection, current_threshold
 
-Value = int | float | None
+
+class NotApplicable(Enum):
+    """The one value "not applicable" (an enum member, so `is NOT_APPLICABLE` narrows the type)."""
+
+    NOT_APPLICABLE = "not_applicable"
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+
+NOT_APPLICABLE: Final = NotApplicable.NOT_APPLICABLE
+
+Value = int | float | NotApplicable | None
 
 
 class ValueKind(StrEnum):
@@ -58,24 +74,34 @@ class Report:
     scope: ReportScope
     tables: tuple[Table, ...]
     generated_at: dt.datetime
-    threshold: int = THRESHOLD
+    threshold: int = field(default_factory=current_threshold)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def table(self, key: str) -> Table:
         return next(table for table in self.tables if table.key == key)
 
 
-def share(numerator: int | None, denominator: int | None, *, minimum: int = THRESHOLD) -> float | None:
-    """numerator / denominator, rounded to four decimals; withheld when either count is withheld or the
-    denominator counts fewer than `minimum` cases."""
-    if numerator is None or denominator is None or denominator < minimum:
+def share(
+    numerator: int | None, denominator: int | None, *, minimum: int | None = None
+) -> float | NotApplicable | None:
+    """numerator / denominator, rounded to four decimals; not applicable when the denominator is a
+    published zero; withheld when either count is withheld or the denominator counts fewer than
+    `minimum` cases (default: the report's threshold)."""
+    if denominator == 0:
+        return NOT_APPLICABLE
+    if numerator is None or denominator is None:
+        return None
+    if denominator < (current_threshold() if minimum is None else minimum):
         return None
     return round_fraction(Fraction(numerator, denominator), 4)
 
 
-def hours(seconds: float | None, cases: int, *, minimum: int = THRESHOLD) -> float | None:
-    """A duration in hours (two decimals), withheld when computed from fewer than `minimum` cases."""
-    if seconds is None or cases < minimum:
+def hours(seconds: float | None, cases: int, *, minimum: int | None = None) -> float | NotApplicable | None:
+    """A duration in hours (two decimals); not applicable without cases; withheld when computed from
+    fewer than `minimum` cases (default: the report's threshold)."""
+    if cases == 0:
+        return NOT_APPLICABLE
+    if seconds is None or cases < (current_threshold() if minimum is None else minimum):
         return None
     return round(seconds / 3600, 2)
 

@@ -5,8 +5,9 @@ A chart only shows what its table already says. It is an image with a title and 
 (`role="img"`, `<title>`, `<desc>`) that points to the table, which stays on the page as the accessible
 equivalent. A withheld value (small-cell suppression) gets no bar, only a marker and the word for
 "withheld": the chart never sees the value, so it cannot reveal it, nor can the scale (computed from
-the published values only). The SVG is built with ElementTree, so every label is escaped and the
-output is well-formed XML.
+the published values only). A value that is not applicable (no cases) gets neither bar nor marker,
+only its words: there is nothing hidden to mark. The SVG is built with ElementTree, so every label is
+escaped and the output is well-formed XML.
 
 The chart has no viewBox: it is as wide as its container, bars are percentages of that width, and all
 heights and text positions are in `em`, so the text keeps the page's size (and grows with it when a
@@ -50,6 +51,8 @@ class Bar:
     value: float | None
     # The value as the table shows it (formatted for the page's language).
     text: str
+    # False: nothing to state (a share of no cases); value is None then.
+    applicable: bool = True
 
 
 def bar_chart(
@@ -59,6 +62,7 @@ def bar_chart(
     title: str,
     description: str,
     withheld_text: str,
+    not_applicable_text: str = "",
     maximum: float | None = None,
 ) -> Markup:
     """A horizontal bar chart: per bar its label above, the bar, and its value at the bar's end.
@@ -91,7 +95,10 @@ def bar_chart(
             ET.SubElement(label, "tspan", {"x": "0", "dy": _em(LINE)}).text = line
         bar_top = top + len(lines) * LINE + BAR_GAP
         value_place = {"y": _em(bar_top + BAR_HEIGHT - 0.28)}
-        if bar.value is None:
+        if not bar.applicable:
+            value_place |= {"x": "0"}
+            value_text = not_applicable_text or bar.text
+        elif bar.value is None:
             ET.SubElement(
                 row,
                 "rect",

@@ -1,10 +1,14 @@
 """A report as a page: period and scope chosen with a GET form, the tables as accessible HTML tables,
-each with a bar chart drawn on the server (`referral_service.web.charts`) beside it.
+each with a bar chart drawn on the server (`referral_service.web.charts`) beside it; a two-way table
+(units by offence area) gets a second chart of its total row, the mix of offence areas.
 
 The domains' report pages (`referral_service.referrals.pages`, `complaints.pages`) pass their declared
 report; the report is produced by `referral_service.reporting.service.produce_report`, which applies
 small-cell suppression and audits the read. The choice of period and directorate is no personal data,
-so it may travel in the query string; the CSV comes from the report API with the same parameters.
+so it may travel in the query string; the downloads (CSV, CSV for German spreadsheets, XLSX) come
+from the report API with the same parameters.
+
+A withheld value shows as ".", a value that is not applicable as "x", as in the CSV files.
 """
 
 from __future__ import annotations
@@ -21,7 +25,15 @@ from referral_service.identity import service as identity_service
 from referral_service.identity.http import audit_fields
 from referral_service.identity.principal import Principal
 from referral_service.identity.roles import UnitKind
-from referral_service.reporting.render import TableOut, report_out
+from referral_service.reporting.http import configured_threshold
+from referral_service.reporting.render import (
+    ABSENT_NOT_APPLICABLE,
+    NOT_APPLICABLE_SIGN,
+    WITHHELD,
+    RowOut,
+    TableOut,
+    report_out,
+)
 from referral_service.reporting.service import DomainReport, ReportFormat, produce_report
 from referral_service.reporting.tables import ValueKind
 from referral_service.web.charts import Bar, bar_chart
@@ -32,10 +44,13 @@ from referral_service.web.render import page, today
 _ERROR_FIELDS = {"report.unknown_directorate": "directorate", "report.invalid_period": "year"}
 
 
-def format_value(value: int | float | None, kind: str, language: str) -> str:
-    """A cell as people read it; a withheld value is "." (as German official statistics write it)."""
+def format_value(value: int | float | None, kind: str, language: str, *, applicable: bool = True) -> str:
+    """A cell as people read it; a withheld value is ".", one that is not applicable "x" (as German
+    official statistics write them)."""
+    if not applicable:
+        return NOT_APPLICABLE_SIGN
     if value is None:
-        return "."
+        return WITHHELD
     if kind == "share":
         text = f"{value * 100:.1f} %"
     elif kind == "hours":
@@ -58,6 +73,18 @@ def chart_column(table: TableOut) -> str | None:
     return None
 
 
+def row_cell(row: RowOut, key: str, kind: str, language: str) -> str:
+    """One cell of a row as the table shows it."""
+    applicable = row.absent.get(key) != ABSENT_NOT_APPLICABLE
+    return format_value(row.values.get(key), kind, language, applicable=applicable)
+
+
+def table_charts(table: TableOut, number: int, t: Translator) -> list[Markup]:
+    """The table's charts: one column over its rows, and for a two-way table (a "total" column and a
+    total row) also the total row over its columns: the mix of offence areas."""
+    return [chart for chart in (table_chart(table, number, t), mix_chart(table, number, t)) if chart]
+
+
 def table_chart(table: TableOut, number: int, t: Translator) -> Markup | None:
     """A bar chart of one column over the table's rows (totals left out), or None when there is
     nothing to compare (fewer than two rows)."""
@@ -67,15 +94,40 @@ def table_chart(table: TableOut, number: int, t: Translator) -> Markup | None:
         return None
     column = next(column for column in table.columns if column.key == key)
     return bar_chart(
-        [
-            Bar(row.label, row.values.get(key), format_value(row.values.get(key), column.kind, t.language))
-            for row in rows
-        ],
+        [_bar(row.label, row, key, column.kind, t.language) for row in rows],
         chart_id=f"chart-{number}",
         title=t("report.chart.title", table=table.title),
         description=t("report.chart.description", column=column.label, table=table.title),
         withheld_text=t("report.chart.withheld"),
+        not_applicable_text=t("report.chart.not_applicable"),
         maximum=1.0 if column.kind == ValueKind.SHARE else None,
+    )
+
+
+def mix_chart(table: TableOut, number: int, t: Translator) -> Markup | None:
+    """A two-way table's total row as a bar per column (e.g. the referrals per offence area), or None
+    for any other table."""
+    kinds = {column.key: column.kind for column in table.columns}
+    total = next((row for row in table.rows if row.total), None)
+    parts = [column for column in table.columns if column.key != "total"]
+    if kinds.get("total") != ValueKind.COUNT or total is None or len(parts) < 2:
+        return None
+    return bar_chart(
+        [_bar(column.label, total, column.key, column.kind, t.language) for column in parts],
+        chart_id=f"chart-{number}-mix",
+        title=t("report.chart.mix_title", table=table.title),
+        description=t("report.chart.mix_description", row=total.label, table=table.title),
+        withheld_text=t("report.chart.withheld"),
+        not_applicable_text=t("report.chart.not_applicable"),
+    )
+
+
+def _bar(label: str, row: RowOut, key: str, kind: str, language: str) -> Bar:
+    return Bar(
+        label,
+        row.values.get(key),
+        row_cell(row, key, kind, language),
+        applicable=row.absent.get(key) != ABSENT_NOT_APPLICABLE,
     )
 
 
@@ -117,6 +169,7 @@ async def report_page(
                 actor=principal.actor,
                 audit=audit_fields(request),
                 now=utcnow(),
+                threshold=configured_threshold(request, declared),
             )
             report = report_out(produced)
         if refused.error is not None:
@@ -124,7 +177,7 @@ async def report_page(
             status_code = refused.error.kind.value
     else:
         status_code = 422
-    csv_query = {
+    query_of_report = {
         k: v for k, v in (("year", year_text), ("quarter", quarter_text), ("directorate", directorate)) if v
     }
     return page(
@@ -138,9 +191,15 @@ async def report_page(
             "years": [(str(year), str(year)) for year in range(current_year, current_year - 6, -1)],
             "quarters": [(str(q), f"report.quarter.{q}") for q in range(1, 5)],
             "directorates": directorates,
-            "csv_url": f"{api_path}?{urlencode({**csv_query, 'format': 'csv'})}",
-            "cell": lambda value, kind: format_value(value, kind, language_of(request)),
-            "chart": lambda table, number: table_chart(table, number, translator_for(request)),
+            "downloads": [
+                (
+                    f"{api_path}?{urlencode({**query_of_report, 'format': chosen})}",
+                    f"report.download.{chosen}",
+                )
+                for chosen in (ReportFormat.CSV_DE, ReportFormat.XLSX, ReportFormat.CSV)
+            ],
+            "cell": lambda row, column: row_cell(row, column.key, column.kind, language_of(request)),
+            "charts": lambda table, number: table_charts(table, number, translator_for(request)),
             "errors": data.errors,
             "values": data.values,
         },

@@ -136,7 +136,7 @@ def test_the_office_enters_a_complaint_received_by_letter(page: Any, server: Liv
     page.get_by_role("link", name="Eingangsweg: Bitte wählen Sie eine der Möglichkeiten aus.").click()
     assert page.evaluate("() => document.activeElement.id") == "f-channel"
     page.get_by_label("Brief").check()
-    page.get_by_label("Strafverfolgung").check()
+    page.get_by_role("radio", name="Strafverfolgung").check()
     page.get_by_label("Beschreibung").fill(LETTER)
     page.get_by_label("Bürgerin oder Bürger").check()
     page.get_by_role("textbox", name="Name (freiwillig)").fill("Erika Beispiel")
@@ -157,7 +157,7 @@ def _enter_letter(page: Any, server: LiveServer) -> str:
     """The handler enters an anonymous letter and opens it; returns its reference."""
     page.goto(server.url("/beschwerdestelle/erfassen"))
     page.get_by_label("Brief").check()
-    page.get_by_label("Strafverfolgung").check()
+    page.get_by_role("radio", name="Strafverfolgung").check()
     page.get_by_label("Beschreibung").fill(LETTER)
     page.get_by_label("anonym, ohne Namen").check()
     page.get_by_role("button", name="Beschwerde speichern").click()

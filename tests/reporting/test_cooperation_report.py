@@ -11,7 +11,7 @@ from referral_service.referrals.models import Referral
 from referral_service.referrals.reports import cooperation_report
 from referral_service.reporting.periods import period_of
 from referral_service.reporting.scope import resolve_scope
-from referral_service.reporting.tables import Report, Table
+from referral_service.reporting.tables import NOT_APPLICABLE, Report, Table
 from tests.identity.support import DemoDirectory
 from tests.reporting.linear import derivable
 from tests.reporting.support import at, hours, insert, referral
@@ -19,14 +19,17 @@ from tests.reporting.support import at, hours, insert, referral
 NOW = at("2026-11-21T12:00:00")
 BASE = at("2025-04-10T08:00:00")
 CATEGORIES = [
-    "bodily_harm",
-    "sexual_offence",
+    "child_sexual_abuse",
+    "rape_sexual_assault",
+    "other_sexual_offence",
+    "sexual_offence_unspecified",
     "domestic_violence",
+    "bodily_harm",
     "stalking",
+    "threat",
     "robbery",
     "burglary",
     "fraud",
-    "threat",
     "homicide_relatives",
     "other",
 ]
@@ -147,19 +150,26 @@ async def test_state_report_counts_medians_and_72_hour_share(
     ]
     zero = dict.fromkeys(CATEGORIES, 0)
     # Stalking (3) and threat (1) are small: withheld in Dresden's row and in the column totals, which
-    # protect each other (the row total 18 gives only their sum, 4).
+    # protect each other (the row total 18 gives only their sum, 4). The zeros beside them (Dresden's
+    # fraud, Leipzig's stalking, threat and domestic violence) are withheld too, so that the dots do
+    # not say in which areas the few cases lie; protecting them takes Dresden's 6 and Leipzig's 5.
+    # Chemnitz has no cases at all: its zeros say nothing its total does not, and stay published.
     assert values(by_unit, "pd-dresden") == {
         **zero,
         "bodily_harm": 8,
-        "domestic_violence": 6,
+        "domestic_violence": None,
         "stalking": None,
         "threat": None,
+        "fraud": None,
         "total": 18,
     }
     assert values(by_unit, "pd-leipzig") == {
         **zero,
         "bodily_harm": 7,
-        "fraud": 5,
+        "domestic_violence": None,
+        "stalking": None,
+        "threat": None,
+        "fraud": None,
         "total": 12,
     }
     assert values(by_unit, "pd-chemnitz") == {**zero, "total": 0}
@@ -212,7 +222,17 @@ async def test_directorate_report_lists_stations_and_protects_every_withheld_cel
         "total",
     ]
     assert values(by_unit, "total")["total"] == 18
-    assert values(by_unit, "rev-dresden-nord")["domestic_violence"] == 6
+    # Mitte's 3 stalking and Nord's 1 threat are withheld, and so are the zeros beside them: a row of
+    # zeros with one dot would tell which offence a station's few cases concern. Protecting Mitte's
+    # zero in domestic violence takes Nord's 6 there.
+    for station in ("rev-dresden-mitte", "rev-dresden-nord"):
+        shown = values(by_unit, station)
+        assert {c for c in ("stalking", "threat", "domestic_violence") if shown[c] is None} == {
+            "stalking",
+            "threat",
+            "domestic_violence",
+        }, station
+    assert values(by_unit, "total")["domestic_violence"] == 6
     durations = report.table("durations")
     # Dresden: acceptance after 1..8 h, 12 h (4), 30 h: the 7th of 13 is 7 h. First contact after 10, 20,
     # 30, 40, 50, 60, 72 h and 72 h + 1 µs: the mean of the 4th and 5th of 8 is 45 h.
@@ -264,7 +284,8 @@ async def test_a_whole_year_and_another_quarter(engine: AsyncEngine, demo_direct
     first = await build(engine, quarter=1)
     assert values(first.table("referrals_by_unit"), "total")["total"] is None  # one case: withheld
     # Medians and shares of fewer than five cases are withheld too.
-    assert values(first.table("durations"), "to_acceptance") == {"cases": 0, "median_hours": None}
+    # No case accepted: the median is not applicable, which is not "withheld".
+    assert values(first.table("durations"), "to_acceptance") == {"cases": 0, "median_hours": NOT_APPLICABLE}
     assert values(first.table("processing"), "submitted") == {"count": None, "share": None}
 
 

@@ -8,8 +8,8 @@ from fractions import Fraction
 import pytest
 
 from referral_service.reporting.periods import InvalidPeriodError, period_of
-from referral_service.reporting.render import _csv_value
-from referral_service.reporting.tables import round_fraction, share
+from referral_service.reporting.render import sign_or
+from referral_service.reporting.tables import NOT_APPLICABLE, hours, round_fraction, share
 
 
 def test_quarters_and_years_start_at_midnight_in_berlin() -> None:
@@ -37,5 +37,10 @@ def test_shares_round_half_up_and_need_five_cases() -> None:
     assert share(3, 4) is None
     assert share(None, 10) is None
     assert share(3, None) is None
-    assert _csv_value(None) == "."
-    assert _csv_value(0.3) == "0.3"
+    # No cases: nothing to state, which is not the same as withheld.
+    assert share(0, 0) is NOT_APPLICABLE
+    assert hours(None, 0) is NOT_APPLICABLE
+    assert hours(7200.0, 4) is None
+    assert sign_or(None, str) == "."
+    assert sign_or(NOT_APPLICABLE, str) == "x"
+    assert sign_or(0.3, str) == "0.3"

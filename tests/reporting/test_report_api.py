@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+import openpyxl
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -18,6 +19,7 @@ from referral_service.db import create_session_factory
 from referral_service.identity.permissions import ROLE_GRANTS, Permission
 from referral_service.identity.roles import Role
 from referral_service.referrals.routing import seed_demo_routes
+from referral_service.reporting.xlsx import XLSX_MEDIA_TYPE
 from tests.complaints import support as complaint_support
 from tests.identity.support import AuthHeaders, DemoDirectory
 from tests.referrals import support as referral_support
@@ -92,6 +94,8 @@ async def test_json_csv_and_the_audit_event(
     by_unit = next(t for t in body["tables"] if t["key"] == "referrals_by_unit")
     dresden = next(r for r in by_unit["rows"] if r["key"] == "pd-dresden")
     assert dresden["values"]["stalking"] is None
+    assert dresden["absent"]["stalking"] == "withheld"
+    assert "total" not in dresden["absent"]
     assert dresden["values"]["total"] == 18
 
     as_csv = await client.get(url, params={"year": 2025, "quarter": 2, "format": "csv"}, headers=headers)
@@ -113,11 +117,43 @@ async def test_json_csv_and_the_audit_event(
     assert by_accept.headers["content-type"] == "text/csv; charset=utf-8"
     assert "cooperation-2025-pd-dresden.csv" in by_accept.headers["content-disposition"]
 
+    # CSV for German spreadsheets, read as such a spreadsheet would: BOM, semicolons, decimal comma.
+    as_csv_de = await client.get(
+        url, params={"year": 2025, "quarter": 2, "format": "csv-de"}, headers=headers
+    )
+    assert as_csv_de.status_code == 200
+    assert as_csv_de.headers["content-type"].startswith("text/csv")
+    assert 'filename="cooperation-2025-Q2-state.de.csv"' in as_csv_de.headers["content-disposition"]
+    assert as_csv_de.content.startswith(b"\xef\xbb\xbf")
+    german = list(csv.reader(io.StringIO(as_csv_de.content.decode("utf-8-sig")), delimiter=";"))
+    assert german[0] == lines[0]
+    de_cells = {(t, r, c): v for t, r, _, c, _, v in german[1:]}
+    assert de_cells[("processing", "contacted_within_deadline", "share")] == "0,3"
+    assert de_cells[("durations", "to_acceptance", "median_hours")] == "12,0"
+    assert float(de_cells[("processing", "accepted", "share")].replace(",", ".")) == 0.6667
+    assert de_cells[("referrals_by_unit", "pd-dresden", "stalking")] == "."
+    assert de_cells[("referrals_by_unit", "pd-dresden", "total")] == "18"
+
+    as_xlsx = await client.get(url, params={"year": 2025, "quarter": 2, "format": "xlsx"}, headers=headers)
+    assert as_xlsx.status_code == 200
+    assert as_xlsx.headers["content-type"].startswith(XLSX_MEDIA_TYPE)
+    workbook = openpyxl.load_workbook(io.BytesIO(as_xlsx.content))
+    # A first sheet describing the report, then one sheet per table.
+    assert workbook.sheetnames == ["Bericht", *(table["key"] for table in body["tables"])]
+    sheet = workbook["processing"]
+    assert [cell.value for cell in sheet[2]] == [None, "Anzahl", "Anteil"]
+    assert [cell.value for cell in sheet[3]] == ["übermittelte Fälle", 30, 1]
+    assert sheet["C6"].value == 0.3  # a number, shown as a percentage
+    assert sheet["C6"].number_format == "0.0%"
+    assert [cell.value for cell in sheet[7]] == ["von einer Außenstelle abgegeben", ".", "."]
+
     events = await report_events(engine)
     assert [(e.action, json.loads(e.details)) for e in events] == [
         ("report:cooperation:read", {"format": "json", "period": "2025-Q2", "scope": "state"}),
         ("report:cooperation:read", {"format": "csv", "period": "2025-Q2", "scope": "state"}),
         ("report:cooperation:read", {"format": "csv", "period": "2025", "scope": "pd-dresden"}),
+        ("report:cooperation:read", {"format": "csv-de", "period": "2025-Q2", "scope": "state"}),
+        ("report:cooperation:read", {"format": "xlsx", "period": "2025-Q2", "scope": "state"}),
     ]
     office = demo_directory.account(Role.WR_STATE_OFFICE)
     assert {e.actor_id for e in events} == {str(office.user_id)}
@@ -135,7 +171,8 @@ async def test_complaints_annual_report_through_the_api(
     )
     assert response.status_code == 200, response.text
     outcomes = next(t for t in response.json()["tables"] if t["key"] == "outcomes")
-    assert [r["values"]["count"] for r in outcomes["rows"]] == [19, 80, 108, 49, 256]
+    # begründet ... keine Entscheidung, entschieden, abgegeben, zurückgenommen, in Bearbeitung, insgesamt
+    assert [r["values"]["count"] for r in outcomes["rows"]] == [19, 80, 108, 49, 256, None, 0, None, 258]
     events = await report_events(engine)
     assert [(e.action, json.loads(e.details)) for e in events] == [
         ("report:complaints_annual:read", {"format": "json", "period": "2023", "scope": "state"}),

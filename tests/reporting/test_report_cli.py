@@ -8,6 +8,7 @@ import io
 import json
 from pathlib import Path
 
+import openpyxl
 from click.testing import CliRunner
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -83,7 +84,11 @@ def test_reports_as_json_and_csv_files(database_url: str, tmp_path: Path) -> Non
         "partly_justified": "80",
         "unjustified": "108",
         "no_decision": "49",
-        "total": "256",
+        "decided": "256",
+        "forwarded": ".",
+        "withdrawn": "0",
+        "in_progress": ".",
+        "total": "258",
     }
 
     unknown = runner.invoke(
@@ -96,3 +101,56 @@ def test_reports_as_json_and_csv_files(database_url: str, tmp_path: Path) -> Non
         ("report:cooperation:read", "system", {"format": "json", "period": "2025-Q2", "scope": "state"}),
         ("report:complaints_annual:read", "system", {"format": "csv", "period": "2023", "scope": "state"}),
     ]
+
+
+def test_the_threshold_is_configured_per_report_with_a_floor(database_url: str, tmp_path: Path) -> None:
+    _seed(database_url, tmp_path)
+    env = _env(database_url, tmp_path)
+    runner = CliRunner()
+    args = ["report", "cooperation", "--year", "2025", "--quarter", "2"]
+
+    # At 3 the cooperation report publishes the 3 legal-advice vouchers (of 6 cases closed with support);
+    # the 2 withdrawn consents stay withheld.
+    lower = runner.invoke(main, args, env={**env, "REFERRAL_REPORT_THRESHOLD_COOPERATION": "3"})
+    assert lower.exit_code == 0, lower.output
+    body = json.loads(lower.output)
+    assert body["suppression"]["threshold"] == 3
+    support = next(t for t in body["tables"] if t["key"] == "support_given")
+    voucher = next(r for r in support["rows"] if r["key"] == "legal_advice_voucher")
+    assert voucher["values"] == {"count": 3, "share": 0.5}
+    processing = next(t for t in body["tables"] if t["key"] == "processing")
+    withdrawn = next(r for r in processing["rows"] if r["key"] == "consent_withdrawn")
+    assert withdrawn["values"]["count"] is None
+
+    # Below the floor of 3 no report is made, and the message names the variable.
+    for name in ("REFERRAL_REPORT_THRESHOLD", "REFERRAL_REPORT_THRESHOLD_COOPERATION"):
+        refused = runner.invoke(main, args, env={**env, name: "2"})
+        assert refused.exit_code != 0
+        assert name in refused.output
+
+    # A quarter without accepted cases: the median is not applicable ("x"), not withheld (".").
+    target = tmp_path / "q1.xlsx"
+    first = runner.invoke(
+        main,
+        [
+            "report",
+            "cooperation",
+            "--year",
+            "2025",
+            "--quarter",
+            "1",
+            "--format",
+            "xlsx",
+            "--output",
+            str(target),
+        ],
+        env=env,
+    )
+    assert first.exit_code == 0, first.output
+    durations = openpyxl.load_workbook(target)["durations"]
+    assert [cell.value for cell in durations[3]] == ["bis zur Annahme", 0, "x"]
+    first_json = runner.invoke(main, ["report", "cooperation", "--year", "2025", "--quarter", "1"], env=env)
+    table = next(t for t in json.loads(first_json.output)["tables"] if t["key"] == "durations")
+    assert table["rows"][0]["values"]["median_hours"] is None
+    assert table["rows"][0]["absent"] == {"median_hours": "not_applicable"}
+    assert [details["format"] for _, _, details in _audited(database_url)] == ["json", "xlsx", "json"]

@@ -67,6 +67,13 @@ def assert_protected(values: list[list[int]]) -> Protection:
             assert protection.published(cell) is None
     leaked = derivable(table_equations(len(values), len(values[0])), withheld)
     assert not leaked, f"derivable: {sorted(leaked)} in {values}"
+    # No published zero beside a withheld cell (unless a zero total already says it is zero).
+    hidden = {(i, j) for i, row in enumerate(values) for j, _ in enumerate(row) if name((i, j)) in withheld}
+    for i, row in enumerate(values):
+        for j, value in enumerate(row):
+            beside = any(a == i or b == j for a, b in hidden)
+            if value == 0 and beside and sum(row) and sum(r[j] for r in values):
+                assert (i, j) in hidden, f"zero ({i},{j}) locates a withheld cell in {values}"
     return protection
 
 
@@ -114,9 +121,20 @@ def test_a_small_total_is_withheld_with_its_cells() -> None:
     assert protection.published("t:r0:c1") is None
 
 
-def test_an_all_small_table_withholds_everything_but_zeros() -> None:
+def test_an_all_small_table_withholds_everything_zeros_too() -> None:
     protection = assert_protected([[1, 2], [3, 0]])
-    assert protection.published("t:r1:c1") == 0
+    assert protection.published("t:r1:c1") is None
+
+
+def test_zeros_do_not_locate_a_withheld_cell() -> None:
+    # A station with 3 cases in one offence area: published zeros in its row would say which area.
+    values = [[0, 0, 3, 0], [10, 12, 7, 9], [8, 6, 11, 5]]
+    protection = assert_protected(values)
+    assert all(protection.published(f"t:r0:c{j}") is None for j in range(4))
+    # Zeros under a zero total say nothing the total does not: they stay published.
+    protection = assert_protected([[0, 3, 0], [0, 9, 12], [0, 6, 7]])
+    assert [protection.published(f"t:r{i}:c0") for i in range(3)] == [0, 0, 0]
+    assert protection.published("t:r0:c2") is None
 
 
 # "Of which" counts, nested subtotals and linked tables: the structures the reports use.

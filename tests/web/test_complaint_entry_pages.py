@@ -1,4 +1,5 @@
-"""The office's entry of complaints received by letter, e-mail, phone or in person ("Beschwerde erfassen")."""
+"""The office's entry of complaints received by letter, e-mail, fax, phone or in person
+("Beschwerde erfassen")."""
 
 from __future__ import annotations
 
@@ -57,11 +58,13 @@ async def test_a_letter_is_entered_and_the_receipt_shows_reference_and_code_once
     form = await get_page(https_client, ENTRY)
     assert_html(form)
     assert "Eingangsweg" in form.text
-    for label in ("Brief", "E-Mail", "Telefon", "persönliche Vorsprache"):
+    for label in ("Brief", "E-Mail", "Fax", "Telefon", "persönliche Vorsprache"):
         assert label in form.text
     assert "Online-Formular" not in form.text  # the web channel is the public form's
+    assert '<legend>Weitere betroffene Bereiche <span class="optional">' in form.text
 
-    receipt = await post_form(https_client, ENTRY, {"_csrf": csrf_of(form.text), **letter()})
+    further = letter(further_categories=["criminal_prosecution", "other"])
+    receipt = await post_form(https_client, ENTRY, {"_csrf": csrf_of(form.text), **further})
     assert_html(receipt, 201)
     assert receipt.headers["cache-control"] == "no-store"
     page_text = text_of(receipt.text)
@@ -79,6 +82,7 @@ async def test_a_letter_is_entered_and_the_receipt_shows_reference_and_code_once
     case_text = text_of(case.text)
     assert f"Beschwerde {reference}" in case_text
     assert "Eingegangen (Brief)" in case_text
+    assert "Bereich Verhalten im Dienst Weitere betroffene Bereiche Strafverfolgung, Sonstiges" in case_text
     assert NAME in case_text  # entered by this handler, assigned to them, identity not confidential
     assert "Zuständig Sie" in case_text
 
@@ -98,7 +102,7 @@ async def test_every_office_channel_is_recorded(
     https_client: Client, demo_directory: DemoDirectory, identity_clock: FakeClock, engine: AsyncEngine
 ) -> None:
     await sign_in(https_client, demo_directory, Role.COMPLAINTS_LEAD, identity_clock)
-    channels = ["letter", "email", "phone", "in_person"]
+    channels = ["letter", "email", "fax", "phone", "in_person"]
     assert {Channel(value) for value in channels} == STAFF_CHANNELS
     for channel in channels:
         assert_html(
@@ -109,7 +113,7 @@ async def test_every_office_channel_is_recorded(
         )
     assert [complaint.channel for complaint in await stored(engine)] == channels
     queue = text_of((await get_page(https_client, "/beschwerdestelle")).text)
-    for label in ("Brief", "E-Mail", "Telefon", "persönliche Vorsprache"):
+    for label in ("Brief", "E-Mail", "Fax", "Telefon", "persönliche Vorsprache"):
         assert label in queue
 
 

@@ -32,7 +32,15 @@ async def test_the_state_office_reads_the_cooperation_report(
     assert 'href="/berichte/kooperation"' in report.text
     assert "<table>" in report.text
     assert "<caption id=" in report.text
-    assert 'href="/api/v1/reports/cooperation?year=2026&amp;quarter=4&amp;format=csv"' in report.text
+    for chosen in ("csv", "csv-de", "xlsx"):
+        assert (
+            f'href="/api/v1/reports/cooperation?year=2026&amp;quarter=4&amp;format={chosen}"' in report.text
+        )
+    # No referrals at all: medians and shares of no cases are "x" (not applicable), never "." (withheld).
+    durations = report.text[report.text.index("Zeit ab Übermittlung") :]
+    durations = durations[: durations.index("</table>")]
+    assert re.findall(r'<td class="number">([^<]*)</td>', durations) == ["0", "x", "0", "x"]
+    assert "Ein „x“ steht, wo es nichts anzugeben gibt" in report.text
     wrong = await get_page(https_client, "/berichte/kooperation?year=2026&directorate=pd-atlantis")
     assert_html(wrong, 422)
     assert 'id="f-directorate-error"' in wrong.text
@@ -95,6 +103,12 @@ async def test_report_tables_come_with_charts_that_keep_withheld_values_secret(
     # Dresden 18, Leipzig 12 referrals: bars in that proportion.
     ratio = float(other.attrib["width"].removesuffix("%")) / float(bar.attrib["width"].removesuffix("%"))
     assert ratio == pytest.approx(12 / 18, abs=0.001)
+
+    # The offence mix: the table's total row as a bar per offence area, withheld areas without a bar.
+    mix = next(svg for svg in charts if svg.attrib["aria-labelledby"].endswith("-mix-title"))
+    areas = _chart_rows(mix)
+    assert areas["Nachstellung"].find("svg:rect[@class='chart-withheld']", SVG) is not None
+    assert [text.text for text in areas["Betrug"].findall("svg:text", SVG)] == ["Betrug", "5"]
 
     # In Dresden's own report the station with three referrals is withheld, in the table and the chart.
     directorate = await get_page(

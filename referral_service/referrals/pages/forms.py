@@ -19,6 +19,7 @@ import msgspec
 
 from referral_service.referrals import schemas
 from referral_service.referrals.domain import (
+    SELECTABLE_OFFENCES,
     CloseOutcome,
     ConsentForm,
     ConsentGiver,
@@ -211,11 +212,16 @@ def form_context(data: FormInput | None, ctx: ReferralContext, **extra: Any) -> 
     }
 
 
-def content_options() -> dict[str, list[tuple[str, str]]]:
-    """The choices of the content fields, shared by the new referral and the correction."""
+def content_options(offence: str | None = None) -> dict[str, list[tuple[str, str]]]:
+    """The choices of the content fields, shared by the new referral and the correction. `offence` is the
+    correction's current area: a referral recorded before the split keeps its legacy area offered, so
+    correcting another field does not force a choice the officer may not be able to make."""
+    offences = [*SELECTABLE_OFFENCES]
+    if offence == OffenceCategory.SEXUAL_OFFENCE_UNSPECIFIED:
+        offences.append(OffenceCategory.SEXUAL_OFFENCE_UNSPECIFIED)
     return {
         "channels": options("referral.channel", PREFERRED_CHANNELS),
-        "offences": options("referral.offence", list(OffenceCategory)),
+        "offences": options("referral.offence", offences),
         "supports": options("referral.support", list(SupportKind)),
         "urgencies": options("referral.urgency", list(Urgency)),
     }

@@ -153,7 +153,7 @@ def _correction_page(
             "version": version,
             "values": values,
             "errors": forms.in_page_order(data.errors) if data else {},
-            **forms.content_options(),
+            **forms.content_options(values.get("offence_category")),
         },
     )
 

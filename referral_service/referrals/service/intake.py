@@ -2,9 +2,10 @@
 postcode, encryption.
 
 The rules that need the clock or several fields (an incident date not in the future, at least one way to
-reach the victim) are checked here, for the API and the pages alike, and refused as field errors
-(`RequestValidationError`, 422 with `errors`), all found at once. `contact_errors` and `incident_errors`
-are pure, so that a page can show them together with its own messages before anything is sent.
+reach the victim, an offence area that can still be chosen) are checked here, for the API and the pages
+alike, and refused as field errors (`RequestValidationError`, 422 with `errors`), all found at once.
+`contact_errors`, `offence_errors` and `incident_errors` are pure, so that a page can show them together
+with its own messages before anything is sent.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from referral_service.keys.fields import open_fields, seal
 from referral_service.keys.service import CaseKeys
 from referral_service.referrals import notifications, repository
 from referral_service.referrals.audit_actions import ReferralAuditAction
-from referral_service.referrals.domain import ContactChannel, ReferralStatus
+from referral_service.referrals.domain import (
+    SELECTABLE_OFFENCES,
+    ContactChannel,
+    OffenceCategory,
+    ReferralStatus,
+)
 from referral_service.referrals.errors import (
     ConsentInvalidError,
     InvalidTransitionError,
@@ -70,6 +76,7 @@ CHANNEL_NEEDS: Mapping[ContactChannel, tuple[str, ...]] = {
 CONTACT_REQUIRED = "referral.contact_required"
 CHANNEL_NOT_GIVEN = "referral.preferred_channel_not_given"
 INCIDENT_IN_FUTURE = "referral.incident_in_future"
+OFFENCE_NOT_SELECTABLE = "referral.offence_not_selectable"
 # References people can quote: "VM-2026-000123" ("Vermittlung"), numbered per year in German time.
 REFERENCE_PREFIX = "VM"
 
@@ -121,6 +128,20 @@ def incident_errors(incident_date: str | None, today: dt.date) -> list[FieldErro
     return []
 
 
+def offence_errors(offence: OffenceCategory | None) -> list[FieldError]:
+    """The legacy area "sexual offence, not further specified" only describes referrals recorded before
+    the split; the officer knows which of the three sexual offence areas applies, so it is refused."""
+    if offence is None or offence in SELECTABLE_OFFENCES:
+        return []
+    return [
+        FieldError(
+            "offence_category",
+            OFFENCE_NOT_SELECTABLE,
+            "Please choose sexual abuse of children, rape or sexual assault, or another sexual offence.",
+        )
+    ]
+
+
 def _split_incident(incident_date: str) -> tuple[str, str | None]:
     """Stored as the month (plain, for the statistics) and the day if known (encrypted)."""
     return incident_date[:7], incident_date if len(incident_date) == len("YYYY-MM-DD") else None
@@ -129,8 +150,10 @@ def _split_incident(incident_date: str) -> tuple[str, str | None]:
 async def create_referral(ctx: ReferralContext, data: ReferralCreate) -> Referral:
     now = ctx.now()
     _check_consent(data, ctx.policy, now)
-    errors = contact_errors(_victim_values(data.victim)) + incident_errors(
-        data.incident_date, ctx.policy.today()
+    errors = (
+        contact_errors(_victim_values(data.victim))
+        + offence_errors(data.offence_category)
+        + incident_errors(data.incident_date, ctx.policy.today())
     )
     if errors:
         raise RequestValidationError(errors)
@@ -223,7 +246,7 @@ async def update_referral(
     key = await ctx.keys.get(ctx.session, key_id(referral))
     victim = data.victim or VictimUpdate()
     given = {name: value for name, value in _victim_values(victim).items() if value is not None}
-    errors = incident_errors(data.incident_date, ctx.policy.today())
+    errors = offence_errors(data.offence_category) + incident_errors(data.incident_date, ctx.policy.today())
     if (set(given) | set(clear)) & {*CONTACT_FIELDS, "preferred_channel"}:
         # How the victim can be reached once the correction is made: emptying the last way is refused.
         after = {
