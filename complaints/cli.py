@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
-import sys
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import click
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from complaints.config import ComplaintsConfig
 from complaints.importer import rows
-from complaints.importer.rows import RowError
 from complaints.importer.service import ImportResult, import_sheet
 from complaints.reminders import remind_deadlines
+from referral_service import importing
 from referral_service.cli_support import load_cli_settings, run_async
-from referral_service.db import create_engine, create_session_factory
-from referral_service.keys.service import CaseKeys, load_key_provider
+from referral_service.db import create_engine
+from referral_service.keys.service import CaseKeys
 
 
 @click.group()
@@ -57,29 +55,20 @@ def import_complaints(file: Path, dry_run: bool, import_id: str | None) -> None:
     """
     settings = load_cli_settings()
     config = ComplaintsConfig.from_environ(settings.environ)
-    if import_id is not None and not _IMPORT_ID.fullmatch(import_id):
-        raise click.BadParameter("letters, digits and . _ : - only, at most 64", param_hint="--import-id")
+    chosen = importing.import_id_for(file, import_id)
     sheet, errors = rows.read_sheet(file)
     if sheet is None:
-        _refuse(errors)
+        importing.refuse(errors, rows.MESSAGES)
     assert sheet is not None
-    chosen = import_id or _digest(file)
 
-    async def main() -> ImportResult:
-        engine = create_engine(settings)
-        keys = CaseKeys(lambda: load_key_provider(settings))
-        try:
-            with click.progressbar(length=len(sheet.rows), label="importing", file=sys.stderr) as bar:
-                async with create_session_factory(engine)() as session, session.begin():
-                    return await import_sheet(
-                        session, keys, config, sheet, import_id=chosen, dry_run=dry_run, progress=bar.update
-                    )
-        finally:
-            await engine.dispose()
+    async def work(session: AsyncSession, keys: CaseKeys, progress: Callable[[int], None]) -> ImportResult:
+        return await import_sheet(
+            session, keys, config, sheet, import_id=chosen, dry_run=dry_run, progress=progress
+        )
 
-    result = run_async(main)
+    result = importing.run_import(settings, sheet, work)
     if result.errors:
-        _refuse(result.errors)
+        importing.refuse(result.errors, rows.MESSAGES)
     if result.already_imported:
         click.echo(f"already imported (import id {chosen}): nothing to do")
         return
@@ -88,21 +77,3 @@ def import_complaints(file: Path, dry_run: bool, import_id: str | None) -> None:
         click.echo(f"dry run: {result.complaints} complaints would be imported ({statuses}); nothing written")
     else:
         click.echo(f"imported {result.complaints} complaints ({statuses}), import id {chosen}")
-
-
-_IMPORT_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
-
-
-def _digest(file: Path) -> str:
-    digest = hashlib.sha256()
-    with file.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _refuse(errors: Sequence[RowError]) -> None:
-    for line in rows.error_lines(errors):
-        click.echo(line)
-    click.echo(f"{len(errors)} errors: nothing imported", err=True)
-    raise SystemExit(1)

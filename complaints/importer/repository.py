@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from complaints.models import Complaint, ComplaintCategory, ComplaintImport
 from complaints.repository import POLICE_UNIT_KINDS
+from referral_service import importing
 from referral_service.identity.models import OrgUnit
 from referral_service.keys.models import DataKeyRecord
 
@@ -25,14 +26,12 @@ _IN_CHUNK = 500
 
 
 async def is_recorded(session: AsyncSession, import_id: str) -> bool:
-    found = await session.execute(select(_IMPORTS.c.id).where(_IMPORTS.c.id == import_id))
-    return found.first() is not None
+    return await importing.is_recorded(session, _IMPORTS, import_id)
 
 
 async def record(session: AsyncSession, entry: ComplaintImport) -> None:
     """Claims the import id first: a concurrent run of the same import waits here for this one."""
-    session.add(entry)
-    await session.flush()
+    await importing.record(session, _IMPORTS, **importing.values_of(entry))
 
 
 async def ids_by_reference(session: AsyncSession, references: Collection[str]) -> dict[str, uuid.UUID]:
@@ -53,9 +52,7 @@ async def police_unit_ids(session: AsyncSession) -> dict[str, uuid.UUID]:
     return {str(code): id_ for code, id_ in (await session.execute(stmt)).all()}
 
 
-def values_of(row: Any) -> dict[str, Any]:
-    """A model instance as the column values of its table, for a bulk insert."""
-    return {column.name: getattr(row, column.name) for column in row.__table__.columns}
+values_of = importing.values_of
 
 
 async def insert_chunk(

@@ -1,26 +1,20 @@
-"""Reading an import file and checking its rows; no database here (what the checks need from it, the
+"""Checking an import file's complaints; no database here (what the checks need from it, the
 references already taken and the police units' codes, comes in as arguments).
 
-An error names the row (as a spreadsheet numbers it: the header is row 1), the column and a stable
-code, never a cell's content: cells hold personal data, and the report goes to a terminal, a ticket or
-a log. An unknown column is named by its letter for the same reason (a file without a header row would
-otherwise print its first complaint).
+Reading the file, its limits, the header, the cells and the error report are the kernel's
+(`referral_service.importing`, shared with the referrals' import); the columns, codes and rules here are
+the complaints'. An error names row, column and code, never a cell's content.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import re
-import zipfile
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
 
-from complaints.config import OFFICE_TIMEZONE, ComplaintsConfig
+from complaints.config import ComplaintsConfig
 from complaints.domain import (
     Category,
     Channel,
@@ -35,19 +29,13 @@ from complaints.references import normalise_reference
 from complaints.schemas import MAX_TEXT
 from complaints.service.backdating import BEFORE_OFFICE_OPENED, DATE_IN_FUTURE, DATE_ORDER, date_errors
 from complaints.service.intake import INCIDENT_IN_FUTURE
+from referral_service import importing
+from referral_service.importing import Cell, RowError, RowReader, Sheet, cell_text, local_date
 from referral_service.values import EMAIL, PHONE
 
-# A file above either limit is refused before any row is checked: 50 MiB hold some 100,000 complaints
-# with long descriptions; more than 100,000 rows are more than the Saxon office received in twenty
-# years (split the file by year). Both keep one import's transaction and memory bounded.
-MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_ROWS = 100_000
-
-# The pseudo-column of errors that concern the whole file.
-FILE = "file"
-
-Cell = str | int | float | bool | dt.date | dt.datetime | None
-E = TypeVar("E", bound=StrEnum)
+# The kernel's limits, here so that a test can lower them for this import alone.
+MAX_FILE_BYTES = importing.MAX_FILE_BYTES
+MAX_ROWS = importing.MAX_ROWS
 
 
 class Column(StrEnum):
@@ -108,31 +96,16 @@ GERMAN_HEADERS: Mapping[str, Column] = {
 }
 _HEADERS: Mapping[str, Column] = {**{column.value: column for column in Column}, **GERMAN_HEADERS}
 
-_TRUE = frozenset({"1", "x", "yes", "true", "ja", "wahr"})
-_FALSE = frozenset({"", "0", "no", "false", "nein", "falsch"})
-_GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
-
 # The codes of the report, each with what it means.
 MESSAGES: Mapping[str, str] = {
-    "import.file_too_large": f"The file is larger than {MAX_FILE_BYTES >> 20} MiB; split it by year.",
-    "import.too_many_rows": f"The file has more than {MAX_ROWS:,} rows; split it by year.",
-    "import.unreadable": "The file cannot be read as CSV (UTF-8) or XLSX.",
-    "import.empty": "The file has no header row.",
     "import.no_rows": "The file has no complaints below its header.",
-    "import.missing_column": "A required column is missing.",
     "import.unknown_column": "The column's header is not one the import knows (see docs/complaints.md).",
-    "import.duplicate_column": "Two columns have the same header.",
-    "value.required": "A value is required here.",
     "import.unknown_code": "Not one of the codes of this column (see docs/complaints.md).",
-    "import.bad_date": "Not a date (2017-03-14, 14.03.2017, or with a time).",
-    "import.bad_boolean": "Not yes/no (ja/nein, 1/0).",
     DATE_IN_FUTURE: "The date lies in the future.",
     BEFORE_OFFICE_OPENED: "The date lies before the office opened (REFERRAL_COMPLAINT_OFFICE_OPENED_ON).",
     DATE_ORDER: "The date lies before an earlier step (received <= decided <= closed).",
     INCIDENT_IN_FUTURE: "The incident date lies in the future.",
     "import.bad_reference": "Not a complaint reference (BS-2017-000123).",
-    "import.reference_year": "The reference's year is not the year of receipt.",
-    "import.duplicate_reference": "The reference appears in an earlier row of the file.",
     "import.reference_taken": "A stored complaint has this reference already.",
     "import.unknown_unit": "No police station or directorate has this code.",
     "import.not_applicable": "Only with an outcome that calls for it (see docs/complaints.md).",
@@ -143,25 +116,6 @@ MESSAGES: Mapping[str, str] = {
     "value.email": "Not an e-mail address.",
     "value.phone": "Not a phone number.",
 }
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class RowError:
-    row: int  # 0: the file as a whole; 1: the header
-    column: str
-    code: str
-
-    @property
-    def message(self) -> str:
-        return MESSAGES.get(self.code, self.code)
-
-
-@dataclass(frozen=True, slots=True)
-class Sheet:
-    """The file's header and its non-empty rows, each with its row number."""
-
-    header: Sequence[Cell]
-    rows: Sequence[tuple[int, Sequence[Cell]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,77 +159,12 @@ class ImportRow:
 
 def read_sheet(path: Path) -> tuple[Sheet | None, list[RowError]]:
     """The file's rows (CSV in UTF-8 with ";" or ",", or the first sheet of an XLSX workbook)."""
-    if path.stat().st_size > MAX_FILE_BYTES:
-        return None, [RowError(0, FILE, "import.file_too_large")]
-    try:
-        lines = _xlsx_rows(path) if path.suffix.lower() == ".xlsx" else _csv_rows(path)
-        header: Sequence[Cell] | None = None
-        rows: list[tuple[int, Sequence[Cell]]] = []
-        for number, cells in enumerate(lines, start=1):
-            if header is None:
-                header = cells
-                continue
-            if all(_text(cell) == "" for cell in cells):
-                continue
-            if len(rows) == MAX_ROWS:
-                return None, [RowError(0, FILE, "import.too_many_rows")]
-            rows.append((number, cells))
-    except (UnicodeDecodeError, csv.Error, zipfile.BadZipFile, KeyError, OSError, ValueError):
-        return None, [RowError(0, FILE, "import.unreadable")]
-    if header is None:
-        return None, [RowError(0, FILE, "import.empty")]
-    if not rows:
-        return None, [RowError(0, FILE, "import.no_rows")]
-    return Sheet(header=header, rows=rows), []
-
-
-def _csv_rows(path: Path) -> Iterator[Sequence[Cell]]:
-    # utf-8-sig: German spreadsheets write a byte order mark.
-    text = path.read_bytes().decode("utf-8-sig")
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-
-
-def _xlsx_rows(path: Path) -> Iterator[Sequence[Cell]]:
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(path, read_only=True, data_only=True)
-    try:
-        for values in workbook.worksheets[0].iter_rows(values_only=True):
-            yield [value if isinstance(value, Cell) else str(value) for value in values]  # type: ignore[arg-type]
-    finally:
-        workbook.close()
+    return importing.read_sheet(path, max_bytes=MAX_FILE_BYTES, max_rows=MAX_ROWS)
 
 
 def columns_of(header: Sequence[Cell]) -> tuple[dict[Column, int], list[RowError]]:
     """Which column holds what; errors for unknown, repeated and missing columns."""
-    found: dict[Column, int] = {}
-    errors: list[RowError] = []
-    for index, cell in enumerate(header):
-        name = re.sub(r"[\s\-]+", "_", _text(cell).lower())
-        if not name:
-            continue  # trailing empty columns, as spreadsheets save them
-        column = _HEADERS.get(name)
-        if column is None:
-            errors.append(RowError(1, _letter(index), "import.unknown_column"))
-        elif column in found:
-            errors.append(RowError(1, column.value, "import.duplicate_column"))
-        else:
-            found[column] = index
-    errors += [
-        RowError(1, column.value, "import.missing_column") for column in REQUIRED if column not in found
-    ]
-    return found, errors
-
-
-def _letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
+    return importing.columns_of(header, _HEADERS, REQUIRED)
 
 
 def references_in(sheet: Sheet, columns: Mapping[Column, int]) -> set[str]:
@@ -284,7 +173,7 @@ def references_in(sheet: Sheet, columns: Mapping[Column, int]) -> set[str]:
     for column in (Column.REFERENCE, Column.FOLLOW_UP_OF):
         if column in columns:
             for _, cells in sheet.rows:
-                text = _cell(cells, columns[column])
+                text = cell_text(cells, columns[column])
                 reference = normalise_reference(text) if text else None
                 if reference is not None:
                     found.add(reference)
@@ -319,60 +208,7 @@ def check_rows(
     return records, errors
 
 
-class _Row:
-    def __init__(
-        self, number: int, cells: Sequence[Cell], columns: Mapping[Column, int], errors: list[RowError]
-    ) -> None:
-        self.number = number
-        self.cells = cells
-        self.columns = columns
-        self.errors = errors
-        self.failed = False
-
-    def fail(self, column: Column, code: str) -> None:
-        self.failed = True
-        self.errors.append(RowError(self.number, column.value, code))
-
-    def raw(self, column: Column) -> Cell:
-        index = self.columns.get(column)
-        return self.cells[index] if index is not None and index < len(self.cells) else None
-
-    def text(self, column: Column) -> str:
-        return _text(self.raw(column))
-
-    def code(self, column: Column, kind: type[E], *, required: bool = False) -> E | None:
-        text = self.text(column)
-        if not text:
-            if required:
-                self.fail(column, "value.required")
-            return None
-        try:
-            return kind(text.lower())
-        except ValueError:
-            self.fail(column, "import.unknown_code")
-            return None
-
-    def moment(self, column: Column, *, required: bool = False) -> dt.datetime | None:
-        cell = self.raw(column)
-        if _text(cell) == "":
-            if required:
-                self.fail(column, "value.required")
-            return None
-        moment = _moment(cell)
-        if moment is None:
-            self.fail(column, "import.bad_date")
-        return moment
-
-    def flag(self, column: Column) -> bool:
-        cell = self.raw(column)
-        if isinstance(cell, bool):
-            return cell
-        text = _text(cell).lower()
-        if text in _TRUE or text in _FALSE:
-            return text in _TRUE
-        self.fail(column, "import.bad_boolean")
-        return False
-
+class _Row(RowReader[Column]):
     def check(self, limits: Limits, seen: set[str]) -> ImportRow | None:
         C = Column
         reference = self._reference(limits, seen)
@@ -468,15 +304,7 @@ class _Row:
         return reference
 
     def _categories(self) -> tuple[Category, ...]:
-        codes = [part.strip().lower() for part in self.text(Column.CATEGORIES).split("|") if part.strip()]
-        if not codes:
-            self.fail(Column.CATEGORIES, "value.required")
-            return ()
-        try:
-            return tuple(dict.fromkeys(Category(code) for code in codes))
-        except ValueError:
-            self.fail(Column.CATEGORIES, "import.unknown_code")
-            return ()
+        return self.codes(Column.CATEGORIES, Category, required=True)
 
     def _dates(
         self,
@@ -529,57 +357,10 @@ class _Row:
         return values
 
 
-def _text(cell: Cell) -> str:
-    if cell is None:
-        return ""
-    if isinstance(cell, bool):
-        return "true" if cell else "false"
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
-    if isinstance(cell, dt.date):
-        return cell.isoformat()
-    return str(cell).strip()
-
-
-def _cell(cells: Sequence[Cell], index: int) -> str:
-    return _text(cells[index]) if index < len(cells) else ""
-
-
-def _moment(cell: Cell) -> dt.datetime | None:
-    """A point in time, UTC; a date alone is the start of that day and a time without an offset the
-    office's local time (as the office wrote its files)."""
-    if isinstance(cell, dt.datetime):
-        naive = cell
-    elif isinstance(cell, dt.date):
-        naive = dt.datetime.combine(cell, dt.time())
-    else:
-        text = _text(cell)
-        german = _GERMAN_DATE.match(text)
-        try:
-            if german is not None:
-                day, month, year, hour, minute, second = german.groups()
-                naive = dt.datetime(
-                    int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
-                )
-            else:
-                naive = dt.datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    moment = naive if naive.tzinfo is not None else naive.replace(tzinfo=OFFICE_TIMEZONE)
-    try:
-        return moment.astimezone(dt.UTC)
-    except (OverflowError, ValueError):
-        return None
-
-
 def _local(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(OFFICE_TIMEZONE).date()
+    return local_date(moment)
 
 
-def error_lines(errors: Iterable[RowError]) -> list[str]:
-    """The report, one line per error: "row 7, received_at: import.date_in_future (The date lies ...)"."""
-    lines = []
-    for error in sorted(errors):
-        place = "file" if error.row == 0 else f"row {error.row}, {error.column}"
-        lines.append(f"{place}: {error.code} ({error.message})")
-    return lines
+def error_lines(errors: Sequence[RowError]) -> list[str]:
+    """The report, one line per error: "row 7, received_at: complaint.date_in_future (...)"."""
+    return importing.error_lines(errors, MESSAGES)

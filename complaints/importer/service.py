@@ -24,10 +24,12 @@ from complaints.config import ComplaintsConfig
 from complaints.deadlines import answer_deadline
 from complaints.domain import DEADLINE_STATES, ComplainantKind
 from complaints.importer import repository, rows
-from complaints.importer.rows import ImportRow, RowError, Sheet
+from complaints.importer.rows import ImportRow
 from complaints.models import Complaint, ComplaintCategory, ComplaintImport
 from complaints.service.common import CASE_KIND
+from referral_service import importing
 from referral_service.audit.recorder import SYSTEM, record_event
+from referral_service.importing import RowError, Sheet
 from referral_service.keys.fields import seal
 from referral_service.keys.service import CaseKeys
 
@@ -138,24 +140,18 @@ async def _write(
 async def _references(
     session: AsyncSession, config: ComplaintsConfig, records: Sequence[ImportRow]
 ) -> dict[int, tuple[int, str]]:
-    """{row: (sequence, reference)}: the file's own where it has one, else the next free ones of the
-    year of receipt, taken above every number the file keeps."""
-    by_year: dict[int, list[ImportRow]] = {}
-    for record in records:
-        by_year.setdefault(config.local_date(record.received_at).year, []).append(record)
-    numbers: dict[int, tuple[int, str]] = {}
-    for year, group in sorted(by_year.items()):
-        kept = [record for record in group if record.reference is not None]
-        for record in kept:
-            assert record.reference is not None
-            numbers[record.row] = (int(record.reference.rsplit("-", 1)[1]), record.reference)
-        new = sorted((record for record in group if record.reference is None), key=lambda r: r.received_at)
-        first = await references.allocate_block(
-            session, year, len(new), after=max((numbers[record.row][0] for record in kept), default=0)
-        )
-        for offset, record in enumerate(new):
-            numbers[record.row] = (first + offset, references.format_reference(year, first + offset))
-    return numbers
+    """Numbers in the year of receipt."""
+
+    async def allocate(year: int, count: int, after: int) -> int:
+        return await references.allocate_block(session, year, count, after=after)
+
+    return await importing.number_rows(
+        records,
+        moment=lambda record: record.received_at,
+        year=lambda record: config.local_date(record.received_at).year,
+        allocate=allocate,
+        reference=references.format_reference,
+    )
 
 
 def _complaint(

@@ -5,6 +5,15 @@ back to the case page with a confirmation, or shows the case page again with the
 field (or the action) it concerns. The irreversible ones (decide, close, forward, withdraw) ask first,
 on a second step that states the consequence (`referral_service.web.confirmation`).
 
+Historical entry: the lead may give the day a complaint was decided or closed (`PastDate`). A day
+stands for its start in the office's calendar, as on the entry page, or for the moment of the step
+before when that lies later on the same day (a complaint received at 10:00 and decided "that day"); today
+is no past day: the step happens now, as without a date, and the complainant hears of a decision as
+usual. The back-dating rules (future, before the office opened, before the step before) are checked
+before the second step, so that their errors stand at the field at once. Someone without
+`complaint:complaint:backdate` is not offered the field; a date they post anyway is refused next to the
+action, and nothing is written.
+
 The page shows the next sensible step first and folds the others away (`arrange`): the step of the
 transition table that moves the complaint on from its status (`complaints.domain.steps_on`), so the
 page follows the table rather than a list of its own.
@@ -18,6 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,6 +45,8 @@ from complaints.domain import (
     allows,
     steps_on,
 )
+from complaints.models import Complaint
+from complaints.pages import forms
 from complaints.pages.common import (
     OFFICE_ROLES,
     error_key,
@@ -43,13 +55,14 @@ from complaints.pages.common import (
     size_text,
     unit_options,
 )
-from complaints.service import office
+from complaints.service import backdating, office
 from complaints.service.common import ComplaintContext
 from referral_service.identity import service as identity_service
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Principal
 from referral_service.problems import DomainError
 from referral_service.web.confirmation import Answer, Confirmation, answer, confirmation_page
+from referral_service.web.formatting import format_date
 from referral_service.web.forms import FormInput, form_input, refusable
 from referral_service.web.i18n import N_, Translator, language_of, translator_for
 from referral_service.web.render import page, see_other
@@ -283,6 +296,7 @@ async def case_page(
             "fmt_size": lambda size: size_text(size, language_of(request)),
             "errors": data.errors if data else {},
             "values": values,
+            "may_backdate": principal.has(Permission.COMPLAINT_COMPLAINT_BACKDATE),
         },
     )
 
@@ -313,27 +327,40 @@ def decide_question(
         return None
     office.check_decision(decision)  # an inconsistent decision comes back with its error, unasked
     reply = N_("office.confirm.decide.reply") if decision.reply else N_("office.confirm.decide.no_reply")
+    consequences = [N_("office.confirm.decide.final"), reply]
+    if decision.decided_at is not None:
+        consequences.append(N_("office.confirm.decide.past_date"))
     return Confirmation(
         title=N_("office.confirm.decide.title"),
-        consequences=[N_("office.confirm.decide.final"), reply],
+        consequences=consequences,
         submit=N_("office.confirm.decide.submit"),
         cancel_path=case_path(detail.id),
-        params={"reference": detail.reference, "outcome": t(f"complaint.outcome.{decision.outcome}")},
+        params={
+            "reference": detail.reference,
+            "outcome": t(f"complaint.outcome.{decision.outcome}"),
+            "day": format_date(decision.decided_at, t),
+        },
         back_with_input=True,
     )
 
 
 def close_question(
-    t: Translator, _: None, can: OfficeActions, detail: schemas.ComplaintDetail
+    t: Translator, closing: schemas.CloseCreate, can: OfficeActions, detail: schemas.ComplaintDetail
 ) -> Confirmation | None:
     if not can.close:
         return None
+    dated = closing.closed_at is not None
+    consequences = [N_("office.confirm.close.final")]
+    if dated:
+        consequences.append(N_("office.confirm.close.past_date"))
     return Confirmation(
         title=N_("office.confirm.close.title"),
-        consequences=[N_("office.confirm.close.final")],
+        consequences=consequences,
         submit=N_("office.confirm.close.submit"),
         cancel_path=case_path(detail.id),
-        params={"reference": detail.reference},
+        params={"reference": detail.reference, "day": format_date(closing.closed_at, t)},
+        # A typed date goes back with the form; a mere button by a link.
+        back_with_input=dated,
     )
 
 
@@ -369,6 +396,67 @@ def withdraw_question(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PastDate:
+    """A step's date in the past (historical entry): the form's field (named as the service names it),
+    the complaint's moment it must not lie before, and the message when it does."""
+
+    field: str
+    follows: Callable[[Complaint], dt.datetime]
+    before_message: str
+    # Whether the form's input takes a date at all (a decision's draft does not), and why not.
+    takes_date: Callable[[Any], bool] = lambda _: True
+    no_date_message: str = ""
+
+
+DECIDED_ON = PastDate(
+    "decided_at",
+    lambda complaint: complaint.received_at,
+    N_("office.past_date.error.before_received"),
+    # A draft has no date yet: the date is the decision's, given when deciding.
+    takes_date=lambda decision: decision is None or decision.final,
+    no_date_message=N_("office.past_date.error.draft"),
+)
+CLOSED_ON = PastDate(
+    "closed_at",
+    lambda complaint: complaint.decided_at or complaint.received_at,
+    N_("office.past_date.error.before_decided"),
+)
+
+
+async def _with_past_date(
+    call: CaseCall, data: FormInput, argument: Any, dated: PastDate, action: str
+) -> Any:
+    """The action's argument with the moment the typed day stands for, or with the day's errors noted.
+
+    The rules are the service's (`backdating.date_errors`), asked here too so that they are answered
+    before the second step, at the field; the service checks them again when it acts."""
+    day = data.date(dated.field)
+    config = call.ctx.config
+    if day is None or day == config.today():
+        return argument
+    if not call.principal.has(Permission.COMPLAINT_COMPLAINT_BACKDATE):
+        # Refused rather than dropped: a date silently replaced by today would count the step in the
+        # wrong year's report.
+        data.error(f"action-{action}", N_("office.past_date.error.lead_only"))
+        return argument
+    if not dated.takes_date(argument):
+        data.error(dated.field, dated.no_date_message)
+        return argument
+    complaint = await office.load(call.ctx, call.complaint_id)
+    follows = dated.follows(complaint)
+    moment = forms.start_of_day(day)
+    if config.local_date(follows) == day:
+        moment = max(moment, follows)
+    errors = backdating.date_errors(config, dated.field, moment, not_before=("the step before", follows))
+    forms.show_field_errors(
+        data, errors, {**forms.PAST_DATE_ERRORS, backdating.DATE_ORDER: dated.before_message}
+    )
+    if errors or argument is None:
+        return argument
+    return msgspec.structs.replace(argument, **{dated.field: moment})
+
+
 async def _second_step(
     call: CaseCall, data: FormInput, argument: Any, question: Question, action: str
 ) -> Response[Any] | None:
@@ -401,6 +489,7 @@ async def office_action(
     notice: str | Callable[[Any], str],
     error_fields: Mapping[str, str] | None = None,
     question: Question | None = None,
+    dated: PastDate | None = None,
 ) -> Response[Any]:
     """Read the action's form, run the use case, and go back to the case page (notice or errors).
 
@@ -414,9 +503,13 @@ async def office_action(
     A refusal is shown next to a field: by its error code, or by the fields the service names in its
     `errors` (each with the message for its own code, `complaint.error.<code>`), as `error_fields` maps
     them; otherwise next to the action (`action-<name>`).
+
+    With `dated`, the form may carry the step's day in the past (see the module's docstring).
     """
     data = await form_input(call.request)
     argument = read(data)
+    if dated is not None:
+        argument = await _with_past_date(call, data, argument, dated, action)
     status_code = 422
     if data.ok:
         shown: Response[Any] | None = None

@@ -68,6 +68,13 @@ STAFF_INTAKE_ERRORS: Mapping[str, str] = {
 }
 
 
+def start_of_day(day: dt.date) -> dt.datetime:
+    """The moment a date typed on a page stands for (historical entry): the start of that day in the
+    office's calendar, as the importer reads a date alone, so that today is never "in the future" and
+    the days between receipt and decision count as whole days in the report's processing time."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=OFFICE_TIMEZONE)
+
+
 def in_page_order(errors: Mapping[str, str], order: Sequence[str]) -> dict[str, str]:
     """The messages as the fields stand on the page, for the error summary."""
     rank = {name: index for index, name in enumerate(order)}
@@ -138,7 +145,7 @@ def read_staff_complaint(data: FormInput, today: dt.date) -> schemas.StaffCompla
     # so that today's date is never "in the future". The service checks the permission and the date.
     received_on = data.date("received_at")
     if received_on is not None:
-        fields["received_at"] = dt.datetime.combine(received_on, dt.time(), tzinfo=OFFICE_TIMEZONE)
+        fields["received_at"] = start_of_day(received_on)
     created: schemas.StaffComplaintCreate | None = _convert(data, fields, schemas.StaffComplaintCreate)
     return created
 
@@ -225,6 +232,19 @@ def read_decision(data: FormInput) -> schemas.DecisionCreate | None:
     )
 
 
+# The messages of the back-dating rules on the case page's date fields (`backdating.date_errors`); the
+# order rule's message is the step's own (`case.PastDate`).
+PAST_DATE_ERRORS: Mapping[str, str] = {
+    backdating.DATE_IN_FUTURE: N_("office.past_date.error.future"),
+    backdating.BEFORE_OFFICE_OPENED: N_("office.past_date.error.before_opening"),
+}
+
+
+def read_close(data: FormInput) -> schemas.CloseCreate:
+    """The close form: a button, and for the lead a date in the past (read by `case.office_action`)."""
+    return schemas.CloseCreate()
+
+
 def read_forwarding(data: FormInput) -> schemas.ForwardCreate | None:
     reason = data.choice("forward_reason", ForwardReason)
     return schemas.ForwardCreate(reason=reason) if reason else None
@@ -237,4 +257,4 @@ def read_office_message(data: FormInput) -> schemas.OfficeMessageCreate | None:
 
 
 def no_input(data: FormInput) -> None:
-    """A step that is only a button (close, resume, withdraw)."""
+    """A step that is only a button (resume, withdraw)."""

@@ -25,6 +25,8 @@ from complaints.domain import (
 )
 from complaints.pages import forms
 from complaints.pages.case import (
+    CLOSED_ON,
+    DECIDED_ON,
     CaseCall,
     case_page,
     close_question,
@@ -384,8 +386,9 @@ class OfficePages(Controller):
             read=forms.read_decision,
             run=lambda decision: office.decide(complaint_context, complaint_id, decision),
             notice=lambda decision: "entschieden" if decision.final else "entwurf_gespeichert",
-            error_fields={"no_decision_reason": "no_decision_reason"},
+            error_fields={"no_decision_reason": "no_decision_reason", "decided_at": "decided_at"},
             question=decide_question,
+            dated=DECIDED_ON,
         )
 
     @post(_ONE + "/abschliessen", opt=requires(P.COMPLAINT_COMPLAINT_CLOSE), status_code=200)
@@ -400,10 +403,12 @@ class OfficePages(Controller):
         return await office_action(
             CaseCall(request, db_session, complaint_context, principal, complaint_id),
             action="close",
-            read=forms.no_input,
-            run=lambda _: office.close(complaint_context, complaint_id),
+            read=forms.read_close,
+            run=lambda closing: office.close(complaint_context, complaint_id, closing),
             notice="beschwerde_abgeschlossen",
+            error_fields={"closed_at": "closed_at"},
             question=close_question,
+            dated=CLOSED_ON,
         )
 
     @post(_ONE + "/abgeben", opt=requires(P.COMPLAINT_COMPLAINT_TRIAGE), status_code=200)

@@ -15,6 +15,8 @@ class ReferralAuditAction(AuditAction):
     REFERRAL_CREATE = "referral:referral:create"
     REFERRAL_DECLINE = "referral:referral:decline"
     REFERRAL_ESCALATE = "referral:referral:escalate"
+    # Earlier years loaded from a file (counts per status in the details; `referral-service import`).
+    REFERRAL_IMPORT = "referral:referral:import"
     # A list page opened the recognition fields of its rows (ids and field names in the details).
     REFERRAL_LIST_READ = "referral:referral:list_read"
     # A filtered list was downloaded as CSV (filter names and row count in the details).

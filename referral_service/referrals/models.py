@@ -141,3 +141,15 @@ class PostcodeRoute(SQLModel, table=True):
     postcode_from: str = Field(max_length=5, index=True)
     postcode_to: str = Field(max_length=5)
     branch_id: uuid.UUID = Field(foreign_key="org_units.id")
+
+
+class ReferralImport(SQLModel, table=True):
+    """A file of earlier years' referrals loaded by `referral-service import referrals`. Its id (the
+    SHA-256 of the file, or one the operator gives) makes a re-run a no-op; the row is written in the
+    import's own transaction, so a second import of the same file waits for the first and then finds it."""
+
+    __tablename__ = "referral_imports"
+
+    id: str = Field(max_length=64, primary_key=True)
+    imported_at: dt.datetime = Field(sa_type=UTCDateTime)
+    referrals: int

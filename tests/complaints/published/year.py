@@ -21,6 +21,14 @@ Figures a year's report does not give are filled in one documented way (`FILL`),
 - "sonstige Anliegen": only their number; they get the default channel and category and no decision,
   so any report row that counts them among complaints is wrong by their number.
 
+How a "keine Entscheidung" is entered: the office counts a complaint it forwarded (to the prosecutor,
+to another authority) among them (docs/reporting.md, rule 7), and so does the recount here; our report
+shows forwarded complaints apart and keeps them out of the processing time. So a complaint without a
+decision, without a criminal investigation and answered after more than two months is entered as
+forwarded to the prosecutor (`ComplaintSpec.forward_reason`, closed on its answer day): it changes no
+published processing-time figure, and the report's no decision + forwarded gives the office's figure
+back (2017: 3 of the 15).
+
 Which complaint carries a follow-up: criminal investigations go to complaints without a decision
 first (the office cannot decide while the prosecutor examines the matter: 2020, 2022), disciplinary
 proceedings to justified, then partly justified ones.
@@ -42,7 +50,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from complaints.domain import Category, Channel, ComplainantKind, ComplaintType, NoDecisionReason, Outcome
+from complaints.domain import (
+    Category,
+    Channel,
+    ComplainantKind,
+    ComplaintType,
+    ForwardReason,
+    NoDecisionReason,
+    Outcome,
+)
 
 HERE = Path(__file__).parent
 # Days from receipt to answer: within one month, within two months, later (the report's bands are at
@@ -72,6 +88,8 @@ class ComplaintSpec:
     decided_on: dt.date | None
     criminal_investigation: bool = False
     disciplinary_proceedings: bool = False
+    # Entered as forwarded (closed on `decided_on`, no outcome stored); the office's "keine Entscheidung".
+    forward_reason: ForwardReason | None = None
 
     @property
     def is_complaint(self) -> bool:
@@ -128,13 +146,14 @@ def complaints_for(figures: Figures) -> list[ComplaintSpec]:
             received = dt.date(year, 1, 2) + dt.timedelta(days=answered_index * 270 // max(answered, 1))
             decided = received + dt.timedelta(days=durations[answered_index])
             answered_index += 1
-        reason = None
+        reason = forward = None
         if outcome is Outcome.NO_DECISION:
-            reason = (
-                NoDecisionReason.PROCEEDINGS_PENDING
-                if criminal[i]
-                else NoDecisionReason.FACTS_NOT_ESTABLISHED
-            )
+            if not criminal[i] and durations[answered_index - 1] > WITHIN_TWO_MONTHS_DAYS:
+                forward = ForwardReason.TO_PROSECUTOR
+            elif criminal[i]:
+                reason = NoDecisionReason.PROCEEDINGS_PENDING
+            else:
+                reason = NoDecisionReason.FACTS_NOT_ESTABLISHED
         specs.append(
             ComplaintSpec(
                 complaint_type=ComplaintType.FOLLOW_UP if follow_up[i] else ComplaintType.COMPLAINT,
@@ -148,6 +167,7 @@ def complaints_for(figures: Figures) -> list[ComplaintSpec]:
                 decided_on=decided,
                 criminal_investigation=criminal[i],
                 disciplinary_proceedings=disciplinary[i],
+                forward_reason=forward,
             )
         )
     assert in_progress_count == sum(1 for s in specs if s.outcome is None)
@@ -233,8 +253,15 @@ def _invalid(spec: ComplaintSpec, year: int) -> list[str]:
         problems.append("from_police_staff and complainant_kind disagree")
     if (spec.outcome is None) != (spec.decided_on is None):
         problems.append("an outcome needs a decision date and a decision date an outcome")
-    if (spec.outcome is Outcome.NO_DECISION) != (spec.no_decision_reason is not None):
-        problems.append("a reason belongs to 'no decision' and only to it")
+    entered_without_decision = spec.outcome is Outcome.NO_DECISION and spec.forward_reason is None
+    if entered_without_decision != (spec.no_decision_reason is not None):
+        problems.append("a reason belongs to 'no decision' (not forwarded) and only to it")
+    if spec.forward_reason is not None and (
+        spec.outcome is not Outcome.NO_DECISION
+        or spec.criminal_investigation
+        or spec.disciplinary_proceedings
+    ):
+        problems.append("only a complaint without a decision and without follow-ups is forwarded")
     if spec.received_on.year != year or (spec.decided_on is not None and spec.decided_on.year != year):
         problems.append(f"received and decided in {year}")
     return problems
