@@ -19,7 +19,7 @@ import io
 import re
 import sys
 import zipfile
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -291,6 +291,25 @@ class RowReader(Generic[C]):
             return written in _TRUE
         self.fail(column, "import.bad_boolean")
         return False
+
+    def reference(
+        self, column: C, normalise: Callable[[str], str | None], *, seen: set[str], taken: Collection[str]
+    ) -> str | None:
+        """The case reference the row keeps (None: one is assigned), in its normal form: refused when
+        malformed, repeated in the file (`seen` collects the file's) or already stored (`taken`)."""
+        written = self.text(column)
+        if not written:
+            return None
+        reference = normalise(written)
+        if reference is None:
+            self.fail(column, "import.bad_reference")
+        elif reference in seen:
+            self.fail(column, "import.duplicate_reference")
+        elif reference in taken:
+            self.fail(column, "import.reference_taken")
+        if reference is not None:
+            seen.add(reference)
+        return reference
 
     def required(self, column: C) -> None:
         """A value the row's other values call for (a date for its status), when the cell is empty;

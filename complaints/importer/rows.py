@@ -289,19 +289,7 @@ class _Row(RowReader[Column]):
         )
 
     def _reference(self, limits: Limits, seen: set[str]) -> str | None:
-        text = self.text(Column.REFERENCE)
-        if not text:
-            return None
-        reference = normalise_reference(text)
-        if reference is None:
-            self.fail(Column.REFERENCE, "import.bad_reference")
-        elif reference in seen:
-            self.fail(Column.REFERENCE, "import.duplicate_reference")
-        elif reference in limits.taken:
-            self.fail(Column.REFERENCE, "import.reference_taken")
-        if reference is not None:
-            seen.add(reference)
-        return reference
+        return self.reference(Column.REFERENCE, normalise_reference, seen=seen, taken=limits.taken)
 
     def _categories(self) -> tuple[Category, ...]:
         return self.codes(Column.CATEGORIES, Category, required=True)

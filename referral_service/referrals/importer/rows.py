@@ -347,19 +347,7 @@ class _Row(RowReader[Column]):
         )
 
     def _reference(self, limits: Limits, seen: set[str]) -> str | None:
-        written = self.text(C.REFERENCE)
-        if not written:
-            return None
-        reference = normalise_reference(written)
-        if reference is None:
-            self.fail(C.REFERENCE, "import.bad_reference")
-        elif reference in seen:
-            self.fail(C.REFERENCE, "import.duplicate_reference")
-        elif reference in limits.taken:
-            self.fail(C.REFERENCE, "import.reference_taken")
-        if reference is not None:
-            seen.add(reference)
-        return reference
+        return self.reference(C.REFERENCE, normalise_reference, seen=seen, taken=limits.taken)
 
     def _unit(self, column: Column, known: Collection[str]) -> str | None:
         code = self.text(column).lower()
