@@ -52,18 +52,19 @@ _FALSE = frozenset({"", "0", "no", "false", "nein", "falsch"})
 _GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _IMPORT_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
 
-# The codes of the mechanism, each with what it means; a domain adds its own (`error_lines`).
-MESSAGES: Mapping[str, str] = {
+# The codes of the mechanism, each with what it means; `{docs}` is the domain's documentation. A domain
+# adds its own codes and may word a code for its cases (`messages`).
+_MESSAGES: Mapping[str, str] = {
     "import.file_too_large": "The file is larger than the import takes; split it by year.",
     "import.too_many_rows": "The file has more rows than the import takes; split it by year.",
     "import.unreadable": "The file cannot be read as CSV (UTF-8) or XLSX.",
     "import.empty": "The file has no header row.",
     "import.no_rows": "The file has no cases below its header.",
     "import.missing_column": "A required column is missing.",
-    "import.unknown_column": "The column's header is not one the import knows (see the documentation).",
+    "import.unknown_column": "The column's header is not one the import knows (see {docs}).",
     "import.duplicate_column": "Two columns have the same header.",
     "value.required": "A value is required here.",
-    "import.unknown_code": "Not one of the codes of this column (see the documentation).",
+    "import.unknown_code": "Not one of the codes of this column (see {docs}).",
     "import.bad_date": "Not a date (2017-03-14, 14.03.2017, or with a time).",
     "import.bad_boolean": "Not yes/no (ja/nein, 1/0).",
     "import.too_long": "The text is longer than a case entered by hand may have.",
@@ -72,8 +73,14 @@ MESSAGES: Mapping[str, str] = {
     "import.duplicate_reference": "The reference appears in an earlier row of the file.",
     "import.reference_taken": "A stored case has this reference already.",
     "import.unknown_unit": "No unit of the expected kind has this code.",
-    "import.not_applicable": "Not with the other values of this row (see the documentation).",
+    "import.not_applicable": "Not with the other values of this row (see {docs}).",
 }
+
+
+def messages(docs: str, own: Mapping[str, str]) -> Mapping[str, str]:
+    """A domain's report texts: the mechanism's, pointing to the domain's documentation `docs`, and the
+    domain's `own` codes and wordings over them."""
+    return {**{code: text.format(docs=docs) for code, text in _MESSAGES.items()}, **own}
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -318,10 +325,9 @@ class RowReader(Generic[C]):
             self.fail(column, "value.required")
 
 
-def error_lines(errors: Iterable[RowError], messages: Mapping[str, str] | None = None) -> list[str]:
-    """The report, one line per error: "row 7, received_at: import.bad_date (Not a date ...)"; the
-    domain's `messages` next to the mechanism's."""
-    known = {**MESSAGES, **(messages or {})}
+def error_lines(errors: Iterable[RowError], known: Mapping[str, str]) -> list[str]:
+    """The report, one line per error: "row 7, received_at: import.bad_date (Not a date ...)", in the
+    domain's words (`messages`)."""
     lines = []
     for error in sorted(errors):
         place = "file" if error.row == 0 else f"row {error.row}, {error.column}"
@@ -409,9 +415,9 @@ def import_id_for(file: Path, given: str | None) -> str:
     return given
 
 
-def refuse(errors: Sequence[RowError], messages: Mapping[str, str] | None = None) -> None:
+def refuse(errors: Sequence[RowError], known: Mapping[str, str]) -> None:
     """Print the report and stop with exit code 1: nothing was written."""
-    for line in error_lines(errors, messages):
+    for line in error_lines(errors, known):
         click.echo(line)
     click.echo(f"{len(errors)} errors: nothing imported", err=True)
     raise SystemExit(1)

@@ -97,25 +97,25 @@ GERMAN_HEADERS: Mapping[str, Column] = {
 _HEADERS: Mapping[str, Column] = {**{column.value: column for column in Column}, **GERMAN_HEADERS}
 
 # The codes of the report, each with what it means.
-MESSAGES: Mapping[str, str] = {
-    "import.no_rows": "The file has no complaints below its header.",
-    "import.unknown_column": "The column's header is not one the import knows (see docs/complaints.md).",
-    "import.unknown_code": "Not one of the codes of this column (see docs/complaints.md).",
-    DATE_IN_FUTURE: "The date lies in the future.",
-    BEFORE_OFFICE_OPENED: "The date lies before the office opened (REFERRAL_COMPLAINT_OFFICE_OPENED_ON).",
-    DATE_ORDER: "The date lies before an earlier step (received <= decided <= closed).",
-    INCIDENT_IN_FUTURE: "The incident date lies in the future.",
-    "import.bad_reference": "Not a complaint reference (BS-2017-000123).",
-    "import.reference_taken": "A stored complaint has this reference already.",
-    "import.unknown_unit": "No police station or directorate has this code.",
-    "import.not_applicable": "Only with an outcome that calls for it (see docs/complaints.md).",
-    "import.forward_after_decision": "A complaint is forwarded instead of decided, not both.",
-    "import.too_long": "The text is longer than a complaint entered by hand may be.",
-    "complaint.anonymous_identity": "An anonymous complaint carries no name, contact or address.",
-    "complaint.not_a_follow_up": "Only a follow-up names an earlier complaint.",
-    "value.email": "Not an e-mail address.",
-    "value.phone": "Not a phone number.",
-}
+MESSAGES: Mapping[str, str] = importing.messages(
+    "docs/complaints.md",
+    {
+        DATE_IN_FUTURE: "The date lies in the future.",
+        BEFORE_OFFICE_OPENED: "The date lies before the office opened (REFERRAL_COMPLAINT_OFFICE_OPENED_ON).",
+        DATE_ORDER: "The date lies before an earlier step (received <= decided <= closed).",
+        INCIDENT_IN_FUTURE: "The incident date lies in the future.",
+        "import.bad_reference": "Not a complaint reference (BS-2017-000123).",
+        "import.reference_taken": "A stored complaint has this reference already.",
+        "import.unknown_unit": "No police station or directorate has this code.",
+        "import.not_applicable": "Only with an outcome that calls for it (see docs/complaints.md).",
+        "import.forward_after_decision": "A complaint is forwarded instead of decided, not both.",
+        "import.too_long": "The text is longer than a complaint entered by hand may be.",
+        "complaint.anonymous_identity": "An anonymous complaint carries no name, contact or address.",
+        "complaint.not_a_follow_up": "Only a follow-up names an earlier complaint.",
+        "value.email": "Not an e-mail address.",
+        "value.phone": "Not a phone number.",
+    },
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -169,29 +169,29 @@ GERMAN_HEADERS: Mapping[str, Column] = {
 }
 _HEADERS: Mapping[str, Column] = {**{column.value: column for column in Column}, **GERMAN_HEADERS}
 
-MESSAGES: Mapping[str, str] = {
-    "import.no_rows": "The file has no referrals below its header.",
-    "import.unknown_column": "The column's header is not one the import knows (see docs/referrals.md).",
-    "import.unknown_code": "Not one of the codes of this column (see docs/referrals.md).",
-    "import.bad_reference": "Not a referral reference (VM-2017-000123).",
-    "import.reference_year": "The reference's year is not the year of submission.",
-    "import.reference_taken": "A stored referral has this reference already.",
-    "import.unknown_unit": "No police station (station) or WEISSER RING branch (branch) has this code.",
-    "import.not_applicable": "Not with this status or outcome (see docs/referrals.md).",
-    "import.too_long": "The text is longer than a referral entered by hand may have.",
-    DATE_IN_FUTURE: "The date lies in the future.",
-    BEFORE_START: "The date lies before the referrals started (REFERRAL_REFERRALS_STARTED_ON).",
-    DATE_ORDER: (
-        "The date lies before an earlier step (consent <= submitted <= accepted <= contact <= closed)."
-    ),
-    INCIDENT_IN_FUTURE: "The incident date lies in the future.",
-    WITHDRAWN_PERSONAL: "Consent was withdrawn: a withdrawn referral keeps no personal data.",
-    DAY_OR_MONTH.code: "Not a date (2017-03-14) or month (2017-03).",
-    DATE.code: "Not a date.",
-    EMAIL.code: "Not an e-mail address.",
-    PHONE.code: "Not a phone number.",
-    POSTCODE.code: "Not a postcode (five digits).",
-}
+MESSAGES: Mapping[str, str] = importing.messages(
+    "docs/referrals.md",
+    {
+        "import.bad_reference": "Not a referral reference (VM-2017-000123).",
+        "import.reference_year": "The reference's year is not the year of submission.",
+        "import.reference_taken": "A stored referral has this reference already.",
+        "import.unknown_unit": "No police station (station) or WEISSER RING branch (branch) has this code.",
+        "import.not_applicable": "Not with this status or outcome (see docs/referrals.md).",
+        "import.too_long": "The text is longer than a referral entered by hand may have.",
+        DATE_IN_FUTURE: "The date lies in the future.",
+        BEFORE_START: "The date lies before the referrals started (REFERRAL_REFERRALS_STARTED_ON).",
+        DATE_ORDER: (
+            "The date lies before an earlier step (consent <= submitted <= accepted <= contact <= closed)."
+        ),
+        INCIDENT_IN_FUTURE: "The incident date lies in the future.",
+        WITHDRAWN_PERSONAL: "Consent was withdrawn: a withdrawn referral keeps no personal data.",
+        DAY_OR_MONTH.code: "Not a date (2017-03-14) or month (2017-03).",
+        DATE.code: "Not a date.",
+        EMAIL.code: "Not an e-mail address.",
+        PHONE.code: "Not a phone number.",
+        POSTCODE.code: "Not a postcode (five digits).",
+    },
+)
 
 
 @dataclass(frozen=True, slots=True)
