@@ -9,6 +9,7 @@ from complaints.cli import complaints, import_complaints
 from complaints.config import ComplaintsConfig
 from complaints.controllers import complaint_routers
 from complaints.counts import complaint_work
+from complaints.gauges import complaint_gauges
 from complaints.pages import AREAS, complaint_page_routers
 from complaints.reminders import INTERVAL_SECONDS, JOB, remind_deadlines
 from complaints.retention import ComplaintRetention
@@ -34,6 +35,7 @@ DOMAIN: Domain[ComplaintsConfig] = Domain(
     build=_build,
     retention=lambda config: [ComplaintRetention(config.retention_period)],
     reports=lambda _: [reports.ANNUAL_REPORT],
+    gauges=complaint_gauges,
     cli=complaints,
     importer=import_complaints,
     templates=_HERE / "templates",

@@ -251,6 +251,22 @@ class Workload:
     due_soon: int
 
 
+async def count_past_deadline(session: AsyncSession, today: dt.date) -> int:
+    """Complaints past the answer deadline and not yet decided, office-wide (the metrics' gauge)."""
+    stmt = select(func.count()).select_from(Complaint).where(_overdue(today))
+    return int((await session.exec(stmt)).one())
+
+
+async def overdue_statements_by_unit(session: AsyncSession, today: dt.date) -> list[tuple[uuid.UUID, int]]:
+    """Unanswered statement requests past their deadline, per police unit asked (the metrics' gauge)."""
+    stmt = (
+        select(col(StatementRequest.unit_id), func.count())
+        .where(col(StatementRequest.answered_at).is_(None), col(StatementRequest.deadline_on) < today)
+        .group_by(col(StatementRequest.unit_id))
+    )
+    return [(unit_id, int(count)) for unit_id, count in (await session.exec(stmt)).all()]
+
+
 async def workload(session: AsyncSession, *, today: dt.date, due_until: dt.date) -> list[Workload]:
     """Open complaints per assignee, with how many are overdue and due soon: one grouped query."""
     overdue = func.sum(case((_overdue(today), 1), else_=0))

@@ -13,6 +13,7 @@ from litestar import Litestar, Request, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from referral_service.audit.keys import AuditKeys, load_audit_keys
@@ -34,7 +35,13 @@ from referral_service.identity.http import PUBLIC, provide_principal
 from referral_service.identity.throttle import purge_stale
 from referral_service.jobs import JobRunner, PeriodicJob
 from referral_service.keys.service import CaseKeys, load_key_provider
+from referral_service.leadership import take_leadership
 from referral_service.logging import configure_logging, get_logger
+from referral_service.metrics.gauges import KERNEL_GAUGES
+from referral_service.metrics.requests import request_metrics
+from referral_service.metrics.server import METRICS_STATE
+from referral_service.metrics.state import MetricsState
+from referral_service.metrics.tracing import traced, tracer_provider
 from referral_service.notifications.config import NotificationConfig
 from referral_service.notifications.controllers import NotificationAdminController
 from referral_service.notifications.delivery import SEND_INTERVAL_SECONDS, Delivery, send_due
@@ -79,6 +86,8 @@ def kernel_jobs(
             identity_config.account_throttle.forget_after, identity_config.client_throttle.forget_after
         )
         async with create_session_factory(engine)() as session, session.begin():
+            if not await take_leadership(session, "login-throttle-purge"):
+                return 0
             return await purge_stale(session, identity_config.now(), forget_after)
 
     return [
@@ -147,9 +156,11 @@ def create_app(
     *,
     identity_config: IdentityConfig | None = None,
     domain_overrides: Mapping[str, object] | None = None,
+    span_exporter: SpanExporter | None = None,
 ) -> Litestar:
     """Build the application. `domain_overrides`: a domain's settings object by domain name, instead of
-    the one read from the environment. Raises `SettingsError` for a bad domain variable and
+    the one read from the environment. `span_exporter`: where traces go (tests), instead of OTLP as the
+    OTEL_* variables say. Raises `SettingsError` for a bad domain variable and
     `RouteDeclarationError` if any route declares no access rule."""
     configure_logging(settings)
     domains = installed_domains()
@@ -165,15 +176,22 @@ def create_app(
     delivery = notification_delivery(settings, engine, case_keys)
     context = AppContext(settings=settings, engine=engine)
     parts = [domain.build(context, configured[domain.name]) for domain in domains]
+    # The gauges for the metrics port (`serve` opens it), refreshed by a job of their own.
+    gauges = [gauge for domain in domains for gauge in domain.gauges(configured[domain.name])]
+    metrics = MetricsState([*KERNEL_GAUGES, *gauges]) if settings.metrics_port is not None else None
+    jobs = [
+        *kernel_jobs(settings, engine, audit_keys, identity_config),
+        *(job for part in parts for job in part.jobs),
+        retention_job(engine, case_keys, retention_providers(settings, configured)),
+        notification_job(delivery),
+        *([metrics.refresh_job(engine)] if metrics is not None else []),
+    ]
     runner = JobRunner(
-        [
-            *kernel_jobs(settings, engine, audit_keys, identity_config),
-            *(job for part in parts for job in part.jobs),
-            retention_job(engine, case_keys, retention_providers(settings, configured)),
-            notification_job(delivery),
-        ]
+        ([metrics.observed(job) for job in jobs] if metrics is not None else jobs)
         if settings.background_jobs
-        else []
+        else [],
+        instance=settings.instance_id,
+        max_interval_seconds=settings.job_interval_max_seconds,
     )
     # Working areas of the web pages, per role; the start page sends each user to theirs.
     web_areas: list[Area] = [*(area for part in parts for area in part.areas), *WEB_AREAS]
@@ -190,17 +208,21 @@ def create_app(
             # Every installed domain's kinds of notification (the user's list and settings).
             KINDS_STATE: installed_notification_kinds(),
             "notification_delivery": delivery,
+            METRICS_STATE: metrics,
             **{name: value for part in parts for name, value in part.state.items()},
         }
     )
 
     stores, redis = store_registry(settings)
+    tracing = tracer_provider(settings.telemetry, span_exporter)
 
     async def dispose_engine() -> None:
         await runner.stop()
         await engine.dispose()
         if redis is not None:
             await redis.__aexit__(None, None, None)  # closes the Redis connection pool
+        if tracing is not None:
+            tracing.shutdown()  # sends the spans still queued
 
     app = Litestar(
         route_handlers=[
@@ -227,6 +249,7 @@ def create_app(
         },
         exception_handlers={**EXCEPTION_HANDLERS, **NOT_FOUND_HANDLERS},
         request_class=SafeJsonRequest,
+        middleware=[request_metrics()] if metrics is not None else [],
         template_config=template_config(template_folders(), operator=settings.operator),
         on_startup=[runner.start],
         on_shutdown=[dispose_engine],
@@ -240,10 +263,16 @@ def create_app(
             openapi_router=Router("/schema", route_handlers=[], include_in_schema=False, opt=PUBLIC),
         ),
         debug=False,
+        # Logging is configured once, by `configure_logging`: Litestar's default would replace the root
+        # handler, and library lines (tracebacks included) would then bypass the allow-list.
+        logging_config=None,
     )
     # Around the router, not per route: a 404, a 405 or a rate limiter's 429 (raised before any route
     # runs) gets the request id, the security headers and its true status in `request.completed` too.
     app.asgi_handler = request_context_middleware(security_headers_middleware(app.asgi_handler))
+    if tracing is not None:
+        # Outside the request id middleware: its log lines, `request.completed` too, get the trace id.
+        app.asgi_handler = traced(app.asgi_handler, tracing)
     check_route_declarations(app)
     repair_allow_headers(app)
     return app

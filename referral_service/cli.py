@@ -75,6 +75,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     import uvicorn
 
     from referral_service.app import create_app
+    from referral_service.metrics.server import no_metrics_for_workers, start_metrics_server
 
     settings = _settings()
     domain_settings(settings)  # a bad domain variable stops the start before the database is touched
@@ -85,10 +86,14 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         seed_domain_demos(settings, only_if_empty=True)
     bind_host = host or settings.host
     bind_port = port or settings.port
-    click.echo(f"referral-service ({settings.environment}) on http://{bind_host}:{bind_port}", err=True)
+    if not settings.is_production:
+        # Production logs only JSON lines; uvicorn's own start line there names the address.
+        click.echo(f"referral-service ({settings.environment}) on http://{bind_host}:{bind_port}", err=True)
     options = server_options(settings)
     if workers > 1:
-        # Each worker process builds its own app (and pools) from the same environment.
+        # Each worker process builds its own app (and pools) from the same environment. uvicorn's
+        # supervisor stops its workers itself: no drain (REFERRAL_SHUTDOWN_DRAIN_SECONDS) here.
+        no_metrics_for_workers(settings)
         uvicorn.run(
             "referral_service.app:app_from_environment",
             factory=True,
@@ -98,15 +103,29 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
             **options,
         )
     else:
-        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, **options)
+        from referral_service.health.draining import DrainingServer
+
+        app = create_app(settings)
+        metrics = start_metrics_server(app, settings)  # REFERRAL_METRICS_PORT, beside the service
+        config = uvicorn.Config(app, host=bind_host, port=bind_port, **options)
+        server = DrainingServer(config, drain_seconds=settings.shutdown_drain_seconds)
+        server.run()
+        if metrics is not None:
+            metrics.stop()
+        if not server.started:
+            sys.exit(3)  # uvicorn's status for a failed start (e.g. the port is taken)
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options for `serve`. X-Forwarded-For / -Proto are believed only from
     REFERRAL_TRUSTED_PROXIES: uvicorn's default trusts them from loopback, so a client behind a proxy
-    on the same host could name any address, and get a fresh rate-limit budget, with each request."""
+    on the same host could name any address, and get a fresh rate-limit budget, with each request.
+    On SIGTERM (after REFERRAL_SHUTDOWN_DRAIN_SECONDS, referral_service/health/draining.py) uvicorn stops
+    accepting and gives the requests in flight REFERRAL_SHUTDOWN_GRACE_SECONDS to finish (then cancels
+    them) before the application's shutdown ends the jobs and closes the pools."""
     proxies = list(settings.trusted_proxies)
     return {
+        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
         "access_log": False,
         "log_config": None,
         "server_header": False,

@@ -14,7 +14,7 @@ from typing import Any
 
 from litestar.datastructures import State
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event
-from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.engine.interfaces import DBAPIConnection, ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import SQLModel
@@ -35,6 +35,7 @@ metadata: MetaData = SQLModel.metadata
 metadata.naming_convention = NAMING_CONVENTION
 
 SessionFactory = async_sessionmaker[AsyncSession]
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -58,7 +59,7 @@ def create_database_engine(
         )
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=echo,
         hide_parameters=True,
@@ -66,7 +67,27 @@ def create_database_engine(
         max_overflow=max_overflow,
         pool_pre_ping=True,
         pool_recycle=1800,
+        # asyncpg waits 60 s by default for a host that does not answer (a node gone without a reset);
+        # a multi-host URL tries the hosts one after the other, so each gets less.
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
     )
+    _configure_postgres(engine)
+    return engine
+
+
+# A connection to a node that is no longer the primary answers "read-only transaction" (25006) to every
+# write, and one that is shut down (57P01, 57P02) is gone: neither recovers, and the pings before checkout
+# would let the first through (it still answers SELECT 1).
+_STALE_CONNECTION_SQLSTATES = frozenset({"25006", "57P01", "57P02"})
+
+
+def _configure_postgres(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # Treated as a disconnect, the connection is discarded and every connection pooled before it
+        # is replaced on its next checkout: after a failover they all lead to the old primary.
+        if getattr(context.original_exception, "sqlstate", None) in _STALE_CONNECTION_SQLSTATES:
+            context.is_disconnect = True
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

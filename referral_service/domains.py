@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from referral_service.identity.principal import Principal
 from referral_service.jobs import PeriodicJob
 from referral_service.keys.service import CaseKeys
+from referral_service.metrics.gauges import Gauge
 from referral_service.notifications.kinds import NotificationKind
 from referral_service.reporting.service import DomainReport
 from referral_service.retention.providers import RetentionProvider
@@ -66,6 +67,10 @@ def _no_retention(_: object) -> Sequence[RetentionProvider]:
 
 
 def _no_reports(_: object) -> Sequence[DomainReport]:
+    return ()
+
+
+def _no_gauges(_: object) -> Sequence[Gauge]:
     return ()
 
 
@@ -148,6 +153,8 @@ class Domain(Generic[S]):
     # Its reports for its settings (a report may count against a configured deadline); the names and
     # permissions must not depend on the settings, since the command line is built from the defaults.
     reports: Callable[[S], Sequence[DomainReport]] = _no_reports
+    # Its gauges of waiting work for the metrics port (e.g. overdue cases by unit), for its settings.
+    gauges: Callable[[S], Sequence[Gauge]] = _no_gauges
     cli: click.Group | None = None
     # `referral-service import <name> FILE`: loads cases of earlier years from a file, if the domain can.
     importer: click.Command | None = None

@@ -3,6 +3,9 @@
 Each job takes its own leadership inside its transaction (a PostgreSQL advisory lock, or SQLite's
 write lock), so with several instances exactly one does the work at a time and any instance can take
 over when another stops. The same functions run from the CLI for cron-driven deployments.
+
+Everything a job logs names the job and this instance (`job`, `instance`), e.g. `job.led` for each
+leadership it took (`referral_service.leadership`), so an operator can tell which instance did the work.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+
+import structlog
 
 from referral_service.logging import exception_fields, get_logger
 
@@ -29,6 +34,10 @@ class JobRunner:
     jobs: list[PeriodicJob]
     # How long shutdown waits for a running job to finish before cancelling it.
     grace_seconds: float = 10.0
+    # This process's name in the jobs' logs (`Settings.instance_id`).
+    instance: str = ""
+    # No job waits longer than this between runs (`Settings.job_interval_max_seconds`); None: its own.
+    max_interval_seconds: float | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -52,7 +61,15 @@ class JobRunner:
                     await task
         self._tasks = []
 
+    def interval(self, job: PeriodicJob) -> float:
+        if self.max_interval_seconds is None:
+            return job.interval_seconds
+        return min(job.interval_seconds, self.max_interval_seconds)
+
     async def _loop(self, job: PeriodicJob) -> None:
+        # The task runs in a copy of the context it was created in: these keys stay with this job.
+        structlog.contextvars.bind_contextvars(job=job.name, instance=self.instance)
+        interval = self.interval(job)
         while not self._stopping.is_set():
             try:
                 await job.run()
@@ -60,4 +77,4 @@ class JobRunner:
                 # A failing job must not stop the others or the service; it is retried next interval.
                 log.error("job.failed", job=job.name, **exception_fields(exc))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), job.interval_seconds)
+                await asyncio.wait_for(self._stopping.wait(), interval)

@@ -15,6 +15,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 
 from referral_service.settings import LogFormat, Settings
 
@@ -52,9 +53,29 @@ SAFE_KEYS = frozenset(
         "user_id",
         "unit_id",
         "job",
+        # Which instance led a background job, which lock, and when (referral_service/leadership.py).
+        "instance",
+        "lock",
+        "led_from",
+        "led_until",
+        # The request's OpenTelemetry trace, when tracing is on (referral_service/metrics/tracing.py).
+        "trace_id",
+        "span_id",
         "dropped_keys",
     }
 )
+
+
+def add_trace_ids(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """The current span's trace and span id (hex, as trace stores show them), so that a log line and its
+    trace find each other; nothing when no span is recording (tracing off, or outside a request)."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict["trace_id"] = format(context.trace_id, "032x")
+        event_dict["span_id"] = format(context.span_id, "016x")
+    return event_dict
 
 
 def drop_personal_data(
@@ -81,6 +102,7 @@ def configure_logging(settings: Settings) -> None:
     level = logging.getLevelNamesMapping().get(settings.log_level, logging.INFO)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         drop_personal_data,

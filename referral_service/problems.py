@@ -14,6 +14,7 @@ from http import HTTPStatus
 from typing import Any, ClassVar
 
 import msgspec
+from asyncpg.exceptions import TargetServerAttributeNotMatched
 from litestar import Request, Response
 from litestar.exceptions import (
     ClientException,
@@ -169,8 +170,9 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 
 
 # SQLSTATEs that say the server cannot serve now, not that the statement is wrong: class 08 (connection
-# exception), too many connections, and shutting down / starting up (a restart).
-_UNAVAILABLE_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03")
+# exception), too many connections, shutting down / starting up (a restart), and a read-only transaction
+# (the connection reached a node that is no longer, or not yet, the primary: a failover under way).
+_UNAVAILABLE_SQLSTATES = ("08", "25006", "53300", "57P01", "57P02", "57P03")
 _DATABASE_PACKAGES = frozenset({"sqlalchemy", "asyncpg", "aiosqlite"})
 DATABASE_RETRY_AFTER_SECONDS = 5
 
@@ -194,6 +196,8 @@ def database_unavailable(exc: BaseException) -> bool:
             return True
         if exc.statement is None and isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
             return True  # failed while connecting (SQLite: the file cannot be opened)
+        if isinstance(getattr(exc.orig, "__cause__", None), TargetServerAttributeNotMatched):
+            return True  # a multi-host URL reached no primary: a failover under way
         sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
         if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
             return True

@@ -35,6 +35,25 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def serves(revision: str | None) -> bool:
+    """Whether this code may serve a database at `revision`: at its own head, or at a revision it does
+    not know, which a newer release's migration wrote. Migrations only add within a release (columns
+    and tables the older code ignores; removal comes a release later), so during a rolling upgrade the
+    old instances stay ready after the new release migrated. An older schema is never served."""
+    if revision is None:
+        return False
+    if revision == head_revision():
+        return True
+    return revision not in _known_revisions()
+
+
+@functools.cache
+def _known_revisions() -> frozenset[str]:
+    return frozenset(
+        script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    )
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     async with engine.begin() as connection:
         await connection.run_sync(_run, "upgrade", revision)

@@ -14,6 +14,7 @@ import base64
 import binascii
 import ipaddress
 import os
+import socket
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -99,6 +100,11 @@ DEMO_OPERATOR = Operator(
 )
 
 
+def default_instance_id() -> str:
+    """This process's name among several instances: host name and process id."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     environment: Environment = Environment.DEVELOPMENT
@@ -122,9 +128,25 @@ class Settings:
     # otherwise in each process's memory (fine for one process, the embedded default).
     redis_url: str | None = field(default=None, repr=False)
     redis_namespace: str = "referral-service"
+    # Names this process in the log of every background job it leads (`job.led`), so that an operator can
+    # tell which of several instances did the work. Default: host name and process id.
+    instance_id: str = field(default_factory=default_instance_id)
+    # No background job waits longer than this between runs (None: each job's own interval, minutes to a
+    # day). For tests and demonstrations that want the hourly and daily jobs to run now.
+    job_interval_max_seconds: float | None = None
+    # On SIGTERM, requests in flight get this long to finish (no new connection is accepted meanwhile);
+    # then the background jobs end their transaction, and the pools close.
+    shutdown_grace_seconds: int = 20
+    # On SIGTERM, before that: this long `/health/ready` answers 503 while everything is still served, so
+    # that a load balancer takes the instance out before it stops accepting (health/draining.py).
+    shutdown_drain_seconds: int = 0
     # Reverse proxies whose X-Forwarded-For / -Proto `serve` believes (IP addresses and networks);
     # none by default, so no client can choose the address the rate limits count.
     trusted_proxies: tuple[str, ...] = ()
+    # Prometheus metrics on this port of `host` (referral_service/metrics); None: no metrics port.
+    metrics_port: int | None = 9464
+    # The OTEL_* variables as they were at start-up: traces only when they name an OTLP endpoint.
+    telemetry: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False, hash=False)
     operator: Operator = DEMO_OPERATOR
     # Every REFERRAL_* variable as it was at start-up, for the domains to read their own settings from.
     # Out of repr: it holds the secret key's text too.
@@ -209,6 +231,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         redis_url=_redis_url(env.get("REDIS_URL")),
         redis_namespace=env.get("REDIS_NAMESPACE", "referral-service"),
         trusted_proxies=_trusted_proxies(env.get("TRUSTED_PROXIES")),
+        metrics_port=_metrics_port(snapshot, env),
+        telemetry=MappingProxyType(
+            {
+                name: value
+                for name, value in (os.environ if environ is None else environ).items()
+                if name.startswith("OTEL_")
+            }
+        ),
+        instance_id=env.get("INSTANCE_ID", "").strip() or default_instance_id(),
+        job_interval_max_seconds=_seconds(env, "JOB_INTERVAL_MAX_SECONDS"),
+        shutdown_grace_seconds=_int(env, "SHUTDOWN_GRACE_SECONDS", 20, minimum=1, maximum=3600),
+        shutdown_drain_seconds=_int(env, "SHUTDOWN_DRAIN_SECONDS", 0, minimum=0, maximum=300),
         operator=_operator(snapshot),
         environ=snapshot,
     )
@@ -320,6 +354,27 @@ def _trusted_proxies(raw: str | None) -> tuple[str, ...]:
             f"{ENV_PREFIX}TRUSTED_PROXIES must be comma-separated IP addresses or networks"
         ) from None
     return tuple(str(network) for network in networks)
+
+
+def _metrics_port(snapshot: Mapping[str, str], env: Mapping[str, str]) -> int | None:
+    """REFERRAL_METRICS_PORT: 9464 when unset; 0 or set but empty turns the metrics port off (unlike
+    other variables, where empty means the default: an operator blanks it to say "none")."""
+    if not snapshot.get(ENV_PREFIX + "METRICS_PORT", "9464").strip():
+        return None
+    return _int(env, "METRICS_PORT", 9464, minimum=0, maximum=65535) or None
+
+
+def _seconds(env: Mapping[str, str], name: str) -> float | None:
+    """A positive duration in (fractional) seconds, at least 0.01; None when unset."""
+    if name not in env:
+        return None
+    try:
+        value = float(env[name])
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}{name} must be a number of seconds") from None
+    if not 0.01 <= value <= 86_400:
+        raise SettingsError(f"{ENV_PREFIX}{name} is out of range")
+    return value
 
 
 def _redis_url(url: str | None) -> str | None:

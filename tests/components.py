@@ -1,4 +1,5 @@
-"""Components the suite cannot install itself (Debian's Chromium, PostgreSQL, Redis).
+"""Components the suite cannot install itself, all Debian packages: Chromium, PostgreSQL, Redis, podman,
+Patroni, promtool.
 
 Without one, its tests skip with a reason in one shape, and the run closes with one line that names
 what was skipped and the command that installs it, so a green run never hides missing tests. With
@@ -42,6 +43,13 @@ class Component:
 POSTGRES = Component("PostgreSQL tests", "REFERRAL_TEST_REQUIRE_POSTGRES", "apt-get install postgresql")
 REDIS = Component("Redis tests", "REFERRAL_TEST_REQUIRE_REDIS", "apt-get install redis-server")
 BROWSER = Component("browser tests", "REFERRAL_TEST_REQUIRE_BROWSER", "apt-get install chromium")
+CONTAINER = Component(
+    "container tests", "REFERRAL_TEST_REQUIRE_CONTAINER", "apt-get install podman buildah runc mmdebstrap"
+)
+FAILOVER = Component(
+    "failover tests", "REFERRAL_TEST_REQUIRE_FAILOVER", "apt-get install patroni etcd-server etcd-client"
+)
+PROMTOOL = Component("alert rule tests", "REFERRAL_TEST_REQUIRE_PROMTOOL", "apt-get install prometheus")
 
 
 def _reason(report: pytest.TestReport) -> str:

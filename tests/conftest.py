@@ -29,14 +29,55 @@ ENGINES = ["sqlite", "postgresql"]
 T = TypeVar("T")
 
 
+OPERATIONS = "operations"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The operations tests (container image, several instances, PostgreSQL failover; tests/operations)
+    take minutes and Debian packages of their own, so the suite leaves them out unless a marker
+    expression asks for them (`python3 dev.py test -m operations`, as CI does); the closing summary
+    says so (docs/adr/0007-operations-tests.md)."""
+    if config.option.markexpr:
+        return
+    left_out = [item for item in items if _is_operations(item)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not _is_operations(item)]
+
+
+def _is_operations(item: pytest.Item) -> bool:
+    # The folder marks them too, so a file there that forgets `pytestmark` still stays out.
+    return item.get_closest_marker(OPERATIONS) is not None or "tests/operations/" in item.nodeid
+
+
+def _operations_left_out(config: pytest.Config) -> bool:
+    """Whether this run asked for the whole suite (or the operations folder) without `-m`: then the
+    operations tests were left out. Decided from the arguments, because with xdist the workers, not
+    this process, collect."""
+    if config.option.markexpr:
+        return False
+    asked = [Path(arg.split("::")[0]).resolve() for arg in config.args] or [Path.cwd()]
+    operations = (Path(__file__).parent / "operations").resolve()
+    return any(operations == path or operations.is_relative_to(path) for path in asked)
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> Iterator[None]:
     """After pytest's own summary (so it is the last line but one): the components whose tests were
-    skipped (tests/components.py)."""
+    skipped (tests/components.py) and the operations tests left out of this run."""
     yield
     line = closing_line(terminalreporter.stats.get("skipped", []))
     if line is not None:
         terminalreporter.write_line(line, yellow=True, bold=True)
+    if _operations_left_out(config):
+        terminalreporter.write_line(
+            "NOT RUN HERE: operations tests (tests/operations) - container image, several instances, "
+            "failover, deployment manifests: python3 dev.py test -m operations",
+            yellow=True,
+            bold=True,
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)

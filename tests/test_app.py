@@ -13,7 +13,7 @@ from litestar import Litestar, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.testing import AsyncTestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -105,6 +105,46 @@ async def test_ready_is_503_on_an_unmigrated_database(empty_database_url: str, t
     async with AsyncTestClient(app=create_app(settings)) as client:
         response = await client.get("/health/ready")
     assert_problem(response, 503, "service.not_ready")
+
+
+@pytest.mark.parametrize(
+    ("revision", "status"),
+    [("older", 503), ("f00dfeedbeef", 200)],
+    ids=["older schema: not ready", "newer release migrated ahead: ready"],
+)
+async def test_ready_serves_its_own_or_a_newer_schema_never_an_older_one(
+    settings: Any, revision: str, status: int
+) -> None:
+    """During a rolling upgrade the old instances stay ready after the new release's migration ran;
+    an instance never serves a schema older than its code."""
+    app = create_app(settings)
+    engine = app.state.engine
+    async with engine.begin() as connection:
+        if revision == "older":
+            head = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
+            revision = _older_than(head)
+        await connection.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+    # Its connections belong to this test's event loop; the client runs the app on another.
+    await engine.dispose()
+    try:
+        async with AsyncTestClient(app=app) as client:
+            response = await client.get("/health/ready")
+    finally:
+        await engine.dispose()
+    assert response.status_code == status
+    if status == 503:
+        assert_problem(response, 503, "service.not_ready")
+
+
+def _older_than(revision: str) -> str:
+    from alembic.script import ScriptDirectory
+
+    from referral_service.schema import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config()).get_revision(revision)
+    assert script is not None
+    assert isinstance(script.down_revision, str)
+    return script.down_revision
 
 
 async def test_openapi_schema_is_served(client: AsyncTestClient[Litestar]) -> None:

@@ -85,7 +85,7 @@ KERNEL_LAYERS: tuple[tuple[str, ...], ...] = (
     ("audit",),
     ("keys",),
     ("identity",),
-    ("notifications", "reporting", "retention", "health", "workflow", "openapi", "importing"),
+    ("notifications", "reporting", "retention", "health", "workflow", "openapi", "importing", "metrics"),
     # A domain's declaration names the web areas it brings; the translations read its catalogues.
     ("web", "domains"),
 )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from asyncpg.exceptions import TargetServerAttributeNotMatched
 from litestar import Litestar, post
 from litestar.di import NamedDependency
 from litestar.testing import AsyncTestClient
@@ -96,10 +97,45 @@ async def test_wrong_sql_on_a_reachable_database_stays_a_500(settings: Settings)
     assert "retry-after" not in response.headers
 
 
+@post("/test/demote", opt={"public": True}, status_code=204)
+async def demote(db_session: NamedDependency[AsyncSession]) -> None:
+    # From the next transaction on, this pooled connection refuses writes as one to a node does that a
+    # failover has turned into a standby.
+    await db_session.execute(text("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"))
+
+
+@post("/test/write", opt={"public": True}, status_code=204)
+async def write(db_session: NamedDependency[AsyncSession]) -> None:
+    await db_session.execute(text("DELETE FROM referrals WHERE false"))
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has no standby
+async def test_a_connection_to_a_former_primary_answers_503_once_and_is_replaced(settings: Settings) -> None:
+    app = create_app(settings)
+    app.register(demote)
+    app.register(write)
+    async with AsyncTestClient(app=app) as client:
+        assert (await client.post("/test/demote")).status_code == 204
+        refused = await client.post("/test/write")
+        again = await client.post("/test/write")
+    await app.state.engine.dispose()
+    assert (refused.status_code, refused.json()["code"]) == (503, "service.unavailable")
+    assert int(refused.headers["retry-after"]) > 0
+    # The pool dropped the connection instead of handing it out again: the next write is served.
+    assert again.status_code == 204, again.text
+
+
 class _DriverError(Exception):
     def __init__(self, sqlstate: str) -> None:
         super().__init__("driver message")
         self.sqlstate = sqlstate
+
+
+def _no_primary() -> Exception:
+    """What SQLAlchemy hands on when asyncpg found no host of a multi-host URL to be the primary."""
+    error = _DriverError("")
+    error.__cause__ = TargetServerAttributeNotMatched("None of the hosts match the target attribute")
+    return error
 
 
 @pytest.mark.parametrize(
@@ -109,6 +145,8 @@ class _DriverError(Exception):
         (sa_exc.DBAPIError("SELECT 1", None, _DriverError("57P01")), True),  # admin shutdown (restart)
         (sa_exc.DBAPIError(None, None, _DriverError("57P03")), True),  # still starting up
         (sa_exc.DBAPIError("SELECT 1", None, _DriverError("08006")), True),  # connection failure
+        (sa_exc.InternalError("INSERT", None, _DriverError("25006")), True),  # read-only: a standby now
+        (sa_exc.InternalError(None, None, _no_primary()), True),  # a multi-host URL found no primary
         (sa_exc.TimeoutError(), True),  # the pool had no free connection in time
         (sa_exc.IntegrityError(None, None, _DriverError("23503")), False),  # deferred check at commit
         (sa_exc.ProgrammingError("SELEKT", None, _DriverError("42601")), False),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +46,28 @@ def test_exception_fields_omit_the_message() -> None:
     assert fields["exc_type"] == "builtins.ValueError"
     assert "Erika" not in json.dumps(fields)
     assert fields["exc_frames"][-1].endswith("in test_exception_fields_omit_the_message")
+
+
+def test_the_application_keeps_the_allow_list_for_library_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Litestar's own logging set-up used to replace ours when an application was built, so library
+    lines (and their tracebacks) bypassed the allow-list in production."""
+    import logging
+
+    from referral_service.app import create_app
+
+    settings = load_settings(
+        {
+            "REFERRAL_LOG_FORMAT": "json",
+            "REFERRAL_VAR_DIR": str(tmp_path),
+            "REFERRAL_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "REFERRAL_BACKGROUND_JOBS": "false",
+        }
+    )
+    configure_logging(settings)
+    create_app(settings)
+    logging.getLogger("sqlalchemy.engine").warning("value Erika Mustermann in statement")
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["event"] == "library.log"
+    assert "Erika" not in json.dumps(line)

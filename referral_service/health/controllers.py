@@ -1,5 +1,7 @@
 """`/health/live` says the process answers; `/health/ready` says it can serve: database reachable and its
-schema at the migration head this code expects (an instance must not serve a half-migrated database)."""
+schema at the migration head this code expects or newer (an instance must not serve a half-migrated
+or older database; `schema.serves`),
+and not shutting down (`draining`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from referral_service import schema
+from referral_service.health.draining import is_draining
 from referral_service.problems import ServiceNotReadyError
 
 PUBLIC = {"public": True}
@@ -27,6 +30,9 @@ class HealthController(Controller):
 
     @get("/ready", summary="Readiness probe: database reachable and migrated")
     async def ready(self, state: State) -> dict[str, Any]:
+        if is_draining():
+            # Shutting down: a load balancer takes the instance out while it still serves (draining.py).
+            raise ServiceNotReadyError("The instance is shutting down.")
         engine = state.engine
         try:
             async with engine.connect() as connection:
@@ -34,7 +40,6 @@ class HealthController(Controller):
             current = await schema.current_revision(engine)
         except (SQLAlchemyError, OSError):
             raise ServiceNotReadyError("The database cannot be reached.") from None
-        expected = schema.head_revision()
-        if current != expected:
-            raise ServiceNotReadyError("The database schema is not at the expected migration.")
+        if not schema.serves(current):
+            raise ServiceNotReadyError("The database schema is older than this code expects.")
         return {"status": "ok", "database": engine.dialect.name, "revision": current}

@@ -13,6 +13,7 @@ from referral_service.referrals.cli import referrals
 from referral_service.referrals.controllers import ReferralController
 from referral_service.referrals.counts import referral_work
 from referral_service.referrals.deadlines import escalate_overdue
+from referral_service.referrals.gauges import referral_gauges
 from referral_service.referrals.importer.cli import import_referrals
 from referral_service.referrals.notifications import KINDS
 from referral_service.referrals.pages import AREAS, referral_page_handlers
@@ -48,6 +49,7 @@ DOMAIN: Domain[ReferralPolicy] = Domain(
     build=_build,
     retention=lambda policy: [ReferralRetention(policy.retention_period)],
     reports=lambda policy: [reports.cooperation(policy)],
+    gauges=referral_gauges,
     cli=referrals,
     importer=import_referrals,
     seed_demo=_seed_demo,

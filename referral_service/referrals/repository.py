@@ -197,6 +197,28 @@ def deadline_condition(state: DeadlineState, windows: DeadlineWindows) -> Column
     return not_(running)
 
 
+async def waiting_by_branch(session: AsyncSession) -> list[tuple[uuid.UUID | None, int]]:
+    """Referrals submitted and not yet accepted, per branch (None: not yet routed); the metrics' gauge."""
+    query = (
+        select(col(Referral.branch_id), func.count())
+        .where(col(Referral.status) == ReferralStatus.SUBMITTED)
+        .group_by(col(Referral.branch_id))
+    )
+    return [(branch, int(count)) for branch, count in (await session.execute(query)).all()]
+
+
+async def overdue_by_branch(
+    session: AsyncSession, windows: DeadlineWindows
+) -> list[tuple[uuid.UUID | None, int]]:
+    """Referrals past a deadline (the lists' "overdue" filter), per branch; the metrics' gauge."""
+    query = (
+        select(col(Referral.branch_id), func.count())
+        .where(deadline_condition(DeadlineState.OVERDUE, windows))
+        .group_by(col(Referral.branch_id))
+    )
+    return [(branch, int(count)) for branch, count in (await session.execute(query)).all()]
+
+
 async def list_page(
     session: AsyncSession,
     principal: Principal,
