@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import pytest
-from anyio.from_thread import start_blocking_portal
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from litestar.testing.client.base import BaseTestClient
@@ -80,6 +80,9 @@ def pytest_terminal_summary(
         )
 
 
+_kept_portal: list[contextlib.AbstractContextManager[BlockingPortal]] = []
+
+
 @pytest.fixture(scope="session", autouse=True)
 def one_application_thread() -> Iterator[None]:
     """Every test client runs its application on one event loop in one thread for the whole test
@@ -88,15 +91,20 @@ def one_application_thread() -> Iterator[None]:
     Why: greenlet frees the state of a thread that has ended later, in the main thread; under
     coverage's greenlet tracking that cleanup can enter a weak-reference callback (the ended thread's
     `Thread` object leaving `concurrent.futures`' registry) that spins forever. With a thread per
-    client, a CI run with coverage hung in most runs; with one thread per process, it ends once, at
-    the end of the run (docs/development.md)."""
-    with start_blocking_portal(backend="asyncio") as portal:
-        original = BaseTestClient.portal
-        BaseTestClient.portal = lambda self: contextlib.nullcontext(portal)  # type: ignore[method-assign,assignment,return-value]
-        try:
-            yield
-        finally:
-            BaseTestClient.portal = original  # type: ignore[method-assign]
+    client, a CI run with coverage hung in most runs; with one thread per process that ends only with
+    the process, no thread of ours ends during the run (docs/development.md)."""
+    # Entered and never left: the portal's thread is a daemon and ends with the process. Ending it at
+    # the end of the session is a thread end like any other, and one such end hung a CI run in its last
+    # teardown.
+    # (The context manager is kept: collected, it would close and stop the portal.)
+    _kept_portal.append(start_blocking_portal(backend="asyncio"))
+    portal = _kept_portal[-1].__enter__()
+    original = BaseTestClient.portal
+    BaseTestClient.portal = lambda self: contextlib.nullcontext(portal)  # type: ignore[method-assign,assignment,return-value]
+    try:
+        yield
+    finally:
+        BaseTestClient.portal = original  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")

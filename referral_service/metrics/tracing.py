@@ -24,7 +24,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.semconv.attributes.http_attributes import HTTP_ROUTE
 
 from referral_service.settings import SettingsError
@@ -54,15 +54,19 @@ def tracer_provider(
 ) -> TracerProvider | None:
     """The application's tracer provider: `exporter` (tests pass an in-memory one), else OTLP over HTTP
     when the variables ask for traces; None when tracing is off."""
-    if exporter is None:
-        if not tracing_requested(telemetry):
-            return None
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        exporter = OTLPSpanExporter()
     attributes = {"service.name": telemetry.get("OTEL_SERVICE_NAME", "").strip() or "referral-service"}
     provider = TracerProvider(resource=Resource.create(attributes))
-    provider.add_span_processor(BatchSpanProcessor(exporter))
+    if exporter is not None:
+        # At once and in the request's thread: a batch processor's thread of its own, ending with each
+        # test's provider, is what hangs the coverage run (docs/development.md).
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        return provider
+    if not tracing_requested(telemetry):
+        return None
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    # In batches from a thread of its own, so that no request waits for the collector.
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     return provider
 
 

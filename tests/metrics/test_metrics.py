@@ -190,6 +190,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# Starts threads that end within the test; under coverage's thread tracking an ended thread can hang
+# the run (docs/development.md), so this runs with the operations tests, which CI runs without coverage.
+@pytest.mark.operations
 async def test_the_metrics_port_answers_prometheus_text(
     app: Litestar, client: AsyncTestClient[Litestar], settings: Settings, engine: AsyncEngine
 ) -> None:
