@@ -6,14 +6,17 @@ unreachable its tests skip, unless REFERRAL_TEST_REQUIRE_POSTGRES=1 (set by CI),
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from concurrent.futures import Future
 from pathlib import Path
+from threading import Thread
 from typing import Any, TypeVar, cast
 
 import pytest
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+from anyio.from_thread import BlockingPortal
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from litestar.testing.client.base import BaseTestClient
@@ -80,7 +83,18 @@ def pytest_terminal_summary(
         )
 
 
-_kept_portal: list[contextlib.AbstractContextManager[BlockingPortal]] = []
+def _daemon_portal() -> BlockingPortal:
+    """A portal on an event loop in a daemon thread that nothing ever stops (not even interpreter
+    shutdown, where anyio's context manager, finalised, would wait for the dead thread forever)."""
+    started: Future[BlockingPortal] = Future()
+
+    async def serve() -> None:
+        async with BlockingPortal() as portal:
+            started.set_result(portal)
+            await portal.sleep_until_stopped()
+
+    Thread(target=asyncio.run, args=(serve(),), daemon=True, name="test-application-portal").start()
+    return started.result()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -96,9 +110,7 @@ def one_application_thread() -> Iterator[None]:
     # Entered and never left: the portal's thread is a daemon and ends with the process. Ending it at
     # the end of the session is a thread end like any other, and one such end hung a CI run in its last
     # teardown.
-    # (The context manager is kept: collected, it would close and stop the portal.)
-    _kept_portal.append(start_blocking_portal(backend="asyncio"))
-    portal = _kept_portal[-1].__enter__()
+    portal = _daemon_portal()
     original = BaseTestClient.portal
     BaseTestClient.portal = lambda self: contextlib.nullcontext(portal)  # type: ignore[method-assign,assignment,return-value]
     try:
