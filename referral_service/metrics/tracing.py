@@ -54,6 +54,8 @@ def tracer_provider(
 ) -> TracerProvider | None:
     """The application's tracer provider: `exporter` (tests pass an in-memory one), else OTLP over HTTP
     when the variables ask for traces; None when tracing is off."""
+    if exporter is None and not tracing_requested(telemetry):
+        return None
     attributes = {"service.name": telemetry.get("OTEL_SERVICE_NAME", "").strip() or "referral-service"}
     provider = TracerProvider(resource=Resource.create(attributes))
     if exporter is not None:
@@ -61,8 +63,6 @@ def tracer_provider(
         # test's provider, is what hangs the coverage run (docs/development.md).
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         return provider
-    if not tracing_requested(telemetry):
-        return None
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     # In batches from a thread of its own, so that no request waits for the collector.
