@@ -5,6 +5,7 @@ from __future__ import annotations
 import complaints.models  # noqa: F401
 import referral_service.audit.models
 import referral_service.identity.models
+import referral_service.identity.oidc.models
 import referral_service.keys.models
 import referral_service.notifications.models
 import referral_service.referrals.models

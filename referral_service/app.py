@@ -32,6 +32,8 @@ from referral_service.identity.config import IdentityConfig
 from referral_service.identity.controllers import IDENTITY_CONTROLLERS
 from referral_service.identity.guards import authorize, check_route_declarations
 from referral_service.identity.http import PUBLIC, provide_principal
+from referral_service.identity.oidc.config import OidcConfig, load_oidc_config
+from referral_service.identity.oidc.metadata import ProviderDirectory
 from referral_service.identity.throttle import purge_stale
 from referral_service.jobs import JobRunner, PeriodicJob
 from referral_service.keys.service import CaseKeys, load_key_provider
@@ -155,13 +157,15 @@ def create_app(
     settings: Settings,
     *,
     identity_config: IdentityConfig | None = None,
+    oidc_config: OidcConfig | None = None,
     domain_overrides: Mapping[str, object] | None = None,
     span_exporter: SpanExporter | None = None,
 ) -> Litestar:
     """Build the application. `domain_overrides`: a domain's settings object by domain name, instead of
     the one read from the environment. `span_exporter`: where traces go (tests), instead of OTLP as the
-    OTEL_* variables say. Raises `SettingsError` for a bad domain variable and
-    `RouteDeclarationError` if any route declares no access rule."""
+    OTEL_* variables say. `oidc_config`: the OpenID providers, instead of REFERRAL_OIDC_PROVIDERS_FILE.
+    Raises `SettingsError` for a bad domain or provider variable and `RouteDeclarationError` if any route
+    declares no access rule."""
     configure_logging(settings)
     domains = installed_domains()
     configured = domain_settings(settings, domain_overrides)
@@ -173,6 +177,7 @@ def create_app(
     audit_keys = load_audit_keys(settings)
     case_keys = CaseKeys(lambda: load_key_provider(settings))
     identity_config = identity_config or IdentityConfig()
+    oidc_config = oidc_config if oidc_config is not None else load_oidc_config(settings.environ)
     delivery = notification_delivery(settings, engine, case_keys)
     context = AppContext(settings=settings, engine=engine)
     parts = [domain.build(context, configured[domain.name]) for domain in domains]
@@ -203,6 +208,9 @@ def create_app(
             "audit_keys": audit_keys,
             "case_keys": case_keys,
             "identity": identity_config,
+            # The OpenID providers people may sign in with, and their discovery documents and keys.
+            "oidc": oidc_config,
+            "oidc_directory": ProviderDirectory(oidc_config),
             "web_areas": web_areas,
             "domain_settings": configured,
             # Every installed domain's kinds of notification (the user's list and settings).

@@ -401,7 +401,9 @@ def _secret_key(raw: str | None) -> bytes:
     if raw is None:
         return DEVELOPMENT_SECRET_KEY
     try:
-        key = base64.b64decode(raw, validate=True)
+        # Surrounding whitespace is what a secret file or `kubectl create secret --from-file` leaves (a
+        # trailing newline); it is never part of the base64 text.
+        key = base64.b64decode(raw.strip(), validate=True)
     except (binascii.Error, ValueError):
         raise SettingsError(f"{ENV_PREFIX}SECRET_KEY must be base64") from None
     if len(key) < 32:

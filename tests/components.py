@@ -1,5 +1,5 @@
 """Components the suite cannot install itself, all Debian packages: Chromium, PostgreSQL, Redis, podman,
-Patroni, promtool.
+Patroni, promtool, node and npm (which fetch the OpenID provider from the npm registry).
 
 Without one, its tests skip with a reason in one shape, and the run closes with one line that names
 what was skipped and the command that installs it, so a green run never hides missing tests. With
@@ -50,6 +50,7 @@ FAILOVER = Component(
     "failover tests", "REFERRAL_TEST_REQUIRE_FAILOVER", "apt-get install patroni etcd-server etcd-client"
 )
 PROMTOOL = Component("alert rule tests", "REFERRAL_TEST_REQUIRE_PROMTOOL", "apt-get install prometheus")
+OIDC = Component("OpenID provider tests", "REFERRAL_TEST_REQUIRE_OIDC", "apt-get install nodejs npm")
 
 
 def _reason(report: pytest.TestReport) -> str:

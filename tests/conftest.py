@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from threading import Thread
@@ -51,6 +51,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _is_operations(item: pytest.Item) -> bool:
     # The folder marks them too, so a file there that forgets `pytestmark` still stays out.
     return item.get_closest_marker(OPERATIONS) is not None or "tests/operations/" in item.nodeid
+
+
+BROWSER_TESTS = "tests/browser/"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup` (dev.py's default) with the browser tests as one group: they run on one worker,
+    which starts the one live server and Chromium they share, while the other workers take the rest test
+    by test. The group is the largest unit, so it is dealt out first, not left for the end.
+
+    Grouped by folder here, in the controller, rather than by an `xdist_group` mark: with pytest 9 a node
+    id is built from its parts, so pytest-xdist 3.8's renaming of marked items (their group appended to
+    the id, which its scheduler reads) no longer takes, and the browser tests were spread over every
+    worker, each starting a server of its own and a Chromium per module."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class BrowserGroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return BROWSER_TESTS if nodeid.startswith(BROWSER_TESTS) else super()._split_scope(nodeid)
+
+    return BrowserGroupScheduling(config, log)
 
 
 def _operations_left_out(config: pytest.Config) -> bool:
@@ -227,20 +251,24 @@ class Applications:
         identity_config: IdentityConfig | None = None,
         domain_overrides: Mapping[str, object] | None = None,
         extra_handlers: tuple[Any, ...] = (),
+        oidc_config: OidcConfig | None = None,  # noqa: F811 - not the fixture of that name
     ) -> Litestar:
-        """`identity_config` and the overrides must be kept objects (`kept`): they are told apart by
-        identity, and the entry holds them so that no other object can take their id. `extra_handlers`
-        (module-level route handlers a test adds) make an application of their own."""
+        """`identity_config`, `oidc_config` and the overrides must be kept objects (`kept`): they are told
+        apart by identity, and the entry holds them so that no other object can take their id.
+        `extra_handlers` (module-level route handlers a test adds) make an application of their own."""
         overrides = dict(sorted((domain_overrides or {}).items()))
-        held = (identity_config, *overrides.values())
+        held = (identity_config, oidc_config, *overrides.values())
         key = (
             settings,
             *((name, id(value)) for name, value in overrides.items()),
             id(identity_config),
+            id(oidc_config),
             extra_handlers,
         )
         if key not in self._built:
-            app = create_app(settings, identity_config=identity_config, domain_overrides=overrides)
+            app = create_app(
+                settings, identity_config=identity_config, oidc_config=oidc_config, domain_overrides=overrides
+            )
             for handler in extra_handlers:
                 app.register(handler)
             self._built[key] = (app, dict(app.state), held)
@@ -262,7 +290,8 @@ def applications() -> Applications:
 
 class Kept:
     """Objects made once per worker and handed to every test that asks: the clocks tests move and the
-    configurations that read them, so that the applications built on them can be kept (`Applications`)."""
+    configurations that read them, so that the applications built on them can be kept (`Applications`);
+    what every copy of a template database holds alike (`demo_directory`)."""
 
     def __init__(self) -> None:
         self._objects: dict[object, Any] = {}
@@ -270,6 +299,11 @@ class Kept:
     def get(self, key: object, build: Callable[[], T]) -> T:
         if key not in self._objects:
             self._objects[key] = build()
+        return cast(T, self._objects[key])
+
+    async def get_async(self, key: object, build: Callable[[], Awaitable[T]]) -> T:
+        if key not in self._objects:
+            self._objects[key] = await build()
         return cast(T, self._objects[key])
 
     def clock(self, name: str, start: dt.datetime | None = None) -> FakeClock:
@@ -309,8 +343,14 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
 
 from typing import TYPE_CHECKING  # noqa: E402 - appended section, see above
 
+# The OpenID provider (a node process per worker, tests/oidc) and the service's configuration for it,
+# for every test that asks: registered here once, so that no worker starts two.
+from tests.oidc.fixtures import oidc_provider  # noqa: E402, F401
+from tests.oidc.relying_party import oidc_config  # noqa: E402, F401
+
 if TYPE_CHECKING:
     from referral_service.identity.config import IdentityConfig
+    from referral_service.identity.oidc.config import OidcConfig
     from referral_service.identity.roles import Role
     from tests.identity.support import AuthHeaders, DemoDirectory, FakeClock
 
@@ -345,7 +385,7 @@ async def https_client(identity_app: Litestar) -> AsyncIterator[AsyncTestClient[
 
 
 @pytest.fixture
-async def demo_directory(engine: AsyncEngine, settings: Settings) -> DemoDirectory:
+async def demo_directory(engine: AsyncEngine, settings: Settings, kept: Kept) -> DemoDirectory:
     """The seeded demo organisation: `.account(Role.X | "username")` (password, TOTP), `.unit(code)`.
     Already in the database (see `database_url`); this only looks it up."""
     from referral_service.settings import DEVELOPMENT_SECRET_KEY
@@ -353,7 +393,11 @@ async def demo_directory(engine: AsyncEngine, settings: Settings) -> DemoDirecto
 
     # The template was seeded with the development secret: demo passwords and TOTP secrets derive from it.
     assert settings.secret_key == DEVELOPMENT_SECRET_KEY, "demo_directory needs the development secret"
-    return await find_demo_directory(engine, settings.secret_key)
+    # Every test's database is a copy of one template per engine, ids and all: looked up once (some 15
+    # queries, more than many tests' own work).
+    return await kept.get_async(
+        ("demo_directory", engine.dialect.name), lambda: find_demo_directory(engine, settings.secret_key)
+    )
 
 
 @pytest.fixture

@@ -64,6 +64,13 @@ def test_secret_is_not_in_repr() -> None:
     assert GOOD_SECRET not in repr(configured)
 
 
+def test_a_secret_key_read_from_a_file_keeps_its_trailing_newline_out() -> None:
+    # What `$(cat secret-file)` in an env file or a Kubernetes secret made from a file hands over.
+    from_file = load_settings({"REFERRAL_SECRET_KEY": GOOD_SECRET + "\n"})
+    assert from_file.secret_key == load_settings({"REFERRAL_SECRET_KEY": GOOD_SECRET}).secret_key
+    assert from_file.secret_key == base64.b64decode(GOOD_SECRET)
+
+
 def test_the_domains_read_a_frozen_snapshot_of_the_referral_variables() -> None:
     source = {"REFERRAL_ACCEPT_DEADLINE_HOURS": "12", "HOME": "/root"}
     settings = load_settings(source)

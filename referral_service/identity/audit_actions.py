@@ -7,6 +7,13 @@ from referral_service.audit.actions import AuditAction
 
 class IdentityAuditAction(AuditAction):
     ACCESS_DENIED = "identity:access:denied"
+    # Sign-in through an OpenID provider (details: provider key and method or refusal reason, never a
+    # claim), the end of its sessions by the provider's back-channel logout, and binding a user to a
+    # provider's subject (CLI).
+    OIDC_BIND = "identity:oidc:bind"
+    OIDC_LOGIN = "identity:oidc:login"
+    OIDC_LOGOUT = "identity:oidc:logout"
+    OIDC_UNBIND = "identity:oidc:unbind"
     ROLE_GRANT = "identity:role:grant"
     ROLE_REVOKE = "identity:role:revoke"
     SESSION_LOGIN = "identity:session:login"

@@ -264,6 +264,10 @@ async def logout(
     audit: AuditFields,
 ) -> None:
     """End the credential the request came with (session or token)."""
+    if credential.method is AuthMethod.CLIENT:
+        raise WrongCredentialKindError(
+            "This credential is a token of the identity provider; it ends at the provider, not here."
+        )
     await credentials.revoke(session, credential, config.now())
     is_session = credential.method is AuthMethod.SESSION
     await record_event(
@@ -283,6 +287,6 @@ async def revoke_token(
     config: IdentityConfig,
     audit: AuditFields,
 ) -> None:
-    if credential.method is not AuthMethod.TOKEN:
+    if credential.method is AuthMethod.SESSION:
         raise WrongCredentialKindError("Only a bearer token can revoke itself; sign out to end a session.")
     await logout(session, principal, credential, config, audit)

@@ -20,6 +20,8 @@ from referral_service.db import create_engine, create_session_factory
 from referral_service.identity import repository, service, totp
 from referral_service.identity.config import IdentityConfig
 from referral_service.identity.demo import demo_logins, seed_demo
+from referral_service.identity.oidc import provisioning
+from referral_service.identity.oidc.config import OidcProvider, load_oidc_config
 from referral_service.identity.roles import Role
 from referral_service.identity.service import UserView
 from referral_service.problems import DomainError
@@ -235,6 +237,50 @@ def totp_code(username: str) -> None:
         return totp.current_code(key, config.now())
 
     click.echo(run_in_transaction(settings, work))
+
+
+def _oidc_provider(settings: Settings, key: str) -> OidcProvider:
+    provider = load_oidc_config(settings.environ).provider(key)
+    if provider is None:
+        raise click.ClickException("no OpenID provider with that key is configured")
+    return provider
+
+
+@users.command("bind-oidc")
+@click.argument("username")
+@click.argument("provider_key", metavar="PROVIDER")
+@click.argument("subject")
+def bind_oidc(username: str, provider_key: str, subject: str) -> None:
+    """Let a user sign in through an OpenID provider: bind them to the provider's subject (`sub`).
+
+    Only a keyed hash of the subject is stored."""
+    settings, config = _settings(), IdentityConfig()
+    provider = _oidc_provider(settings, provider_key)
+
+    async def work(session: AsyncSession) -> UserView:
+        user = await provisioning.bind_username(
+            session, username, provider, subject, config=config, secret=settings.secret_key, audit=_NO_REQUEST
+        )
+        return await service.get_user_by_username(session, user.username)
+
+    click.echo(f"bound {_describe(run_in_transaction(settings, work))}")
+
+
+@users.command("unbind-oidc")
+@click.argument("username")
+@click.argument("provider_key", metavar="PROVIDER")
+def unbind_oidc(username: str, provider_key: str) -> None:
+    """Remove a user's binding to an OpenID provider and end the sessions it signed in."""
+    settings, config = _settings(), IdentityConfig()
+    provider = _oidc_provider(settings, provider_key)
+
+    async def work(session: AsyncSession) -> UserView:
+        user = await provisioning.unbind_username(
+            session, username, provider.key, config=config, audit=_NO_REQUEST
+        )
+        return await service.get_user_by_username(session, user.username)
+
+    click.echo(f"unbound {_describe(run_in_transaction(settings, work))}")
 
 
 def seed_and_describe(settings: Settings, *, only_if_empty: bool) -> str:

@@ -2,7 +2,8 @@
 
 A credential is valid only while it is unrevoked and unexpired, its user is active and the user still
 has a unit; roles and permissions are read fresh on every request, so a revoked role or a disabled
-account takes effect at once.
+account takes effect at once. A provider's client-credentials access token is no row here: it is
+checked against the provider's keys on every request and ends at the provider.
 """
 
 from __future__ import annotations
@@ -20,10 +21,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from referral_service.identity import repository
 from referral_service.identity.config import IdentityConfig
 from referral_service.identity.models import ApiToken, AuthSession, OrgUnit, RoleAssignment, User
+from referral_service.identity.oidc.config import OidcConfig
+from referral_service.identity.oidc.metadata import ProviderDirectory
+from referral_service.identity.oidc.tokens import TokenRefusedError, validate_access_token
 from referral_service.identity.permissions import permissions_for
 from referral_service.identity.principal import AuthMethod, Credential, Principal
-from referral_service.identity.roles import Role, UnitKind
-from referral_service.identity.tokens import new_api_token, new_csrf_token, new_session_token, token_digest
+from referral_service.identity.roles import Role, UnitKind, requires_totp
+from referral_service.identity.tokens import (
+    API_TOKEN_PREFIX,
+    new_api_token,
+    new_csrf_token,
+    new_session_token,
+    token_digest,
+)
 
 
 async def load_principal(session: AsyncSession, user_id: uuid.UUID, method: AuthMethod) -> Principal | None:
@@ -186,11 +196,42 @@ async def resolve_api_token(
     return found.principal, Credential(AuthMethod.TOKEN, found.credential_id)
 
 
+def is_provider_token(token: str) -> bool:
+    """A JWT (three dot-separated parts) an OpenID provider issued; our own API tokens start with `rst_`."""
+    return token.count(".") == 2 and not token.startswith(API_TOKEN_PREFIX)
+
+
+class ClientRefusedError(TokenRefusedError):
+    """A valid client-credentials token whose client may not act here; `client_id` is verified."""
+
+    def __init__(self, reason: str, client_id: str) -> None:
+        super().__init__(reason)
+        self.client_id = client_id
+
+
+async def resolve_client_token(
+    session: AsyncSession, token: str, oidc: OidcConfig, directory: ProviderDirectory, config: IdentityConfig
+) -> tuple[Principal, Credential]:
+    """A provider's client-credentials access token as the technical account configured for its client.
+    Raises `TokenRefusedError` (its reason is for the audit log) or `ProviderUnavailableError`."""
+    client = await validate_access_token(token, oidc, directory, now=config.now())
+    user = await repository.get_user_by_username(session, client.username)
+    principal = await load_principal(session, user.id, AuthMethod.CLIENT) if user is not None else None
+    if principal is None:
+        raise ClientRefusedError("technical_account", client.client_id)
+    if requires_totp(principal.roles):
+        # A token proves no second factor: a client may not act with a role that needs one.
+        raise ClientRefusedError("second_factor", client.client_id)
+    return principal, Credential(AuthMethod.CLIENT, principal.user_id)
+
+
 async def get_session(session: AsyncSession, session_id: uuid.UUID) -> AuthSession | None:
     return (await session.exec(select(AuthSession).where(AuthSession.id == session_id))).one_or_none()
 
 
 async def revoke(session: AsyncSession, credential: Credential, now: dt.datetime) -> None:
+    # A client-credentials credential's id is its technical account's: never an API token row.
+    assert credential.method is not AuthMethod.CLIENT, "a provider's token ends at the provider"
     table: type[AuthSession] | type[ApiToken] = (
         AuthSession if credential.method is AuthMethod.SESSION else ApiToken
     )

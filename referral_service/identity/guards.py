@@ -5,15 +5,19 @@ Every route handler declares either `opt={"permission": Permission.X}` or `opt={
 guard refuses such a route at request time too (a handler registered after start-up is not checked).
 
 The guard runs before the request body is parsed and before any dependency. For a protected route it
-resolves the caller (bearer token, else session cookie), then refuses with 401 for no or an invalid
-credential, 403 `auth.csrf` for a cookie-authenticated state change without the session's CSRF token,
-and 403 `auth.forbidden` when the caller's roles lack the permission. Every refusal is audited
-(`identity:access:denied`) and committed in the guard's own short transaction.
+resolves the caller (bearer token, else session cookie; a bearer JWT is an OpenID provider's
+client-credentials access token, checked against the provider's keys), then refuses with 401 for no or
+an invalid credential, 403 `auth.csrf` for a cookie-authenticated state change without the session's
+CSRF token, and 403 `auth.forbidden` when the caller's roles lack the permission. Every refusal is
+audited (`identity:access:denied`; for a provider's token also the check that failed) and committed in
+the guard's own short transaction.
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from litestar import Litestar, Request
@@ -29,6 +33,8 @@ from referral_service.identity.audit_actions import IdentityAuditAction
 from referral_service.identity.config import IdentityConfig
 from referral_service.identity.errors import CsrfError, ForbiddenError, NotAuthenticatedError
 from referral_service.identity.http import audit_fields, route_template
+from referral_service.identity.oidc.metadata import ProviderUnavailableError
+from referral_service.identity.oidc.tokens import TokenRefusedError
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import AuthMethod, Credential, Principal
 from referral_service.identity.tokens import CSRF_FORM_FIELD, CSRF_HEADER, SESSION_COOKIE
@@ -103,10 +109,42 @@ def _presented_credential(connection: ASGIConnection[Any, Any, Any, Any]) -> tup
     return (AuthMethod.SESSION, cookie) if cookie else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """A presented credential refused for a reason the audit event tells (never the token or a claim)."""
+
+    reason: str
+    details: Mapping[str, str]
+
+
+Resolved = tuple[Principal, Credential] | _Refused | None
+
+
+async def _client_token(
+    connection: ASGIConnection[Any, Any, Any, Any], session: AsyncSession, token: str, config: IdentityConfig
+) -> Resolved:
+    oidc, directory = connection.app.state.oidc, connection.app.state.oidc_directory
+    try:
+        return await credentials.resolve_client_token(session, token, oidc, directory, config)
+    except credentials.ClientRefusedError as refused:
+        return _Refused("invalid_credential", {"credential": refused.reason, "client_id": refused.client_id})
+    except TokenRefusedError as refused:
+        # The reason tells a forgery (signature, issuer) from a token that merely expired.
+        return _Refused("invalid_credential", {"credential": refused.reason})
+    except ProviderUnavailableError as error:
+        log.warning("oidc.provider_unavailable", problem=str(error))
+        return _Refused("provider_unavailable", {})
+
+
 async def _resolve(
-    session: AsyncSession, presented: tuple[AuthMethod, str], config: IdentityConfig
-) -> tuple[Principal, Credential] | None:
+    connection: ASGIConnection[Any, Any, Any, Any],
+    session: AsyncSession,
+    presented: tuple[AuthMethod, str],
+    config: IdentityConfig,
+) -> Resolved:
     method, token = presented
+    if method is AuthMethod.TOKEN and credentials.is_provider_token(token):
+        return await _client_token(connection, session, token, config)
     if not token or len(token) > 256:
         return None
     if method is AuthMethod.TOKEN:
@@ -138,13 +176,14 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
     presented = _presented_credential(connection)
     error: DomainError | None = None
     async with factory() as session:
-        resolved = await _resolve(session, presented, config) if presented else None
-        principal, credential = resolved if resolved else (None, None)
+        resolved = await _resolve(connection, session, presented, config) if presented else None
+        refused = resolved if isinstance(resolved, _Refused) else _Refused("invalid_credential", {})
+        principal, credential = resolved if isinstance(resolved, tuple) else (None, None)
         if declared is None:
             log.error("route.undeclared", route=route_template(connection))
             reason, error = "undeclared_route", ForbiddenError()
         elif principal is None or credential is None:
-            reason = "unauthenticated" if presented is None else "invalid_credential"
+            reason = "unauthenticated" if presented is None else refused.reason
             error = NotAuthenticatedError()
         elif not await _csrf_ok(connection, credential):
             reason, error = "csrf", CsrfError("Send the session's CSRF token in the X-CSRF-Token header.")
@@ -161,6 +200,7 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: Bas
                     "route": route_template(connection),
                     "method": connection.scope.get("method"),
                     "reason": reason,
+                    **refused.details,
                 },
                 **audit_fields(connection),
             )

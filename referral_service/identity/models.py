@@ -65,7 +65,10 @@ class AuthSession(SQLModel, table=True):
     """A server-side web session. The cookie carries the token; only its SHA-256 hash is stored."""
 
     __tablename__ = "auth_sessions"
-    __table_args__ = (Index("ix_auth_sessions_user_id", "user_id"),)
+    __table_args__ = (
+        Index("ix_auth_sessions_user_id", "user_id"),
+        Index("ix_auth_sessions_oidc_subject", "oidc_provider", "oidc_subject_hash"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True)
@@ -75,6 +78,11 @@ class AuthSession(SQLModel, table=True):
     last_seen_at: dt.datetime = Field(sa_type=UTCDateTime)
     expires_at: dt.datetime = Field(sa_type=UTCDateTime)
     revoked_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Signed in through an OpenID provider: its key, and keyed hashes of the provider's session id and
+    # subject, so that the provider's back-channel logout can end this session (oidc/sign_in.py).
+    oidc_provider: str | None = Field(default=None, max_length=32)
+    oidc_sid_hash: str | None = Field(default=None, max_length=64)
+    oidc_subject_hash: str | None = Field(default=None, max_length=64)
 
 
 class ApiToken(SQLModel, table=True):

@@ -1,9 +1,10 @@
 """The authenticated caller, as every domain sees it.
 
 `Principal` says who acts, from which unit, with which roles and permissions. It deliberately does not
-say which credential was used beyond `auth_method`: OpenID Connect (the police and WR identity
-providers) will produce the same type later. What the guard needs about the credential itself
-(session id, CSRF token) lives in `Credential`, which domains never need.
+say which credential was used beyond `auth_method`: a sign-in through the police's or the WR's identity
+provider, and another system with the provider's client-credentials token, produce the same type. What
+the guard needs about the credential itself (session id, CSRF token) lives in `Credential`, which
+domains never need.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from referral_service.identity.roles import Role, UnitKind
 class AuthMethod(StrEnum):
     SESSION = "session"
     TOKEN = "token"  # noqa: S105 - a method name, not a secret
+    # Another system, with an OpenID provider's client-credentials access token: it acts as the local
+    # technical account the provider's configuration names for its client_id.
+    CLIENT = "client_credentials"
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,7 +152,7 @@ async def rename_unit(
 # Users
 
 
-def _check_roles(roles: Iterable[Role], unit: OrgUnit) -> None:
+def check_roles(roles: Iterable[Role], unit: OrgUnit) -> None:
     roles = set(roles)
     for role in roles:
         if UnitKind(unit.kind) not in ROLE_UNIT_KINDS[role]:
@@ -238,7 +238,7 @@ async def create_user(
     if not role_set:
         raise RoleConflictError("A user needs at least one role.")
     unit = await get_unit(session, principal, unit_id)
-    _check_roles(role_set, unit)
+    check_roles(role_set, unit)
     check_policy(password, config, username=name)
     if await repository.get_user_by_username(session, name) is not None:
         raise UsernameTakenError()
@@ -346,7 +346,7 @@ async def grant_role(
         return view
     unit = await get_unit(session, None, view.user.unit_id)
     roles = view.roles | {role}
-    _check_roles(roles, unit)
+    check_roles(roles, unit)
     new_secret = None
     if requires_totp(roles) and view.user.totp_secret is None:
         new_secret = _provision_totp(view.user, secret)

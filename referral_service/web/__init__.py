@@ -25,6 +25,7 @@ from referral_service.web.audit import AUDIT_AREA, AuditPages
 from referral_service.web.auth import WebAuthController
 from referral_service.web.notifications import NotificationPages
 from referral_service.web.notifications_admin import NotificationAdminPages
+from referral_service.web.oidc import OidcSignInPages
 from referral_service.web.public import PublicInformationController
 from referral_service.web.render import Area
 from referral_service.web.security import security_headers_middleware
@@ -65,6 +66,7 @@ def web_route_handlers() -> list[ControllerRouterHandler]:
     return [
         static_files_router(),
         WebAuthController,
+        OidcSignInPages,
         PublicInformationController,
         AuditPages,
         AdminPages,

@@ -8,6 +8,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency
 from litestar.params import FromPath
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from referral_service.db import SessionFactory
@@ -15,12 +17,15 @@ from referral_service.identity import authentication, credentials
 from referral_service.identity.controllers.auth import session_cookie
 from referral_service.identity.errors import InvalidCredentialsError, LoginThrottledError
 from referral_service.identity.http import PUBLIC, audit_fields, identity_config, requires, secret_key
+from referral_service.identity.oidc import sign_in
+from referral_service.identity.oidc.config import OidcConfig
 from referral_service.identity.permissions import Permission
 from referral_service.identity.principal import Credential, Principal
 from referral_service.identity.tokens import SESSION_COOKIE
 from referral_service.web.errors import EXPIRED_PARAMETER, LOGIN_PATH, PAGE_EXCEPTION_HANDLERS
 from referral_service.web.forms import form_input
 from referral_service.web.i18n import LANGUAGE_COOKIE, LANGUAGES, N_
+from referral_service.web.oidc import provider_buttons
 from referral_service.web.render import areas_for, page, safe_next, see_other
 from referral_service.web.security import check_public_form_token
 from referral_service.web.work import take_work
@@ -76,6 +81,7 @@ class WebAuthController(Controller):
                 "next": safe_next(query.get(NEXT_PARAMETER), ""),
                 "expired": query.get(EXPIRED_PARAMETER) == "1",
                 "signed_out": query.get("abgemeldet") == "1",
+                "providers": provider_buttons(request.app.state),
             },
         )
 
@@ -124,6 +130,7 @@ class WebAuthController(Controller):
                 "login_error": error,
                 "errors": data.errors,
                 "values": {"username": username},
+                "providers": provider_buttons(state),
             },
         )
 
@@ -137,10 +144,23 @@ class WebAuthController(Controller):
     ) -> Response[Any]:
         credential = request.scope.get("auth")
         assert isinstance(credential, Credential)  # the guard put it there
+        provider_key = await sign_in.provider_of_session(db_session, credential.id)
         await authentication.logout(
             db_session, principal, credential, identity_config(state), audit_fields(request)
         )
-        return see_other(LOGIN_PATH + "?abgemeldet=1", cookies=[session_cookie("", 0)])
+        signed_out = LOGIN_PATH + "?abgemeldet=1"
+        oidc: OidcConfig = state.oidc
+        provider = oidc.provider(provider_key) if provider_key else None
+        if provider is not None:
+            # Signed in through a provider: end the provider's session too (RP-initiated logout), which
+            # sends the browser back to the sign-in page.
+            base = oidc.public_url or str(request.base_url).rstrip("/")
+            url = await sign_in.end_session_url(
+                provider, state.oidc_directory, post_logout_redirect_uri=base + signed_out
+            )
+            if url is not None:
+                return Redirect(url, status_code=HTTP_303_SEE_OTHER, cookies=[session_cookie("", 0)])
+        return see_other(signed_out, cookies=[session_cookie("", 0)])
 
     @get("/sprache/{language:str}", opt=PUBLIC)
     async def switch_language(

@@ -4,7 +4,6 @@ unless REFERRAL_TEST_REQUIRE_BROWSER=1 (CI), which makes them fail instead."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -79,11 +78,3 @@ def strict_page(browser: Any) -> Iterator[Any]:
         yield context.new_page()
     finally:
         context.close()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Under xdist (`--dist loadgroup`) all browser tests go to one worker, so one live server serves them.
-    here = Path(__file__).parent
-    for item in items:
-        if here in item.path.parents:
-            item.add_marker(pytest.mark.xdist_group("browser"))

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,8 +137,12 @@ def _wait_until_live(url: str, process: subprocess.Popen[bytes], log_path: Path)
 
 
 @contextmanager
-def live_server(workdir: Path) -> Iterator[LiveServer]:
-    port = free_port()
+def live_server(
+    workdir: Path, *, port: int | None = None, environ: Mapping[str, str] | None = None
+) -> Iterator[LiveServer]:
+    """The server on `port` (default: a free one), with `environ` added to its settings (e.g. an OpenID
+    providers file, whose redirect URIs must name the port before the server starts)."""
+    port = port or free_port()
     var_dir = workdir / "var"
     env = {
         **os.environ,
@@ -149,6 +153,7 @@ def live_server(workdir: Path) -> Iterator[LiveServer]:
         "REFERRAL_PORT": str(port),
         "REFERRAL_BACKGROUND_JOBS": "false",
         "REFERRAL_LOG_FORMAT": "json",
+        **(environ or {}),
     }
     for name in ("REFERRAL_SECRET_KEY", "REFERRAL_KEYRING_PATH", "REFERRAL_AUDIT_SIGNING_KEY_PATH"):
         env.pop(name, None)
@@ -185,7 +190,10 @@ SERIOUS = {"serious", "critical"}
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
     """axe-core's WCAG 2.1 A/AA rules on the current page; the serious and critical violations."""
-    page.add_script_tag(path=str(axe_script()))
+    # axe.min.js is half a megabyte: sent and compiled again only when the document is a new one (a
+    # check after a form sent in place or a change of width finds it still loaded).
+    if not page.evaluate("() => typeof axe === 'object'"):
+        page.add_script_tag(path=str(axe_script()))
     result = page.evaluate(
         """async () => {
             const r = await axe.run(document, {

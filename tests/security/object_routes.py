@@ -76,6 +76,9 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("GET", "/sprache/{language:str}"): "public language choice",
     ("GET", "/leichte-sprache/{slug:str}"): "public Leichte Sprache text of a domain",
     ("GET", "/schema/{path:str}"): "public API schema",
+    ("GET", "/anmelden/mit/{key:str}"): "public sign-in start; the key names a configured provider",
+    ("GET", "/anmelden/mit/{key:str}/zurueck"): "public sign-in callback of a configured provider",
+    ("POST", "/api/v1/auth/oidc/{provider:str}/backchannel-logout"): "provider's logout",
 }
 
 W = World

@@ -32,6 +32,7 @@ from referral_service.settings import Settings, load_settings
 from tests.complaints.conftest import MONDAY_MORNING
 from tests.complaints.support import complaints_test_config
 from tests.identity.support import AuthHeaders, DemoDirectory, FakeClock
+from tests.security.conftest import CREDENTIAL_PATHS, OPENID
 from tests.security.object_routes import EXEMPT, OBJECT_ROUTES, ObjectRoute
 from tests.security.scope_world import World
 from tests.web.support import HTML
@@ -94,10 +95,18 @@ def _role_of(username: str) -> str:
 
 
 @pytest.fixture
-def identity_app(settings: Settings, identity_config: IdentityConfig) -> Litestar:
+def identity_app(
+    settings: Settings, identity_config: IdentityConfig, credential_path: str, request: pytest.FixtureRequest
+) -> Litestar:
     # Generous intake limits: the check submits a few dozen complaints from one address.
     config: ComplaintsConfig = complaints_test_config(FakeClock(MONDAY_MORNING))
-    return create_app(settings, identity_config=identity_config, domain_overrides={"complaints": config})
+    providers = request.getfixturevalue("oidc_config") if credential_path == OPENID else None
+    return create_app(
+        settings,
+        identity_config=identity_config,
+        oidc_config=providers,
+        domain_overrides={"complaints": config},
+    )
 
 
 def _fill(template: str, params: dict[str, str]) -> str:
@@ -115,6 +124,7 @@ async def _ask(world: World, who: str, method: str, template: str, params: dict[
     )
 
 
+@CREDENTIAL_PATHS
 async def test_every_object_route_answers_by_scope_and_permission(
     https_client: AsyncTestClient[Litestar],
     identity_app: Litestar,

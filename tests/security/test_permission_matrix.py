@@ -20,13 +20,12 @@ from typing import Any
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from referral_service.identity.config import IdentityConfig
 from referral_service.identity.guards import route_declaration
 from referral_service.identity.permissions import ROLE_GRANTS, Permission
 from referral_service.identity.roles import Role
-from tests.identity.support import DemoDirectory, mint_token
+from tests.identity.support import AuthHeaders
+from tests.security.conftest import CREDENTIAL_PATHS
 
 _DUMMY_BY_TYPE: dict[type, str] = {
     uuid.UUID: "00000000-0000-4000-8000-000000000000",
@@ -81,12 +80,11 @@ def observed_status_kind(response: Any) -> str:
     return "allowed"
 
 
+@CREDENTIAL_PATHS
 async def test_every_route_for_every_role_matches_the_grants(
     https_client: AsyncTestClient[Litestar],
     identity_app: Litestar,
-    engine: AsyncEngine,
-    demo_directory: DemoDirectory,
-    identity_config: IdentityConfig,
+    auth_headers: AuthHeaders,
 ) -> None:
     all_endpoints = list(endpoints(identity_app))
     assert any(e.template.startswith("/api/v1/users") for e in all_endpoints)  # the walk found routes
@@ -94,21 +92,23 @@ async def test_every_route_for_every_role_matches_the_grants(
 
     mismatches = []
     checked = 0
-    tokens: dict[Role, str] = {}
+    credentials: dict[Role, dict[str, str]] = {}
     for endpoint in all_endpoints:
         for role in [None, *Role]:
             headers = {}
             if role is not None:
-                # A fresh token after any request that may change state (logout and token revocation
-                # end the caller's); a read leaves it usable, and minting costs a database write.
-                if role not in tokens:
-                    user_id = demo_directory.account(role).user_id
-                    tokens[role] = await mint_token(engine, user_id, identity_config)
-                headers["Authorization"] = f"Bearer {tokens[role]}"
+                # A fresh credential after any request that may change state (logout and token
+                # revocation end the caller's); a read leaves it usable, and minting costs a write.
+                if role not in credentials:
+                    credentials[role] = await auth_headers(role)
+                headers = dict(credentials[role])
                 if endpoint.method not in {"GET", "HEAD", "OPTIONS"}:
-                    del tokens[role]
+                    del credentials[role]
             body = {} if endpoint.method in {"POST", "PUT", "PATCH"} else None
-            response = await https_client.request(endpoint.method, endpoint.path, headers=headers, json=body)
+            # Not followed: a redirect is the handler's answer, and where it leads is another route here.
+            response = await https_client.request(
+                endpoint.method, endpoint.path, headers=headers, json=body, follow_redirects=False
+            )
             expected, observed = expected_status_kind(endpoint, role), observed_status_kind(response)
             checked += 1
             if expected != observed:
