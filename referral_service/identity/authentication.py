@@ -61,9 +61,10 @@ class IssuedToken:
     principal: Principal
 
 
-def _throttle_keys(
+def throttle_keys(
     username: str, config: IdentityConfig, secret: bytes, audit: AuditFields
 ) -> list[throttle.ThrottleKey]:
+    """The counts a sign-in step for `username` is throttled by: the account's first, then the client's."""
     keys = [throttle.account_key(secret, username, config.account_throttle)]
     if audit.get("client_hash"):
         keys.append(throttle.client_key(audit["client_hash"], config.client_throttle))
@@ -110,6 +111,15 @@ async def _second_factor_problem(
         return "totp_not_enrolled" if requires_totp(roles) else None
     if not code:
         return "totp_missing"
+    return await totp_code_problem(session, user, code, config, secret)
+
+
+async def totp_code_problem(
+    session: AsyncSession, user: User, code: str, config: IdentityConfig, secret: bytes
+) -> str | None:
+    """None when `code` is the user's current one-time code and its time step was not used before (the
+    step is then claimed), else the reason for the audit log. The user must have a second factor."""
+    assert user.totp_secret is not None
     key = totp.decrypt_secret(user.totp_secret, user_id=user.id, service_secret=secret)
     step = totp.matching_step(key, code, config.now(), config.totp_window_steps)
     if step is None:
@@ -133,7 +143,7 @@ async def authenticate(
 ) -> Authenticated:
     """Check the credentials. On failure: count, audit, commit, then raise (see module docstring)."""
     name = normalise_username(username)
-    keys = _throttle_keys(name, config, secret, audit)
+    keys = throttle_keys(name, config, secret, audit)
     lock = await throttle.remaining_lock(session, keys, config.now())
     if lock is not None:
         # The password is not even checked: during a lock, right and wrong get the same answer.

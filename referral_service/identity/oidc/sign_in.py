@@ -33,7 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from referral_service.audit.recorder import ANONYMOUS, SYSTEM, AuditOutcome, record_event
 from referral_service.identity import credentials, repository, throttle
 from referral_service.identity.audit_actions import IdentityAuditAction
-from referral_service.identity.authentication import SessionLogin
+from referral_service.identity.authentication import SessionLogin, throttle_keys, totp_code_problem
 from referral_service.identity.config import IdentityConfig
 from referral_service.identity.errors import LoginThrottledError
 from referral_service.identity.models import AuthSession, User
@@ -45,7 +45,6 @@ from referral_service.identity.oidc.models import OidcSignIn
 from referral_service.identity.oidc.tokens import TokenRefusedError, validate_id_token, validate_logout_token
 from referral_service.identity.principal import AuthMethod
 from referral_service.identity.roles import Role, requires_totp
-from referral_service.identity.totp import decrypt_secret, matching_step
 from referral_service.problems import DomainError, ErrorKind
 
 with warnings.catch_warnings():
@@ -357,18 +356,12 @@ async def confirm_totp(
         user = await repository.get_user(session, attempt.user_id, repository.user_visibility(None))
     if user is None or not user.active or user.totp_secret is None:
         raise await refuse(session, provider, "inactive", audit=audit, user=user)
-    keys = [throttle.account_key(secret, user.username, config.account_throttle)]
-    if audit.get("client_hash"):
-        keys.append(throttle.client_key(audit["client_hash"], config.client_throttle))
+    keys = throttle_keys(user.username, config, secret, audit)
     lock = await throttle.remaining_lock(session, keys, config.now())
     if lock is not None:
         await refuse(session, provider, "throttled", audit=audit, user=user)
         raise LoginThrottledError(throttle.retry_after_seconds(lock))
-    key = decrypt_secret(user.totp_secret, user_id=user.id, service_secret=secret)
-    step = matching_step(key, code, config.now(), config.totp_window_steps)
-    reason = "totp_invalid" if step is None else None
-    if step is not None and not await repository.claim_totp_step(session, user.id, step):
-        reason = "totp_replayed"
+    reason = await totp_code_problem(session, user, code, config, secret)
     if reason is not None:
         for throttle_key in keys:
             await throttle.record_failure(session, throttle_key, config.now())
