@@ -210,7 +210,7 @@ def create_app(
             "identity": identity_config,
             # The OpenID providers people may sign in with, and their discovery documents and keys.
             "oidc": oidc_config,
-            "oidc_directory": ProviderDirectory(oidc_config),
+            "oidc_directory": ProviderDirectory(),
             "web_areas": web_areas,
             "domain_settings": configured,
             # Every installed domain's kinds of notification (the user's list and settings).

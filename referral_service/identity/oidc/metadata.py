@@ -21,7 +21,7 @@ import httpx
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
-from referral_service.identity.oidc.config import OidcConfig, OidcProvider
+from referral_service.identity.oidc.config import OidcProvider
 
 SigningKey = RSAKey | ECKey | OKPKey
 HttpClient = Callable[[], httpx.AsyncClient]
@@ -124,14 +124,12 @@ class ProviderDirectory:
 
     def __init__(
         self,
-        config: OidcConfig,
         *,
         http: HttpClient = default_http_client,
         metadata_ttl: float = 3600.0,
         key_refetch_interval: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.config = config
         self.http = http
         self.metadata_ttl = metadata_ttl
         self.key_refetch_interval = key_refetch_interval

@@ -308,7 +308,7 @@ async def test_a_provider_that_cannot_be_reached_refuses_the_caller_and_says_why
     await technical_account(engine, station.id, [Role.POLICE_OFFICER], identity_config, settings)
     token = real_token(oidc_provider)
     # A process that has not fetched the keys yet, and the provider down.
-    oidc_app.state.oidc_directory = ProviderDirectory(oidc_config)
+    oidc_app.state.oidc_directory = ProviderDirectory()
     oidc_provider.stop()
     try:
         answer = await oidc_client.get("/api/v1/auth/me", headers=bearer(token))
@@ -346,7 +346,7 @@ async def test_rotated_keys_are_fetched_and_a_retired_key_stops_being_trusted(
     station = demo_directory.unit("rev-dresden-nord")
     await technical_account(engine, station.id, [Role.POLICE_OFFICER], identity_config, settings)
     monotonic = Monotonic()
-    directory = ProviderDirectory(oidc_config, monotonic=monotonic)
+    directory = ProviderDirectory(monotonic=monotonic)
     oidc_app.state.oidc_directory = directory  # the next test gets the application's own one back
     original = oidc_provider.signing_keys
     old_token = real_token(oidc_provider)

@@ -312,7 +312,7 @@ async def test_a_provider_that_cannot_be_reached_gets_a_clear_page_not_an_error(
 ) -> None:
     callback = await provider_callback(oidc_client, oidc_provider, "polizei", "officer-1")
     working = oidc_app.state.oidc_directory
-    oidc_app.state.oidc_directory = ProviderDirectory(oidc_config, http=unreachable)
+    oidc_app.state.oidc_directory = ProviderDirectory(http=unreachable)
     try:
         at_callback = await oidc_client.get(callback, headers=HTML, follow_redirects=False)
         at_start = await get_page(oidc_client, "/anmelden/mit/polizei")

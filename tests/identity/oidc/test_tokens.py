@@ -118,7 +118,7 @@ def real_id_token(harness: HarnessProvider, provider: OidcProvider, secret: str,
 @pytest.fixture
 def directory(oidc_config: OidcConfig) -> ProviderDirectory:
     """A directory of its own for each test: what one test fetched says nothing about the next."""
-    return ProviderDirectory(oidc_config)
+    return ProviderDirectory()
 
 
 @pytest.fixture
@@ -346,7 +346,7 @@ async def test_discovery_that_names_another_issuer_is_refused(
 ) -> None:
     # The same provider under another name: its document names its own issuer, not the configured one.
     other_name = dataclasses.replace(police, issuer=oidc_provider.issuer.replace("127.0.0.1", "localhost"))
-    directory = ProviderDirectory(OidcConfig(providers=(other_name,)))
+    directory = ProviderDirectory()
 
     with pytest.raises(ProviderUnavailableError, match="issuer does not match"):
         await directory.metadata(other_name)
@@ -354,7 +354,7 @@ async def test_discovery_that_names_another_issuer_is_refused(
 
 async def test_a_provider_that_is_down_is_unavailable_not_an_error(police: OidcProvider) -> None:
     down = dataclasses.replace(police, issuer=f"http://127.0.0.1:{free_port()}")  # nobody listens there
-    directory = ProviderDirectory(OidcConfig(providers=(down,)))
+    directory = ProviderDirectory()
 
     with pytest.raises(ProviderUnavailableError, match="discovery: not reachable"):
         await directory.signing_key(down, "any", "RS256")
@@ -385,7 +385,7 @@ async def test_unknown_key_ids_fetch_the_keys_at_most_once_per_interval(
     oidc_provider: HarnessProvider, oidc_config: OidcConfig, police: OidcProvider, id_claims: dict[str, Any]
 ) -> None:
     counted, monotonic = Counted(), Monotonic()
-    directory = ProviderDirectory(oidc_config, http=counted, monotonic=monotonic)
+    directory = ProviderDirectory(http=counted, monotonic=monotonic)
     jwks = urlsplit(oidc_provider.discovery()["jwks_uri"]).path
     discovery = "/.well-known/openid-configuration"
     key = oidc_provider.signing_keys[0]
