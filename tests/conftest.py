@@ -306,6 +306,16 @@ class Kept:
             self._objects[key] = await build()
         return cast(T, self._objects[key])
 
+    def both_domains(self, name: str, clock: FakeClock) -> dict[str, object]:
+        """Both domains' settings on `clock`, kept under `name`: the overrides for `Applications.get`."""
+        from referral_service.referrals.policy import ReferralPolicy
+        from tests.complaints.support import complaints_test_config
+
+        return {
+            "referrals": self.get((name, "referrals"), lambda: ReferralPolicy(clock=clock.now)),
+            "complaints": self.get((name, "complaints"), lambda: complaints_test_config(clock)),
+        }
+
     def clock(self, name: str, start: dt.datetime | None = None) -> FakeClock:
         """The clock `name`, set to `start` (default: now) for the test that asks."""
         from tests.identity.support import FakeClock

@@ -23,9 +23,8 @@ from referral_service.metrics.collector import SnapshotCollector
 from referral_service.metrics.server import METRICS_STATE, no_metrics_for_workers, start_metrics_server
 from referral_service.metrics.state import MetricsState
 from referral_service.referrals.models import Referral
-from referral_service.referrals.policy import ReferralPolicy
 from referral_service.settings import Settings, load_settings
-from tests.complaints.support import complaints_test_config, named_payload
+from tests.complaints.support import named_payload
 from tests.complaints.support import submit as submit_complaint
 from tests.conftest import Applications, Kept
 from tests.identity.support import AuthHeaders, DemoDirectory, FakeClock
@@ -49,9 +48,7 @@ async def app(
     kept: Kept,
     applications: Applications,
 ) -> AsyncIterator[Litestar]:
-    policy = kept.get("metrics_referral_policy", lambda: ReferralPolicy(clock=clock.now))
-    config = kept.get("metrics_complaints_config", lambda: complaints_test_config(clock))
-    built = applications.get(settings, identity_config, {"referrals": policy, "complaints": config})
+    built = applications.get(settings, identity_config, kept.both_domains("metrics", clock))
     yield built
     await applications.release(built)
 

@@ -8,11 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from litestar import Litestar
 
-from complaints.config import ComplaintsConfig
 from referral_service.identity.config import IdentityConfig
-from referral_service.referrals.policy import ReferralPolicy
 from referral_service.settings import Settings
-from tests.complaints.support import complaints_test_config
 from tests.conftest import Applications, Kept
 from tests.identity.support import FakeClock
 
@@ -30,8 +27,6 @@ async def app(
     kept: Kept,
     applications: Applications,
 ) -> AsyncIterator[Litestar]:
-    complaints: ComplaintsConfig = kept.get("retention_complaints", lambda: complaints_test_config(clock))
-    policy = kept.get("retention_referrals", lambda: ReferralPolicy(clock=clock.now))
-    built = applications.get(settings, identity_config, {"referrals": policy, "complaints": complaints})
+    built = applications.get(settings, identity_config, kept.both_domains("retention", clock))
     yield built
     await applications.release(built)
